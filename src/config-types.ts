@@ -1,0 +1,61 @@
+/**
+ * The typed form of the action's inputs (see action.yml / contract.md).
+ * `config.ts` builds it; everything after reads only this.
+ */
+import type { ImageRef } from './subjects/reference.js';
+
+export type Mode = 'sign' | 'verify';
+export type SignatureFormat = 'legacy' | 'bundle' | 'both';
+export type Recursive = 'none' | 'platforms' | 'all';
+
+export interface IdentityPolicy {
+  /** Exact certificate SAN (compared literally, never as a pattern). */
+  exact?: string;
+  /** A regular expression the SAN must match (we anchor it: see README). */
+  regexp?: string;
+  /** Exact OIDC issuer. */
+  issuer: string;
+}
+
+export interface SigstoreInstance {
+  kind: 'public-good' | 'custom';
+  fulcioUrl: string;
+  rekorUrl: string;
+  tsaUrl?: string;
+  /** Path of trusted_root.json (custom); public-good comes from Sigstore's TUF repository. */
+  trustedRootPath?: string;
+}
+
+export interface RegistryCredentialsInput {
+  username: string;
+  password: string;
+}
+
+export interface Config {
+  mode: Mode;
+  /** Parsed `images` (or `metadata`), each with its digest filled in from `digest` when it had none. */
+  images: ImageRef[];
+  recursive: Recursive;
+  signatureFormat: SignatureFormat;
+  /** `annotations`, keys sorted. */
+  annotations: Record<string, string>;
+  verify: boolean;
+  /** verify mode only. */
+  identity?: IdentityPolicy;
+  audit: boolean;
+  registryCredentials?: RegistryCredentialsInput;
+  githubToken?: string;
+  sigstore: SigstoreInstance;
+  allowPublicLog: boolean;
+  summary: boolean;
+  /** From the environment the runner sets. */
+  runner: {
+    temp: string;
+    repository?: string;
+    serverUrl: string;
+    /** `public`, `private`, `internal`, or undefined when the event does not say. */
+    visibility?: 'public' | 'private' | 'internal';
+    idTokenUrl?: string;
+    idTokenRequestToken?: string;
+  };
+}
