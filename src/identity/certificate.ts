@@ -1,0 +1,136 @@
+/**
+ * One ephemeral P-256 key and one Fulcio certificate per run, reused for every
+ * signature in it (cosign and sigstore-js's FulcioSigner mint one per call, and
+ * FulcioSigner drops the chain, which Kyverno needs in the chain annotation).
+ * Re-minted only when less than REFRESH_MARGIN_MS of validity is left.
+ */
+import crypto from 'node:crypto';
+import { X509Certificate } from '@sigstore/core';
+import { ActionError } from '../errors.js';
+import { jsonBody, request } from '../net/http.js';
+import { challengeSubject, type IdToken } from './token.js';
+
+export const REFRESH_MARGIN_MS = 2 * 60 * 1000;
+export const OID_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
+export const OID_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
+
+export interface SigningCertificate {
+  /** Leaf certificate, PEM. */
+  leafPem: string;
+  /** The issuing chain, PEM each: intermediates first, root last. Never empty. */
+  chainPems: string[];
+  notBefore: Date;
+  notAfter: Date;
+  /** Subject alternative name: the identity verifiers must name. */
+  identity: string;
+  /** OIDC issuer from the certificate's extension. */
+  issuer: string;
+}
+
+export function splitPemChain(pems: string[]): string[] {
+  return pems.flatMap((p) => p.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => `${p}\n`);
+}
+
+/** Reads identity and issuer from a Fulcio certificate as verifiers do. */
+export function describeCertificate(leaf: string | X509Certificate): { identity: string; issuer: string; notBefore: Date; notAfter: Date } {
+  const cert = typeof leaf === 'string' ? X509Certificate.parse(leaf) : leaf;
+  const san = cert.extSubjectAltName;
+  const identity = san?.uri ?? san?.rfc822Name ?? '';
+  return { identity, issuer: certificateIssuer(cert), notBefore: cert.notBefore, notAfter: cert.notAfter };
+}
+
+/** Issuer from OID .8 (DER UTF8String) or, on older certificates, .1 (raw bytes). */
+export function certificateIssuer(cert: X509Certificate): string {
+  const v2 = cert.extension(OID_ISSUER_V2);
+  if (v2) {
+    // extnValue is an OCTET STRING wrapping a UTF8String: skip the inner tag and length.
+    const inner = v2.value;
+    return inner.subarray(derHeaderLength(inner)).toString('utf8');
+  }
+  const v1 = cert.extension(OID_ISSUER_V1);
+  return v1 ? v1.value.toString('utf8') : '';
+}
+
+function derHeaderLength(der: Buffer): number {
+  const len = der[1];
+  return len < 0x80 ? 2 : 2 + (len & 0x7f);
+}
+
+interface FulcioResponse {
+  signedCertificateEmbeddedSct?: { chain?: { certificates?: string[] } };
+  signedCertificateDetachedSct?: { chain?: { certificates?: string[] } };
+}
+
+export class EphemeralSigner {
+  private readonly key = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  private current?: SigningCertificate;
+  private pending?: Promise<SigningCertificate>;
+  /** How many certificates were requested from Fulcio (the benchmark reads it). */
+  fulcioRequests = 0;
+
+  constructor(
+    private readonly fulcioUrl: string,
+    private readonly token: () => Promise<IdToken>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get publicKeyPem(): string {
+    return this.key.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  }
+
+  /** ECDSA P-256 / SHA-256 over `data`, ASN.1 DER. */
+  sign(data: Buffer): Buffer {
+    return crypto.sign('sha256', data, this.key.privateKey);
+  }
+
+  /** The run's certificate; shared by concurrent callers, re-minted near expiry. */
+  async certificate(): Promise<SigningCertificate> {
+    if (this.current && this.current.notAfter.getTime() - this.now() > REFRESH_MARGIN_MS) return this.current;
+    this.pending ??= this.mint().finally(() => {
+      this.pending = undefined;
+    });
+    this.current = await this.pending;
+    return this.current;
+  }
+
+  private async mint(): Promise<SigningCertificate> {
+    const { jwt, claims } = await this.token();
+    const proof = this.sign(Buffer.from(challengeSubject(claims))).toString('base64');
+    this.fulcioRequests++;
+    const res = await request({
+      method: 'POST',
+      url: `${this.fulcioUrl}/api/v2/signingCert`,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({
+        credentials: { oidcIdentityToken: jwt },
+        publicKeyRequest: { publicKey: { algorithm: 'ECDSA', content: this.publicKeyPem }, proofOfPossession: proof },
+      }),
+      timeoutMs: 30_000,
+    });
+    if (res.status !== 200 && res.status !== 201) {
+      const detail = res.body.toString('utf8').slice(0, 300).trim();
+      throw new ActionError(`Fulcio (${this.fulcioUrl}) refused the certificate request: HTTP ${res.status} ${detail}`, {
+        fix:
+          res.status >= 500 || res.status === 429
+            ? 'Sigstore may be having an outage (https://status.sigstore.dev); re-run the job later'
+            : 'check that the job has `permissions: id-token: write` and that `fulcio-url` points at Fulcio',
+      });
+    }
+    const body = jsonBody<FulcioResponse>(res);
+    const pems = splitPemChain(
+      body.signedCertificateEmbeddedSct?.chain?.certificates ?? body.signedCertificateDetachedSct?.chain?.certificates ?? [],
+    );
+    if (pems.length < 2) {
+      throw new ActionError(`Fulcio (${this.fulcioUrl}) answered without an issuing chain`, {
+        fix: 'check that `fulcio-url` points at a Fulcio v2 API',
+      });
+    }
+    const [leafPem, ...chainPems] = pems;
+    const described = describeCertificate(leafPem);
+    const leaf = X509Certificate.parse(leafPem);
+    if (!leaf.publicKey.equals(this.key.publicKey.export({ format: 'der', type: 'spki' }))) {
+      throw new ActionError('Fulcio returned a certificate for another key', { fix: 'check `fulcio-url`' });
+    }
+    return { leafPem, chainPems, ...described };
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The pipeline: inputs → subjects → identity/certificate → signatures → registry
+ * → self-check → report. One try/catch turns every failure into setFailed.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import * as core from '@actions/core';
+import type { Config } from './config-types.js';
+import { ActionError } from './errors.js';
+import { EphemeralSigner } from './identity/certificate.js';
+import { requestIdToken } from './identity/token.js';
+import type { RegistryClient } from './registry/client.js';
+import { createRegistryClient } from './registry/factory.js';
+import { setSignOutputs } from './report/outputs.js';
+import { signSummaryMarkdown, writeSummary } from './report/summary.js';
+import { verifyCommandsFor } from './report/verify-commands.js';
+import { signLegacy, type SigningContext } from './sign/legacy.js';
+import type { SignatureRecord } from './sign/types.js';
+import { resolveSubjects, type Subject } from './subjects/resolve.js';
+import { RekorClient } from './transparency/rekor.js';
+import { selfCheck } from './verify/self-check.js';
+import { loadTrust } from './verify/trust.js';
+import { settleLimited } from './util/pool.js';
+import { runVerifyMode } from './verify/mode.js';
+
+/** Parallel signatures: the public Rekor rate-limits per client; a private instance takes more. */
+export const concurrencyFor = (config: Config): number => (config.sigstore.kind === 'public-good' ? 4 : 8);
+
+function errorText(err: unknown): string {
+  return err instanceof ActionError ? err.message : err instanceof Error ? `${err.message}` : String(err);
+}
+
+async function signAll(config: Config, registry: RegistryClient, subjects: Subject[]): Promise<void> {
+  if (config.signatureFormat !== 'legacy') {
+    throw new ActionError(`signature-format '${config.signatureFormat}' is not available in this version yet`, {
+      input: 'signature-format',
+      fix: 'use `signature-format: legacy`',
+    });
+  }
+  const signer = new EphemeralSigner(config.sigstore.fulcioUrl, () =>
+    requestIdToken(config.runner.idTokenUrl, config.runner.idTokenRequestToken),
+  );
+  const bundleDir = await fs.mkdtemp(path.join(config.runner.temp, 'sign-action-bundles-'));
+  const ctx: SigningContext = {
+    signer,
+    rekor: new RekorClient(config.sigstore.rekorUrl),
+    registry,
+    annotations: config.annotations,
+    bundleDir,
+    instance: config.sigstore.kind,
+  };
+  // Start fetching the trusted root while we sign: it is needed only afterwards.
+  const trust = config.verify ? loadTrust(config.sigstore) : undefined;
+  trust?.catch(() => undefined);
+
+  const cert = await signer.certificate();
+  core.info(`Signing as ${cert.identity} (issuer ${cert.issuer}); certificate valid until ${cert.notAfter.toISOString()}`);
+  const settled = await settleLimited(subjects, concurrencyFor(config), (s) => signLegacy(s, ctx));
+  const records: SignatureRecord[] = [];
+  const failures: string[] = [];
+  settled.forEach((r, i) => {
+    const name = `${subjects[i].dockerReference}@${subjects[i].digest}`;
+    if (r.status === 'fulfilled') {
+      records.push(r.value);
+      core.startGroup(`✍️ ${name}`);
+      core.info(`stored at ${r.value.reference}`);
+      core.info(`transparency log entry ${r.value.rekor.logIndex}: ${r.value.rekor.url}`);
+      core.info(`bundle: ${r.value.bundlePath}`);
+      core.endGroup();
+    } else {
+      failures.push(errorText(r.reason).startsWith(name) ? errorText(r.reason) : `${name}: ${errorText(r.reason)}`);
+    }
+  });
+
+  const verdicts = trust && records.length ? await selfCheck(registry, records, subjects, await trust, cert) : new Map();
+  const unverified = records.filter((r) => trust && !verdicts.get(r)?.ok);
+  for (const r of records) {
+    const v = verdicts.get(r);
+    if (!trust || v?.ok) core.notice(`Signed ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
+    else core.error(`${r.image}: the signature written does not verify: ${v?.reason ?? 'not found when read back'}`);
+  }
+  const verifyCommands = verifyCommandsFor(config, records, cert.identity, cert.issuer);
+  setSignOutputs({
+    records,
+    identity: cert.identity,
+    issuer: cert.issuer,
+    bundleDir,
+    verifyCommands,
+    verified: Boolean(trust) && failures.length === 0 && unverified.length === 0,
+  });
+  if (config.summary) {
+    await writeSummary(
+      signSummaryMarkdown({ records, verdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, selfCheck: Boolean(trust) }),
+    );
+  }
+  if (failures.length || unverified.length) {
+    const lines = [
+      ...failures,
+      ...unverified.map((r) => `${r.image}: written, but does not verify: ${verdicts.get(r)?.reason ?? 'not found when read back'}`),
+    ];
+    const kept = records.length ? ` (${records.length} other signature${records.length === 1 ? ' was' : 's were'} written and kept)` : '';
+    throw new ActionError(`${lines.length} of ${subjects.length} image(s) failed${kept}:\n${lines.join('\n')}`);
+  }
+}
+
+export async function run(config: Config): Promise<void> {
+  try {
+    const registry = createRegistryClient(config);
+    const subjects = await resolveSubjects(config.images, registry, config.recursive, core);
+    if (config.mode === 'verify') {
+      await runVerifyMode(config, registry, subjects);
+      return;
+    }
+    await signAll(config, registry, subjects);
+  } catch (err) {
+    if (err instanceof ActionError) core.setFailed(err.message);
+    else core.setFailed(`unexpected error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The job summary: what was signed, where it is stored, the log entry, whether
+ * it verified, and the commands to check it yourself.
+ */
+import * as core from '@actions/core';
+import type { SignatureRecord } from '../sign/types.js';
+import type { SignatureVerdict } from '../verify/check.js';
+
+const short = (digest: string): string => `${digest.slice(0, 19)}…`;
+const escapeCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export interface SignSummary {
+  records: SignatureRecord[];
+  verdicts: Map<SignatureRecord, SignatureVerdict | undefined>;
+  identity: string;
+  issuer: string;
+  verifyCommands: string[];
+  selfCheck: boolean;
+}
+
+export function signSummaryMarkdown(s: SignSummary): string {
+  const rows = s.records.map((r) => {
+    const v = s.verdicts.get(r);
+    const verified = !s.selfCheck ? 'not checked (`verify: false`)' : v?.ok ? '✅ yes' : `❌ ${escapeCell(v?.reason ?? 'not verified')}`;
+    const image = r.platform ? `${r.image.split('@')[0]} (${r.platform})` : r.image.split('@')[0];
+    return `| \`${escapeCell(image)}\` | \`${short(r.digest)}\` | ${r.format} | \`${escapeCell(r.reference)}\` | [${r.rekor.logIndex}](${r.rekor.url}) | ${verified} |`;
+  });
+  return [
+    `## Signed ${s.records.length} signature${s.records.length === 1 ? '' : 's'}`,
+    '',
+    '| image | digest | format | stored at | log entry | verified |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    `**Identity:** \`${s.identity}\`  `,
+    `**Issuer:** \`${s.issuer}\``,
+    '',
+    'Verify it yourself:',
+    '',
+    '```sh',
+    ...s.verifyCommands,
+    '```',
+    '',
+  ].join('\n');
+}
+
+export async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  await core.summary.addRaw(markdown).write();
+}

@@ -1,0 +1,75 @@
+/**
+ * One legacy (cosign `.sig`) signature: payload → signature → Rekor
+ * hashedrekord → layer appended losslessly to `sha256-<hex>.sig`.
+ * The payload blob is pushed first: it proves we may write to the repository
+ * before anything is published in the transparency log.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ActionError } from '../errors.js';
+import { sha256Hex, signatureConfig, signatureLayer, signatureTag, simpleSigningPayload } from '../formats/legacy.js';
+import { messageSignatureBundle } from '../formats/message-bundle.js';
+import type { EphemeralSigner } from '../identity/certificate.js';
+import { appendLayers } from '../registry/append.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { Subject } from '../subjects/resolve.js';
+import { entryUrl, hashedRekordProposal, type RekorClient } from '../transparency/rekor.js';
+import type { SignatureRecord } from './types.js';
+
+export interface SigningContext {
+  signer: EphemeralSigner;
+  rekor: RekorClient;
+  registry: RegistryClient;
+  annotations: Record<string, string>;
+  bundleDir: string;
+  instance: 'public-good' | 'custom';
+}
+
+export function bundleFileName(subject: Subject, format: string): string {
+  const repo = `${subject.repo.registry}/${subject.repo.repository}`.replace(/[^a-zA-Z0-9._-]+/g, '_');
+  return `${repo}_${subject.digest.replace(':', '-').slice(0, 19)}.${format}.sigstore.json`;
+}
+
+export async function signLegacy(subject: Subject, ctx: SigningContext): Promise<SignatureRecord> {
+  const image = `${subject.dockerReference}@${subject.digest}`;
+  const payload = simpleSigningPayload(subject.dockerReference, subject.digest, ctx.annotations);
+  await ctx.registry.pushBlob(subject.repo, payload);
+
+  const cert = await ctx.signer.certificate();
+  const signatureB64 = ctx.signer.sign(payload).toString('base64');
+  const entry = await ctx.rekor.createEntry(hashedRekordProposal(sha256Hex(payload), signatureB64, cert.leafPem), image);
+  const loggedAt = entry.integratedTime * 1000;
+  if (loggedAt < cert.notBefore.getTime() - 1000 || loggedAt > cert.notAfter.getTime()) {
+    throw new ActionError(
+      `the transparency log recorded the signature at ${new Date(loggedAt).toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`,
+      { image, fix: 're-run the job; if it persists, the log or the runner clock is off' },
+    );
+  }
+
+  const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry });
+  const tag = signatureTag(subject.digest);
+  await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
+    image,
+  });
+
+  const bundlePath = path.join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
+  const bundle = messageSignatureBundle({ payloadSha256Hex: sha256Hex(payload), signatureB64, certificatePem: cert.leafPem, rekor: entry });
+  await fs.writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
+
+  return {
+    image,
+    digest: subject.digest,
+    format: 'legacy',
+    reference: `${subject.dockerReference}:${tag}`,
+    rekor: {
+      logIndex: entry.logIndex,
+      logId: entry.logId,
+      integratedTime: entry.integratedTime,
+      uuid: entry.uuid,
+      url: entryUrl(ctx.instance, ctx.rekor.baseUrl, entry.logIndex),
+      kind: entry.kind,
+    },
+    bundlePath,
+    platform: subject.platform,
+  };
+}

@@ -1,0 +1,22 @@
+/** What signing produced, per signature: the raw material of every output and the summary. */
+export interface LogEntryRef {
+  logIndex: number;
+  logId: string;
+  integratedTime: number;
+  uuid: string;
+  url: string;
+  kind: string;
+}
+
+export interface SignatureRecord {
+  /** `repo@sha256:…` */
+  image: string;
+  digest: string;
+  format: 'legacy' | 'bundle';
+  /** Where it is stored: `repo:sha256-<hex>.sig` or `repo@sha256:<referrer>`. */
+  reference: string;
+  rekor: LogEntryRef;
+  bundlePath: string;
+  /** `linux/arm64` etc. for children of an index. */
+  platform?: string;
+}

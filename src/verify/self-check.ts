@@ -1,0 +1,32 @@
+/**
+ * `verify: true`: read every signature we wrote back from the registry and
+ * verify it as a verifier would, for the run's own identity and issuer.
+ */
+import type { SigningCertificate } from '../identity/certificate.js';
+import type { SignatureRecord } from '../sign/types.js';
+import type { Subject } from '../subjects/resolve.js';
+import type { SignatureVerdict } from './check.js';
+import { verifyLegacySignatures, type SignatureReader } from './legacy.js';
+import type { Trust } from './trust.js';
+
+export async function selfCheck(
+  reader: SignatureReader,
+  records: SignatureRecord[],
+  subjects: Subject[],
+  trust: Trust,
+  cert: SigningCertificate,
+): Promise<Map<SignatureRecord, SignatureVerdict | undefined>> {
+  const policy = { exact: cert.identity, issuer: cert.issuer };
+  const out = new Map<SignatureRecord, SignatureVerdict | undefined>();
+  for (const record of records) {
+    const subject = subjects.find((s) => `${s.dockerReference}@${s.digest}` === record.image);
+    if (!subject) continue;
+    const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy);
+    // Ours is the layer whose log entry we were given; other layers may be other runs' signatures.
+    out.set(
+      record,
+      verdicts.find((v) => v.logIndex === record.rekor.logIndex && v.integratedTime === record.rekor.integratedTime),
+    );
+  }
+  return out;
+}
