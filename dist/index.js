@@ -1,6 +1,490 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
+/***/ 8456:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.toMessageSignatureBundle = toMessageSignatureBundle;
+exports.toDSSEBundle = toDSSEBundle;
+/*
+Copyright 2023 The Sigstore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+const protobuf_specs_1 = __nccwpck_require__(9654);
+const bundle_1 = __nccwpck_require__(7742);
+// Message signature bundle - $case: 'messageSignature'
+function toMessageSignatureBundle(options) {
+    return {
+        mediaType: options.certificateChain
+            ? bundle_1.BUNDLE_V02_MEDIA_TYPE
+            : bundle_1.BUNDLE_V03_MEDIA_TYPE,
+        content: {
+            $case: 'messageSignature',
+            messageSignature: {
+                messageDigest: {
+                    algorithm: protobuf_specs_1.HashAlgorithm.SHA2_256,
+                    digest: options.digest,
+                },
+                signature: options.signature,
+            },
+        },
+        verificationMaterial: toVerificationMaterial(options),
+    };
+}
+// DSSE envelope bundle - $case: 'dsseEnvelope'
+function toDSSEBundle(options) {
+    return {
+        mediaType: options.certificateChain
+            ? bundle_1.BUNDLE_V02_MEDIA_TYPE
+            : bundle_1.BUNDLE_V03_MEDIA_TYPE,
+        content: {
+            $case: 'dsseEnvelope',
+            dsseEnvelope: toEnvelope(options),
+        },
+        verificationMaterial: toVerificationMaterial(options),
+    };
+}
+function toEnvelope(options) {
+    return {
+        payloadType: options.artifactType,
+        payload: options.artifact,
+        signatures: [toSignature(options)],
+    };
+}
+function toSignature(options) {
+    return {
+        keyid: options.keyHint || '',
+        sig: options.signature,
+    };
+}
+// Verification material
+function toVerificationMaterial(options) {
+    return {
+        content: toKeyContent(options),
+        tlogEntries: [],
+        timestampVerificationData: { rfc3161Timestamps: [] },
+    };
+}
+function toKeyContent(options) {
+    if (options.certificate) {
+        if (options.certificateChain) {
+            return {
+                $case: 'x509CertificateChain',
+                x509CertificateChain: {
+                    certificates: [{ rawBytes: options.certificate }],
+                },
+            };
+        }
+        else {
+            return {
+                $case: 'certificate',
+                certificate: { rawBytes: options.certificate },
+            };
+        }
+    }
+    else {
+        return {
+            $case: 'publicKey',
+            publicKey: {
+                hint: options.keyHint || '',
+            },
+        };
+    }
+}
+
+
+/***/ }),
+
+/***/ 7742:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.BUNDLE_V03_MEDIA_TYPE = exports.BUNDLE_V03_LEGACY_MEDIA_TYPE = exports.BUNDLE_V02_MEDIA_TYPE = exports.BUNDLE_V01_MEDIA_TYPE = void 0;
+exports.isBundleWithCertificateChain = isBundleWithCertificateChain;
+exports.isBundleWithPublicKey = isBundleWithPublicKey;
+exports.isBundleWithMessageSignature = isBundleWithMessageSignature;
+exports.isBundleWithDsseEnvelope = isBundleWithDsseEnvelope;
+exports.BUNDLE_V01_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
+exports.BUNDLE_V02_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.2';
+exports.BUNDLE_V03_LEGACY_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle+json;version=0.3';
+exports.BUNDLE_V03_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+// Type guards for bundle variants.
+function isBundleWithCertificateChain(b) {
+    return b.verificationMaterial.content.$case === 'x509CertificateChain';
+}
+function isBundleWithPublicKey(b) {
+    return b.verificationMaterial.content.$case === 'publicKey';
+}
+function isBundleWithMessageSignature(b) {
+    return b.content.$case === 'messageSignature';
+}
+function isBundleWithDsseEnvelope(b) {
+    return b.content.$case === 'dsseEnvelope';
+}
+
+
+/***/ }),
+
+/***/ 7714:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.ValidationError = void 0;
+/*
+Copyright 2023 The Sigstore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+class ValidationError extends Error {
+    fields;
+    constructor(message, fields) {
+        super(message);
+        this.fields = fields;
+    }
+}
+exports.ValidationError = ValidationError;
+
+
+/***/ }),
+
+/***/ 1040:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+var __webpack_unused_export__;
+
+__webpack_unused_export__ = ({ value: true });
+__webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = exports.vw = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = void 0;
+/*
+Copyright 2023 The Sigstore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+var build_1 = __nccwpck_require__(8456);
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return build_1.toDSSEBundle; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return build_1.toMessageSignatureBundle; } });
+var bundle_1 = __nccwpck_require__(7742);
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return bundle_1.BUNDLE_V01_MEDIA_TYPE; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return bundle_1.BUNDLE_V02_MEDIA_TYPE; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return bundle_1.BUNDLE_V03_LEGACY_MEDIA_TYPE; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return bundle_1.BUNDLE_V03_MEDIA_TYPE; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return bundle_1.isBundleWithCertificateChain; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return bundle_1.isBundleWithDsseEnvelope; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return bundle_1.isBundleWithMessageSignature; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return bundle_1.isBundleWithPublicKey; } });
+var error_1 = __nccwpck_require__(7714);
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return error_1.ValidationError; } });
+var serialized_1 = __nccwpck_require__(3404);
+Object.defineProperty(exports, "vw", ({ enumerable: true, get: function () { return serialized_1.bundleFromJSON; } }));
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return serialized_1.bundleToJSON; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return serialized_1.envelopeFromJSON; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return serialized_1.envelopeToJSON; } });
+var validate_1 = __nccwpck_require__(9352);
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return validate_1.assertBundle; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return validate_1.assertBundleLatest; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return validate_1.assertBundleV01; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return validate_1.assertBundleV02; } });
+__webpack_unused_export__ = ({ enumerable: true, get: function () { return validate_1.isBundleV01; } });
+
+
+/***/ }),
+
+/***/ 3404:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.envelopeToJSON = exports.envelopeFromJSON = exports.bundleToJSON = exports.bundleFromJSON = void 0;
+/*
+Copyright 2023 The Sigstore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+const protobuf_specs_1 = __nccwpck_require__(9654);
+const bundle_1 = __nccwpck_require__(7742);
+const validate_1 = __nccwpck_require__(9352);
+const bundleFromJSON = (obj) => {
+    const bundle = protobuf_specs_1.Bundle.fromJSON(obj);
+    switch (bundle.mediaType) {
+        case bundle_1.BUNDLE_V01_MEDIA_TYPE:
+            (0, validate_1.assertBundleV01)(bundle);
+            break;
+        case bundle_1.BUNDLE_V02_MEDIA_TYPE:
+            (0, validate_1.assertBundleV02)(bundle);
+            break;
+        default:
+            (0, validate_1.assertBundleLatest)(bundle);
+            break;
+    }
+    return bundle;
+};
+exports.bundleFromJSON = bundleFromJSON;
+const bundleToJSON = (bundle) => {
+    return protobuf_specs_1.Bundle.toJSON(bundle);
+};
+exports.bundleToJSON = bundleToJSON;
+const envelopeFromJSON = (obj) => {
+    return protobuf_specs_1.Envelope.fromJSON(obj);
+};
+exports.envelopeFromJSON = envelopeFromJSON;
+const envelopeToJSON = (envelope) => {
+    return protobuf_specs_1.Envelope.toJSON(envelope);
+};
+exports.envelopeToJSON = envelopeToJSON;
+
+
+/***/ }),
+
+/***/ 9352:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+Object.defineProperty(exports, "__esModule", ({ value: true }));
+exports.assertBundle = assertBundle;
+exports.assertBundleV01 = assertBundleV01;
+exports.isBundleV01 = isBundleV01;
+exports.assertBundleV02 = assertBundleV02;
+exports.assertBundleLatest = assertBundleLatest;
+/*
+Copyright 2023 The Sigstore Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+const error_1 = __nccwpck_require__(7714);
+// Performs basic validation of a Sigstore bundle to ensure that all required
+// fields are populated. This is not a complete validation of the bundle, but
+// rather a check that the bundle is in a valid state to be processed by the
+// rest of the code.
+function assertBundle(b) {
+    const invalidValues = validateBundleBase(b);
+    if (invalidValues.length > 0) {
+        throw new error_1.ValidationError('invalid bundle', invalidValues);
+    }
+}
+// Asserts that the given bundle conforms to the v0.1 bundle format.
+function assertBundleV01(b) {
+    const invalidValues = [];
+    invalidValues.push(...validateBundleBase(b));
+    invalidValues.push(...validateInclusionPromise(b));
+    if (invalidValues.length > 0) {
+        throw new error_1.ValidationError('invalid v0.1 bundle', invalidValues);
+    }
+}
+// Type guard to determine if Bundle is a v0.1 bundle.
+function isBundleV01(b) {
+    try {
+        assertBundleV01(b);
+        return true;
+    }
+    catch (e) {
+        return false;
+    }
+}
+// Asserts that the given bundle conforms to the v0.2 bundle format.
+function assertBundleV02(b) {
+    const invalidValues = [];
+    invalidValues.push(...validateBundleBase(b));
+    invalidValues.push(...validateInclusionProof(b));
+    if (invalidValues.length > 0) {
+        throw new error_1.ValidationError('invalid v0.2 bundle', invalidValues);
+    }
+}
+// Asserts that the given bundle conforms to the newest (0.3) bundle format.
+function assertBundleLatest(b) {
+    const invalidValues = [];
+    invalidValues.push(...validateBundleBase(b));
+    invalidValues.push(...validateInclusionProof(b));
+    invalidValues.push(...validateNoCertificateChain(b));
+    if (invalidValues.length > 0) {
+        throw new error_1.ValidationError('invalid bundle', invalidValues);
+    }
+}
+function validateBundleBase(b) {
+    const invalidValues = [];
+    // Media type validation
+    if (b.mediaType === undefined ||
+        (!b.mediaType.match(/^application\/vnd\.dev\.sigstore\.bundle\+json;version=\d\.\d/) &&
+            !b.mediaType.match(/^application\/vnd\.dev\.sigstore\.bundle\.v\d\.\d\+json/))) {
+        invalidValues.push('mediaType');
+    }
+    // Content-related validation
+    if (b.content === undefined) {
+        invalidValues.push('content');
+    }
+    else {
+        switch (b.content.$case) {
+            case 'messageSignature':
+                if (b.content.messageSignature.messageDigest === undefined) {
+                    invalidValues.push('content.messageSignature.messageDigest');
+                }
+                else {
+                    if (b.content.messageSignature.messageDigest.digest.length === 0) {
+                        invalidValues.push('content.messageSignature.messageDigest.digest');
+                    }
+                }
+                if (b.content.messageSignature.signature.length === 0) {
+                    invalidValues.push('content.messageSignature.signature');
+                }
+                break;
+            case 'dsseEnvelope':
+                if (b.content.dsseEnvelope.payload.length === 0) {
+                    invalidValues.push('content.dsseEnvelope.payload');
+                }
+                if (b.content.dsseEnvelope.signatures.length !== 1) {
+                    invalidValues.push('content.dsseEnvelope.signatures');
+                }
+                else {
+                    if (b.content.dsseEnvelope.signatures[0].sig.length === 0) {
+                        invalidValues.push('content.dsseEnvelope.signatures[0].sig');
+                    }
+                }
+                break;
+        }
+    }
+    // Verification material-related validation
+    if (b.verificationMaterial === undefined) {
+        invalidValues.push('verificationMaterial');
+    }
+    else {
+        if (b.verificationMaterial.content === undefined) {
+            invalidValues.push('verificationMaterial.content');
+        }
+        else {
+            switch (b.verificationMaterial.content.$case) {
+                case 'x509CertificateChain':
+                    if (b.verificationMaterial.content.x509CertificateChain.certificates
+                        .length === 0) {
+                        invalidValues.push('verificationMaterial.content.x509CertificateChain.certificates');
+                    }
+                    b.verificationMaterial.content.x509CertificateChain.certificates.forEach((cert, i) => {
+                        if (cert.rawBytes.length === 0) {
+                            invalidValues.push(`verificationMaterial.content.x509CertificateChain.certificates[${i}].rawBytes`);
+                        }
+                    });
+                    break;
+                case 'certificate':
+                    if (b.verificationMaterial.content.certificate.rawBytes.length === 0) {
+                        invalidValues.push('verificationMaterial.content.certificate.rawBytes');
+                    }
+                    break;
+            }
+        }
+        if (b.verificationMaterial.tlogEntries === undefined) {
+            invalidValues.push('verificationMaterial.tlogEntries');
+        }
+        else {
+            if (b.verificationMaterial.tlogEntries.length > 0) {
+                b.verificationMaterial.tlogEntries.forEach((entry, i) => {
+                    if (entry.logId === undefined) {
+                        invalidValues.push(`verificationMaterial.tlogEntries[${i}].logId`);
+                    }
+                    if (entry.kindVersion === undefined) {
+                        invalidValues.push(`verificationMaterial.tlogEntries[${i}].kindVersion`);
+                    }
+                });
+            }
+        }
+    }
+    return invalidValues;
+}
+// Necessary for V01 bundles
+function validateInclusionPromise(b) {
+    const invalidValues = [];
+    if (b.verificationMaterial &&
+        b.verificationMaterial.tlogEntries?.length > 0) {
+        b.verificationMaterial.tlogEntries.forEach((entry, i) => {
+            if (entry.inclusionPromise === undefined) {
+                invalidValues.push(`verificationMaterial.tlogEntries[${i}].inclusionPromise`);
+            }
+        });
+    }
+    return invalidValues;
+}
+// Necessary for V02 and later bundles
+function validateInclusionProof(b) {
+    const invalidValues = [];
+    if (b.verificationMaterial &&
+        b.verificationMaterial.tlogEntries?.length > 0) {
+        b.verificationMaterial.tlogEntries.forEach((entry, i) => {
+            if (entry.inclusionProof === undefined) {
+                invalidValues.push(`verificationMaterial.tlogEntries[${i}].inclusionProof`);
+            }
+            else {
+                if (entry.inclusionProof.checkpoint === undefined) {
+                    invalidValues.push(`verificationMaterial.tlogEntries[${i}].inclusionProof.checkpoint`);
+                }
+            }
+        });
+    }
+    return invalidValues;
+}
+// Necessary for V03 and later bundles
+function validateNoCertificateChain(b) {
+    const invalidValues = [];
+    /* istanbul ignore next */
+    if (b.verificationMaterial?.content?.$case === 'x509CertificateChain') {
+        invalidValues.push('verificationMaterial.content.$case');
+    }
+    return invalidValues;
+}
+
+
+/***/ }),
+
 /***/ 1121:
 /***/ ((__unused_webpack_module, exports) => {
 
@@ -4175,7 +4659,7 @@ exports.PolicyError = PolicyError;
 var __webpack_unused_export__;
 
 __webpack_unused_export__ = ({ value: true });
-exports.BL = __webpack_unused_export__ = __webpack_unused_export__ = __webpack_unused_export__ = exports.DC = void 0;
+exports.BL = exports.jO = __webpack_unused_export__ = __webpack_unused_export__ = exports.DC = void 0;
 /* istanbul ignore file */
 /*
 Copyright 2023 The Sigstore Authors.
@@ -4198,7 +4682,7 @@ var error_1 = __nccwpck_require__(6849);
 __webpack_unused_export__ = ({ enumerable: true, get: function () { return error_1.PolicyError; } });
 __webpack_unused_export__ = ({ enumerable: true, get: function () { return error_1.VerificationError; } });
 var trust_1 = __nccwpck_require__(7822);
-__webpack_unused_export__ = ({ enumerable: true, get: function () { return trust_1.toTrustMaterial; } });
+Object.defineProperty(exports, "jO", ({ enumerable: true, get: function () { return trust_1.toTrustMaterial; } }));
 var verifier_1 = __nccwpck_require__(4433);
 Object.defineProperty(exports, "BL", ({ enumerable: true, get: function () { return verifier_1.Verifier; } }));
 
@@ -5820,7 +6304,7 @@ function containsDupes(arr) {
 /***/ 770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+module.exports = __nccwpck_require__(218);
 
 
 /***/ }),
@@ -5840,10 +6324,10 @@ var assert = __nccwpck_require__(2613);
 var util = __nccwpck_require__(9023);
 
 
-__webpack_unused_export__ = httpOverHttp;
-__webpack_unused_export__ = httpsOverHttp;
-__webpack_unused_export__ = httpOverHttps;
-__webpack_unused_export__ = httpsOverHttps;
+exports.httpOverHttp = httpOverHttp;
+exports.httpsOverHttp = httpsOverHttp;
+exports.httpOverHttps = httpOverHttps;
+exports.httpsOverHttps = httpsOverHttps;
 
 
 function httpOverHttp(options) {
@@ -6133,7 +6617,7 @@ __webpack_unused_export__ = Client
 __webpack_unused_export__ = Pool
 __webpack_unused_export__ = BalancedPool
 __webpack_unused_export__ = Agent
-__webpack_unused_export__ = ProxyAgent
+module.exports.kT = ProxyAgent
 __webpack_unused_export__ = EnvHttpProxyAgent
 __webpack_unused_export__ = RetryAgent
 __webpack_unused_export__ = RetryHandler
@@ -34186,6 +34670,3328 @@ module.exports = {
 
 /***/ }),
 
+/***/ 4384:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  q6: () => (/* binding */ assertPublicLogAllowed),
+  o4: () => (/* binding */ parseConfig)
+});
+
+// UNUSED EXPORTS: GITHUB_ACTIONS_ISSUER, PUBLIC_GOOD_FULCIO, PUBLIC_GOOD_REKOR, parseAnnotations
+
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/subjects/reference.ts
+var reference = __nccwpck_require__(9108);
+;// CONCATENATED MODULE: ./src/config-images.ts
+/**
+ * The `images`, `digest` and `metadata` inputs → the list of image references
+ * to sign or verify. Part of config.ts, kept apart because it is the one input
+ * group with rules of its own (digest filling, metadata JSON, dedupe).
+ */
+
+
+const IMAGES_FIX = 'set images (e.g. ghcr.io/acme/app with digest: ${{ steps.build.outputs.digest }}) or metadata: ${{ steps.build.outputs.metadata }}';
+const METADATA_FIX = "pass the `metadata` output of a docker/build-push-action step that pushed: ${{ steps.build.outputs.metadata }}";
+/** Parsed, digest-filled and deduplicated references; names with only a tag stay as they are (resolved later). */
+function parseImageInputs(read) {
+    const images = read('images');
+    const metadata = read('metadata');
+    const digestText = read('digest');
+    if (images && metadata) {
+        throw new errors/* ActionError */.l('both `images` and `metadata` are set', { input: 'metadata', fix: 'keep one: metadata alone, or images (with digest)' });
+    }
+    const digest = digestText ? (0,reference/* parseDigest */.m)(digestText, { input: 'digest' }).value : undefined;
+    let refs;
+    if (metadata) {
+        const fromBuild = parseMetadata(metadata);
+        if (digest && digest !== fromBuild.digest) {
+            throw new errors/* ActionError */.l(`\`digest\` is ${digest} but the metadata's containerimage.digest is ${fromBuild.digest}`, {
+                input: 'digest',
+                fix: 'drop the digest input: metadata already carries the digest',
+            });
+        }
+        refs = fromBuild.names.map((name) => withDigest((0,reference/* parseReference */.F2)(name, { input: 'metadata', implicitDockerHub: true }), fromBuild.digest, 'metadata'));
+    }
+    else if (images) {
+        refs = splitList(images).map((text) => withDigest((0,reference/* parseReference */.F2)(text), digest, 'digest'));
+    }
+    else {
+        throw new errors/* ActionError */.l('no image is given', { input: 'images', fix: IMAGES_FIX });
+    }
+    if (refs.length === 0)
+        throw new errors/* ActionError */.l('the list of images is empty', { input: metadata ? 'metadata' : 'images', fix: IMAGES_FIX });
+    return dedupe(refs);
+}
+/** build-push-action's metadata: flat keys with dots, `image.name` a comma-separated list. */
+function parseMetadata(text) {
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch (e) {
+        throw new errors/* ActionError */.l(`metadata is not JSON (${e.message})`, { input: 'metadata', fix: METADATA_FIX });
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new errors/* ActionError */.l('metadata is not a JSON object', { input: 'metadata', fix: METADATA_FIX });
+    }
+    const fields = parsed;
+    const name = fields['image.name'];
+    if (typeof name !== 'string' || !name.trim()) {
+        throw new errors/* ActionError */.l('metadata has no "image.name" (was the image pushed, with tags or a name?)', { input: 'metadata', fix: METADATA_FIX });
+    }
+    const digest = fields['containerimage.digest'];
+    if (typeof digest !== 'string' || !digest.trim()) {
+        throw new errors/* ActionError */.l('metadata has no "containerimage.digest"', { input: 'metadata', fix: METADATA_FIX });
+    }
+    return { names: splitList(name), digest: (0,reference/* parseDigest */.m)(digest, { input: 'metadata' }).value };
+}
+/** A name without a digest takes the shared one; a name with a different digest of its own is a contradiction. */
+function withDigest(ref, digest, source) {
+    if (!digest)
+        return ref;
+    if (!ref.digest)
+        return { ...ref, digest };
+    if (ref.digest === digest)
+        return ref;
+    const other = source === 'digest' ? 'the `digest` input' : "the metadata's containerimage.digest";
+    throw new errors/* ActionError */.l(`the name has its own digest ${ref.digest}, but ${other} is ${digest}`, {
+        image: ref.original,
+        input: source,
+        fix: 'keep one digest: remove it from the name or from the digest input',
+    });
+}
+/** Newlines or commas; trimmed; empty entries dropped (a trailing comma is harmless). */
+function splitList(text) {
+    return text
+        .split(/[\n,]/)
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+}
+/** Identical references (after normalisation: `nginx` and `docker.io/library/nginx`) are kept once, first wins. */
+function dedupe(refs) {
+    const seen = new Map();
+    for (const ref of refs)
+        if (!seen.has((0,reference/* formatRef */.rq)(ref)))
+            seen.set((0,reference/* formatRef */.rq)(ref), ref);
+    return [...seen.values()];
+}
+
+;// CONCATENATED MODULE: ./src/config.ts
+/**
+ * The action's inputs and the runner's environment → one typed Config.
+ * Everything is checked here, before anything is sent anywhere: a wrong input,
+ * a missing id-token permission or a private repository about to be published
+ * in the public transparency log all fail the step with the input named and a fix.
+ */
+
+
+
+
+
+
+const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+const PUBLIC_GOOD_FULCIO = 'https://fulcio.sigstore.dev';
+const PUBLIC_GOOD_REKOR = 'https://rekor.sigstore.dev';
+const CUSTOM_ONLY_INPUTS = ['fulcio-url', 'rekor-url', 'tsa-url', 'trusted-root'];
+function parseConfig(inputs, env) {
+    const read = (name) => (inputs(name) ?? '').trim();
+    // Values that must never reach a log, even if pasted into the wrong input.
+    const secrets = [read('registry-password'), read('github-token'), env.ACTIONS_ID_TOKEN_REQUEST_TOKEN ?? ''];
+    try {
+        return buildConfig(read, env);
+    }
+    catch (e) {
+        throw e instanceof errors/* ActionError */.l ? redact(e, secrets) : e;
+    }
+}
+function buildConfig(read, env) {
+    const mode = oneOf(read, 'mode', ['sign', 'verify'], 'sign');
+    const images = parseImageInputs(read);
+    const verify = bool(read, 'verify', true);
+    const runner = runnerFrom(env);
+    const sigstore = sigstoreInstance(read, mode === 'verify' || verify);
+    const allowPublicLog = bool(read, 'allow-public-log', false);
+    const registryUsername = read('registry-username');
+    const registryPassword = read('registry-password');
+    if (!!registryUsername !== !!registryPassword) {
+        const missing = registryUsername ? 'registry-password' : 'registry-username';
+        throw new errors/* ActionError */.l(`${missing} is empty while ${registryUsername ? 'registry-username' : 'registry-password'} is set`, {
+            input: missing,
+            fix: 'set both registry-username and registry-password, or neither (docker/login-action credentials are then used)',
+        });
+    }
+    const config = {
+        mode,
+        images,
+        recursive: oneOf(read, 'recursive', ['none', 'platforms', 'all'], 'none'),
+        signatureFormat: oneOf(read, 'signature-format', ['legacy', 'bundle', 'both'], 'legacy'),
+        annotations: parseAnnotations(read('annotations')),
+        verify,
+        audit: bool(read, 'audit', false),
+        sigstore,
+        allowPublicLog,
+        summary: bool(read, 'summary', true),
+        runner,
+    };
+    if (mode === 'verify')
+        config.identity = identityPolicy(read, runner);
+    if (registryUsername)
+        config.registryCredentials = { username: registryUsername, password: registryPassword };
+    if (read('github-token'))
+        config.githubToken = read('github-token');
+    if (mode === 'sign')
+        checkSigningAllowed(config);
+    return config;
+}
+/** Guards that only matter when we are about to sign, checked last so input mistakes are reported first. */
+function checkSigningAllowed(config) {
+    assertPublicLogAllowed(config, config.runner.visibility);
+    if (!config.runner.idTokenUrl || !config.runner.idTokenRequestToken) {
+        throw new errors/* ActionError */.l('missing the id-token permission: ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN are not set, so no OIDC token can be requested', {
+            fix: 'add `permissions: id-token: write` to the job (for a pull request from a fork, GitHub does not issue the token)',
+        });
+    }
+}
+/**
+ * The privacy guard: a private or internal repository may not be published in
+ * the public log unless the user says so. Called with the event's visibility
+ * here, and again with the OIDC token's `repository_visibility` claim before
+ * Fulcio is asked (events such as `schedule` do not say).
+ */
+function assertPublicLogAllowed(config, visibility) {
+    if (config.sigstore.kind === 'public-good' && (visibility === 'private' || visibility === 'internal') && !config.allowPublicLog) {
+        throw new errors/* ActionError */.l(`this repository is ${visibility}, and signing with the public Sigstore instance publishes the repository name, ` +
+            'workflow path and ref in the public transparency log (Rekor), forever; nothing has been sent', { input: 'allow-public-log', fix: 'set `allow-public-log: true` if that is acceptable, or `sigstore: custom` to use your own instance' });
+    }
+}
+function identityPolicy(read, runner) {
+    const exact = read('certificate-identity');
+    const regexp = read('certificate-identity-regexp');
+    const issuer = read('certificate-oidc-issuer') || GITHUB_ACTIONS_ISSUER;
+    if (exact && regexp) {
+        throw new errors/* ActionError */.l('both certificate-identity and certificate-identity-regexp are set', {
+            input: 'certificate-identity-regexp',
+            fix: 'keep one: certificate-identity for one exact identity, or certificate-identity-regexp for a pattern',
+        });
+    }
+    if (!exact && !regexp) {
+        const repo = runner.repository ?? '<owner>/<repo>';
+        throw new errors/* ActionError */.l('verify mode needs the identity the signatures must have', {
+            input: 'certificate-identity',
+            fix: `set certificate-identity: ${runner.serverUrl}/${repo}/.github/workflows/<workflow>.yml@refs/heads/main (or certificate-identity-regexp)`,
+        });
+    }
+    if (exact)
+        return { exact, issuer };
+    try {
+        new RegExp(regexp);
+    }
+    catch (e) {
+        throw new errors/* ActionError */.l(`the regular expression does not compile: ${e.message}`, {
+            input: 'certificate-identity-regexp',
+            fix: 'fix the pattern (JavaScript syntax; it must match the whole identity), or use certificate-identity for an exact match',
+        });
+    }
+    return { regexp, issuer };
+}
+function sigstoreInstance(read, willVerify) {
+    const kind = oneOf(read, 'sigstore', ['public-good', 'custom'], 'public-good');
+    if (kind === 'public-good') {
+        const stray = CUSTOM_ONLY_INPUTS.find((name) => read(name));
+        if (stray) {
+            throw new errors/* ActionError */.l(`${stray} is set, but sigstore is public-good, whose endpoints and trust are fixed`, {
+                input: stray,
+                fix: `set sigstore: custom to use your own instance, or remove ${stray}`,
+            });
+        }
+        return { kind, fulcioUrl: PUBLIC_GOOD_FULCIO, rekorUrl: PUBLIC_GOOD_REKOR };
+    }
+    const instance = { kind, fulcioUrl: endpoint(read, 'fulcio-url', true), rekorUrl: endpoint(read, 'rekor-url', true) };
+    const tsaUrl = endpoint(read, 'tsa-url', false);
+    if (tsaUrl)
+        instance.tsaUrl = tsaUrl;
+    const trustedRoot = read('trusted-root');
+    if (trustedRoot)
+        instance.trustedRootPath = checkTrustedRoot(trustedRoot);
+    else if (willVerify) {
+        throw new errors/* ActionError */.l('a custom instance needs its trusted root to verify signatures', {
+            input: 'trusted-root',
+            fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or verify: false to sign without the check)',
+        });
+    }
+    return instance;
+}
+function endpoint(read, name, required) {
+    const raw = read(name);
+    const example = `https://${name.replace(/-url$/, '')}.example.com`;
+    if (!raw) {
+        if (!required)
+            return undefined;
+        throw new errors/* ActionError */.l(`${name} is required when sigstore is custom`, { input: name, fix: `set ${name}, e.g. ${example}` });
+    }
+    let url;
+    try {
+        url = new URL(raw);
+    }
+    catch {
+        throw new errors/* ActionError */.l(`"${raw}" is not a URL`, { input: name, fix: `write the full URL, e.g. ${example}` });
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (0,reference/* isLoopbackRegistry */.jW)(url.host))) {
+        // The OIDC token and signatures travel to these endpoints: plain HTTP only where nothing leaves the machine.
+        throw new errors/* ActionError */.l(`${url.protocol}// is not allowed here`, { input: name, fix: `use https:// (plain http:// only on localhost, 127.0.0.0/8 or [::1]), e.g. ${example}` });
+    }
+    if (url.username || url.password) {
+        throw new errors/* ActionError */.l('the URL carries credentials', { input: name, fix: `remove the user:password@ part: ${url.origin}` });
+    }
+    if (url.search || url.hash) {
+        throw new errors/* ActionError */.l('the URL has a query or fragment', { input: name, fix: `give the base URL only: ${url.origin}${url.pathname}` });
+    }
+    return url.href.replace(/\/+$/, '');
+}
+/** Readable and JSON: the trust itself is checked where it is used, but a wrong path fails now. */
+function checkTrustedRoot(file) {
+    const absolute = external_node_path_default().resolve(file);
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(absolute, 'utf8');
+    }
+    catch (e) {
+        throw new errors/* ActionError */.l(`cannot read ${absolute} (${e.code ?? e.message})`, {
+            input: 'trusted-root',
+            fix: 'give the path of your instance\'s trusted_root.json (relative paths start at the workspace), written by an earlier step or checked out',
+        });
+    }
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch (e) {
+        throw new errors/* ActionError */.l(`${absolute} is not JSON (${e.message})`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new errors/* ActionError */.l(`${absolute} is not a JSON object`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
+    }
+    return absolute;
+}
+/** `key=value` lines (not commas: values may contain them), split at the first `=`; keys sorted. */
+function parseAnnotations(text) {
+    const pairs = new Map();
+    for (const line of text.split('\n').map((l) => l.trim())) {
+        if (!line)
+            continue;
+        const eq = line.indexOf('=');
+        const key = eq < 0 ? '' : line.slice(0, eq).trim();
+        if (eq < 0 || !key) {
+            throw new errors/* ActionError */.l(`"${line}" is not key=value`, { input: 'annotations', fix: 'write one key=value per line, e.g. team=platform' });
+        }
+        if (pairs.has(key))
+            throw new errors/* ActionError */.l(`the key "${key}" is given twice`, { input: 'annotations', fix: `keep one ${key}= line` });
+        pairs.set(key, line.slice(eq + 1).trim());
+    }
+    return Object.fromEntries([...pairs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+function runnerFrom(env) {
+    const runner = {
+        temp: env.RUNNER_TEMP || external_node_os_default().tmpdir(),
+        serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
+    };
+    if (env.GITHUB_REPOSITORY)
+        runner.repository = env.GITHUB_REPOSITORY;
+    const visibility = repositoryVisibility(env.GITHUB_EVENT_PATH);
+    if (visibility)
+        runner.visibility = visibility;
+    if (env.ACTIONS_ID_TOKEN_REQUEST_URL)
+        runner.idTokenUrl = env.ACTIONS_ID_TOKEN_REQUEST_URL;
+    if (env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
+        runner.idTokenRequestToken = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+    return runner;
+}
+/** From the event payload; undefined when there is none or it does not say (e.g. a `schedule` event). */
+function repositoryVisibility(eventPath) {
+    if (!eventPath)
+        return undefined;
+    let event;
+    try {
+        event = JSON.parse((0,external_node_fs_namespaceObject.readFileSync)(eventPath, 'utf8'));
+    }
+    catch {
+        return undefined;
+    }
+    const repo = event?.repository;
+    if (repo?.visibility === 'public' || repo?.visibility === 'private' || repo?.visibility === 'internal')
+        return repo.visibility;
+    if (typeof repo?.private === 'boolean')
+        return repo.private ? 'private' : 'public';
+    return undefined;
+}
+function oneOf(read, name, values, fallback) {
+    const raw = read(name);
+    if (!raw)
+        return fallback;
+    const value = values.find((v) => v === raw.toLowerCase());
+    if (value)
+        return value;
+    throw new errors/* ActionError */.l(`"${raw}" is not an accepted value`, { input: name, fix: `set ${name} to one of: ${values.join(', ')}` });
+}
+/** Like core.getBooleanInput: true/false in any case; empty takes the default. */
+function bool(read, name, fallback) {
+    const raw = read(name);
+    if (!raw)
+        return fallback;
+    if (raw.toLowerCase() === 'true')
+        return true;
+    if (raw.toLowerCase() === 'false')
+        return false;
+    throw new errors/* ActionError */.l(`"${raw}" is not a boolean`, { input: name, fix: `set ${name} to true or false` });
+}
+/** A copy of the error with every secret value replaced by ***. */
+function redact(error, secrets) {
+    const present = secrets.filter((s) => s.length > 0 && error.message.includes(s));
+    if (present.length === 0)
+        return error;
+    const scrub = (text) => present.reduce((t, s) => t?.replaceAll(s, '***'), text);
+    const clean = new errors/* ActionError */.l(scrub(error.message) ?? '');
+    return Object.assign(clean, { image: scrub(error.image), input: error.input, fix: scrub(error.fix) });
+}
+
+
+/***/ }),
+
+/***/ 3916:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   l: () => (/* binding */ ActionError)
+/* harmony export */ });
+/* unused harmony export formatMessage */
+class ActionError extends Error {
+    image;
+    input;
+    fix;
+    constructor(what, details = {}) {
+        super(formatMessage(what, details), details.cause === undefined ? undefined : { cause: details.cause });
+        this.name = 'ActionError';
+        this.image = details.image;
+        this.input = details.input;
+        this.fix = details.fix;
+    }
+}
+/** `<image>: input `x`: <what>. Fix: <fix>` with the parts that are known. */
+function formatMessage(what, d) {
+    const where = [d.image, d.input ? `input \`${d.input}\`` : undefined].filter(Boolean).join(', ');
+    const body = where ? `${where}: ${what}` : what;
+    return d.fix ? `${body.replace(/[.\s]+$/, '')}. Fix: ${d.fix}` : body;
+}
+
+
+/***/ }),
+
+/***/ 9407:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7264);
+/* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4384);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3622);
+/**
+ * Entry point: read the inputs into one typed Config, then run the pipeline.
+ * Secrets are masked the moment they are read, before anything can print them.
+ */
+
+
+
+
+const SECRET_INPUTS = ['registry-password', 'github-token'];
+function readInput(name) {
+    const value = _actions_core__WEBPACK_IMPORTED_MODULE_0__.getInput(name);
+    if (value && SECRET_INPUTS.includes(name))
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.setSecret(value);
+    return value;
+}
+async function main() {
+    let config;
+    try {
+        config = (0,_config_js__WEBPACK_IMPORTED_MODULE_1__/* .parseConfig */ .o4)(readInput, process.env);
+    }
+    catch (err) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.setFailed(err instanceof _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ActionError */ .l ? err.message : `could not read the inputs: ${err.message}`);
+        return;
+    }
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .run */ .e)(config);
+}
+await main();
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 3622:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  e: () => (/* binding */ run)
+});
+
+// UNUSED EXPORTS: concurrencyFor
+
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+var promises_default = /*#__PURE__*/__nccwpck_require__.n(promises_namespaceObject);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 10 modules
+var core = __nccwpck_require__(7264);
+// EXTERNAL MODULE: ./src/config.ts + 2 modules
+var src_config = __nccwpck_require__(4384);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+var external_node_crypto_default = /*#__PURE__*/__nccwpck_require__.n(external_node_crypto_);
+// EXTERNAL MODULE: ./node_modules/@sigstore/core/dist/index.js
+var dist = __nccwpck_require__(3917);
+;// CONCATENATED MODULE: ./src/net/http.ts
+/**
+ * The one HTTP stack every network call of the action goes through: per-request
+ * timeouts, retries with exponential backoff and jitter inside a total time
+ * budget, Retry-After, and redirects that never carry credentials to another host.
+ */
+class HttpError extends Error {
+    url;
+    status;
+    body;
+    constructor(message, url, status, body, options) {
+        super(message, options);
+        this.url = url;
+        this.status = status;
+        this.body = body;
+        this.name = 'HttpError';
+    }
+}
+const DEFAULT_RETRY = {
+    attempts: 6,
+    baseDelayMs: 250,
+    maxDelayMs: 8000,
+    budgetMs: 60_000,
+};
+const defaultRetryStatus = (s) => s === 408 || s === 429 || s >= 500;
+/** Waits between attempts; tests and the bench may shorten it. */
+let sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function setSleepForTests(fn) {
+    sleep = fn;
+}
+/** Parses Retry-After (seconds or an HTTP date) into ms, or undefined. */
+function retryAfterMs(value, now = Date.now()) {
+    if (!value)
+        return undefined;
+    const s = Number(value);
+    if (Number.isFinite(s) && s >= 0)
+        return s * 1000;
+    const t = Date.parse(value);
+    return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+/** Backoff for retry number `n` (1-based): full jitter over an exponential cap. */
+function backoffMs(n, policy, random = Math.random) {
+    const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+    return Math.round(cap / 2 + (random() * cap) / 2);
+}
+async function readBody(res, limit, url) {
+    if (!res.body)
+        return Buffer.alloc(0);
+    const chunks = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+        size += chunk.byteLength;
+        if (size > limit) {
+            throw new HttpError(`response from ${url} is larger than ${limit} bytes; refusing to read it`, url, res.status);
+        }
+        chunks.push(Buffer.from(chunk));
+    }
+    return Buffer.concat(chunks);
+}
+const SENSITIVE_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+async function once(req) {
+    let url = req.url;
+    let headers = { ...(req.headers ?? {}) };
+    let method = req.method ?? 'GET';
+    let body = req.body;
+    for (let hop = 0; hop < 5; hop++) {
+        const res = await fetch(url, {
+            method,
+            headers,
+            body: body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body),
+            redirect: 'manual',
+            signal: AbortSignal.timeout(req.timeoutMs ?? 30_000),
+        });
+        if ([301, 302, 303, 307, 308].includes(res.status) && res.headers.get('location')) {
+            await res.body?.cancel();
+            const next = new URL(res.headers.get('location'), url);
+            // Credentials go only to the host that asked for them, never along a redirect.
+            if (next.host !== new URL(url).host) {
+                headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !SENSITIVE_HEADERS.includes(k.toLowerCase())));
+            }
+            if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+                method = 'GET';
+                body = undefined;
+            }
+            url = next.toString();
+            continue;
+        }
+        const buf = method === 'HEAD' ? Buffer.alloc(0) : await readBody(res, req.maxBodyBytes ?? 16 * 1024 * 1024, url);
+        return { status: res.status, headers: res.headers, body: buf, url };
+    }
+    throw new HttpError(`too many redirects from ${req.url}`, req.url);
+}
+function describe(err) {
+    const e = err;
+    if (e?.name === 'TimeoutError')
+        return 'timed out';
+    if (e?.cause?.code)
+        return e.cause.code;
+    return e?.cause?.message ?? e?.message ?? String(err);
+}
+/**
+ * Sends a request, retrying network errors and retryable statuses within the
+ * policy's budget. Returns the last response even when its status is an error:
+ * callers decide what a status means; only network failures throw.
+ */
+async function request(req) {
+    const policy = req.retry === false ? { ...DEFAULT_RETRY, attempts: 1 } : (req.retry ?? DEFAULT_RETRY);
+    const retryStatus = policy.retryStatus ?? defaultRetryStatus;
+    const started = Date.now();
+    const endBy = Math.min(started + policy.budgetMs, req.deadline ?? Infinity);
+    let lastError;
+    for (let attempt = 1;; attempt++) {
+        let wait;
+        try {
+            const res = await once(req);
+            if (!retryStatus(res.status) || attempt >= policy.attempts)
+                return res;
+            wait = retryAfterMs(res.headers.get('retry-after')) ?? backoffMs(attempt, policy);
+            if (Date.now() + wait > endBy)
+                return res;
+        }
+        catch (err) {
+            if (err instanceof HttpError)
+                throw err;
+            lastError = err;
+            wait = backoffMs(attempt, policy);
+            if (attempt >= policy.attempts || Date.now() + wait > endBy) {
+                const host = new URL(req.url).host;
+                throw new HttpError(`could not reach ${host} (${describe(err)}) after ${attempt} attempt${attempt > 1 ? 's' : ''}`, req.url, undefined, undefined, { cause: lastError });
+            }
+        }
+        await sleep(wait);
+    }
+}
+/** Parses a JSON body, naming the URL when it is not JSON. */
+function jsonBody(res) {
+    try {
+        return JSON.parse(res.body.toString('utf8'));
+    }
+    catch {
+        throw new HttpError(`expected JSON from ${res.url}, got: ${res.body.toString('utf8').slice(0, 200)}`, res.url, res.status);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/identity/token.ts
+/**
+ * The job's GitHub OIDC token, the identity Fulcio certifies. Requested the way
+ * the runner documents it (ACTIONS_ID_TOKEN_REQUEST_URL + bearer request token,
+ * audience `sigstore`) with our own HTTP stack so it gets retries and timeouts.
+ */
+
+
+
+const MISSING_PERMISSION_FIX = 'add `permissions: id-token: write` to the job (GitHub does not issue the token to pull requests from forks)';
+/** Decodes a JWT's claims without checking its signature (Fulcio checks it). */
+function decodeJwtClaims(jwt) {
+    const parts = jwt.split('.');
+    if (parts.length !== 3)
+        throw new errors/* ActionError */.l('the identity token is not a JWT', { fix: MISSING_PERMISSION_FIX });
+    try {
+        return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+    }
+    catch {
+        throw new errors/* ActionError */.l('the identity token has unreadable claims');
+    }
+}
+/** The subject Fulcio asks us to prove we hold the key for (sigstore-js does the same). */
+function challengeSubject(claims) {
+    const iss = String(claims.iss ?? '');
+    if (iss === 'https://accounts.google.com' && typeof claims.email === 'string')
+        return claims.email;
+    return String(claims.sub ?? '');
+}
+async function requestIdToken(url, requestToken, audience = 'sigstore') {
+    if (!url || !requestToken) {
+        throw new errors/* ActionError */.l('no GitHub OIDC token is available (ACTIONS_ID_TOKEN_REQUEST_URL is not set)', {
+            fix: MISSING_PERMISSION_FIX,
+        });
+    }
+    core.setSecret(requestToken);
+    const target = new URL(url);
+    target.searchParams.set('audience', audience);
+    const res = await request({
+        url: target.toString(),
+        headers: { Authorization: `bearer ${requestToken}`, Accept: 'application/json; api-version=2.0' },
+        timeoutMs: 15_000,
+    });
+    if (res.status !== 200) {
+        throw new errors/* ActionError */.l(`GitHub refused the OIDC token request (HTTP ${res.status})`, {
+            fix: `${MISSING_PERMISSION_FIX}; if it is there, re-run the job (request tokens expire with the job)`,
+        });
+    }
+    const { value } = jsonBody(res);
+    if (!value)
+        throw new errors/* ActionError */.l('the OIDC token endpoint answered without a token', { fix: 're-run the job' });
+    core.setSecret(value);
+    return { jwt: value, claims: decodeJwtClaims(value) };
+}
+
+;// CONCATENATED MODULE: ./src/identity/certificate.ts
+/**
+ * One ephemeral P-256 key and one Fulcio certificate per run, reused for every
+ * signature in it (cosign and sigstore-js's FulcioSigner mint one per call, and
+ * FulcioSigner drops the chain, which Kyverno needs in the chain annotation).
+ * Re-minted only when less than REFRESH_MARGIN_MS of validity is left.
+ */
+
+
+
+
+
+const REFRESH_MARGIN_MS = 2 * 60 * 1000;
+const OID_ISSUER_V1 = '1.3.6.1.4.1.57264.1.1';
+const OID_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';
+function splitPemChain(pems) {
+    return pems.flatMap((p) => p.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => `${p}\n`);
+}
+/** Reads identity and issuer from a Fulcio certificate as verifiers do. */
+function describeCertificate(leaf) {
+    const cert = typeof leaf === 'string' ? dist.X509Certificate.parse(leaf) : leaf;
+    const san = cert.extSubjectAltName;
+    const identity = san?.uri ?? san?.rfc822Name ?? '';
+    return { identity, issuer: certificateIssuer(cert), notBefore: cert.notBefore, notAfter: cert.notAfter };
+}
+/** Issuer from OID .8 (DER UTF8String) or, on older certificates, .1 (raw bytes). */
+function certificateIssuer(cert) {
+    const v2 = cert.extension(OID_ISSUER_V2);
+    if (v2) {
+        // extnValue is an OCTET STRING wrapping a UTF8String: skip the inner tag and length.
+        const inner = v2.value;
+        return inner.subarray(derHeaderLength(inner)).toString('utf8');
+    }
+    const v1 = cert.extension(OID_ISSUER_V1);
+    return v1 ? v1.value.toString('utf8') : '';
+}
+function derHeaderLength(der) {
+    const len = der[1];
+    return len < 0x80 ? 2 : 2 + (len & 0x7f);
+}
+class EphemeralSigner {
+    fulcioUrl;
+    token;
+    now;
+    key = external_node_crypto_default().generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    current;
+    pending;
+    /** How many certificates were requested from Fulcio (the benchmark reads it). */
+    fulcioRequests = 0;
+    constructor(fulcioUrl, token, now = Date.now) {
+        this.fulcioUrl = fulcioUrl;
+        this.token = token;
+        this.now = now;
+    }
+    get publicKeyPem() {
+        return this.key.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    }
+    /** ECDSA P-256 / SHA-256 over `data`, ASN.1 DER. */
+    sign(data) {
+        return external_node_crypto_default().sign('sha256', data, this.key.privateKey);
+    }
+    /** The run's certificate; shared by concurrent callers, re-minted near expiry. */
+    async certificate() {
+        if (this.current && this.current.notAfter.getTime() - this.now() > REFRESH_MARGIN_MS)
+            return this.current;
+        this.pending ??= this.mint().finally(() => {
+            this.pending = undefined;
+        });
+        this.current = await this.pending;
+        return this.current;
+    }
+    async mint() {
+        const { jwt, claims } = await this.token();
+        const proof = this.sign(Buffer.from(challengeSubject(claims))).toString('base64');
+        this.fulcioRequests++;
+        const res = await request({
+            method: 'POST',
+            url: `${this.fulcioUrl}/api/v2/signingCert`,
+            headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+            body: JSON.stringify({
+                credentials: { oidcIdentityToken: jwt },
+                publicKeyRequest: { publicKey: { algorithm: 'ECDSA', content: this.publicKeyPem }, proofOfPossession: proof },
+            }),
+            timeoutMs: 30_000,
+        });
+        if (res.status !== 200 && res.status !== 201) {
+            const detail = res.body.toString('utf8').slice(0, 300).trim();
+            throw new errors/* ActionError */.l(`Fulcio (${this.fulcioUrl}) refused the certificate request: HTTP ${res.status} ${detail}`, {
+                fix: res.status >= 500 || res.status === 429
+                    ? 'Sigstore may be having an outage (https://status.sigstore.dev); re-run the job later'
+                    : 'check that the job has `permissions: id-token: write` and that `fulcio-url` points at Fulcio',
+            });
+        }
+        const body = jsonBody(res);
+        const pems = splitPemChain(body.signedCertificateEmbeddedSct?.chain?.certificates ?? body.signedCertificateDetachedSct?.chain?.certificates ?? []);
+        if (pems.length < 2) {
+            throw new errors/* ActionError */.l(`Fulcio (${this.fulcioUrl}) answered without an issuing chain`, {
+                fix: 'check that `fulcio-url` points at a Fulcio v2 API',
+            });
+        }
+        const [leafPem, ...chainPems] = pems;
+        const described = describeCertificate(leafPem);
+        const leaf = dist.X509Certificate.parse(leafPem);
+        if (!leaf.publicKey.equals(this.key.publicKey.export({ format: 'der', type: 'spki' }))) {
+            throw new errors/* ActionError */.l('Fulcio returned a certificate for another key', { fix: 'check `fulcio-url`' });
+        }
+        return { leafPem, chainPems, ...described };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/challenge.ts
+/**
+ * Parses `WWW-Authenticate` (RFC 9110 §11.6.1): one or more challenges separated
+ * by commas, each a scheme followed by either a token68 or `name=value` parameters
+ * whose values may be quoted strings with backslash escapes. Registries send
+ * `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`; some send
+ * several challenges in one header, unquoted values holding `:` or `/`, or odd spacing.
+ */
+const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+const TOKEN68_CHAR = /[A-Za-z0-9\-._~+/]/;
+class Scanner {
+    text;
+    pos = 0;
+    constructor(text) {
+        this.text = text;
+    }
+    get done() {
+        return this.pos >= this.text.length;
+    }
+    peek() {
+        return this.text[this.pos] ?? '';
+    }
+    skipSpaces() {
+        while (this.peek() === ' ' || this.peek() === '\t')
+            this.pos++;
+    }
+    skipSpacesAndCommas() {
+        while (this.peek() === ' ' || this.peek() === '\t' || this.peek() === ',')
+            this.pos++;
+    }
+    readWhile(re) {
+        const start = this.pos;
+        while (!this.done && re.test(this.peek()))
+            this.pos++;
+        return this.text.slice(start, this.pos);
+    }
+    /** A quoted-string starting at the current `"`; tolerates a missing closing quote. */
+    readQuoted() {
+        this.pos++;
+        let out = '';
+        while (!this.done) {
+            const c = this.text[this.pos++];
+            if (c === '"')
+                return out;
+            if (c === '\\' && !this.done)
+                out += this.text[this.pos++];
+            else
+                out += c;
+        }
+        return out;
+    }
+    /** An unquoted value: anything up to a comma or space (lenient: `scope=repository:a/b:pull`). */
+    readBareValue() {
+        return this.readWhile(/[^,\s]/);
+    }
+}
+/** Tries `name = value` at the current position; restores the position when it is not one. */
+function readParam(s) {
+    const start = s.pos;
+    const name = s.readWhile(TOKEN_CHAR);
+    s.skipSpaces();
+    if (name === '' || s.peek() !== '=') {
+        s.pos = start;
+        return undefined;
+    }
+    s.pos++;
+    s.skipSpaces();
+    const value = s.peek() === '"' ? s.readQuoted() : s.readBareValue();
+    return [name.toLowerCase(), value];
+}
+/** Tries a token68 (`abc+/==`) that stands alone up to a comma or the end. */
+function readToken68(s) {
+    const start = s.pos;
+    let value = s.readWhile(TOKEN68_CHAR);
+    value += s.readWhile(/=/);
+    s.skipSpaces();
+    if (value !== '' && (s.done || s.peek() === ','))
+        return value;
+    s.pos = start;
+    return undefined;
+}
+function parseWwwAuthenticate(header) {
+    if (!header)
+        return [];
+    const s = new Scanner(header);
+    const challenges = [];
+    for (;;) {
+        s.skipSpacesAndCommas();
+        const scheme = s.readWhile(TOKEN_CHAR);
+        if (scheme === '') {
+            if (s.done)
+                break;
+            s.pos++; // a stray character: skip it rather than give up on the rest
+            continue;
+        }
+        const challenge = { scheme: scheme.toLowerCase(), params: {} };
+        challenges.push(challenge);
+        s.skipSpaces();
+        const param = readParam(s);
+        if (!param) {
+            const token68 = readToken68(s);
+            if (token68 !== undefined)
+                challenge.token68 = token68;
+            continue;
+        }
+        challenge.params[param[0]] = param[1];
+        // Further parameters follow commas; a token not followed by `=` starts the next challenge.
+        for (;;) {
+            const before = s.pos;
+            s.skipSpacesAndCommas();
+            const next = readParam(s);
+            if (!next) {
+                s.pos = before;
+                break;
+            }
+            if (!(next[0] in challenge.params))
+                challenge.params[next[0]] = next[1];
+        }
+    }
+    return challenges;
+}
+
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
+var exec = __nccwpck_require__(2876);
+;// CONCATENATED MODULE: ./src/registry/hosts.ts
+/**
+ * Registry host names: which URL serves the API, and when plain HTTP is allowed
+ * (only on this machine's loopback, so nothing travels unencrypted on a network).
+ */
+
+/** Names Docker Hub goes by; credentials stored under any of them apply to all. */
+const DOCKER_HUB_HOSTS = ['index.docker.io', 'docker.io', 'registry-1.docker.io'];
+/** The key Docker itself uses for Docker Hub in config files and credential helpers. */
+const DOCKER_HUB_CONFIG_KEY = 'https://index.docker.io/v1/';
+function isDockerHub(host) {
+    return DOCKER_HUB_HOSTS.includes(host.toLowerCase());
+}
+/** Host name without port or brackets, lower-cased: `[::1]:5000` → `::1`. */
+function hostnameOf(host) {
+    const h = host.trim().toLowerCase();
+    if (h.startsWith('[')) {
+        const end = h.indexOf(']');
+        return end > 0 ? h.slice(1, end) : h;
+    }
+    const colon = h.lastIndexOf(':');
+    return colon >= 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
+}
+const IPV4_LOOPBACK = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+/** `localhost`, `127.0.0.0/8` and `::1`, with or without a port. */
+function isLoopbackHost(host) {
+    const name = hostnameOf(host);
+    if (name === 'localhost')
+        return true;
+    const v4 = IPV4_LOOPBACK.exec(name);
+    if (v4)
+        return v4.slice(1).every((octet) => Number(octet) <= 255);
+    if (!name.includes(':'))
+        return false;
+    try {
+        // The URL parser writes every spelling of ::1 (0:0:0:0:0:0:0:1, ::0001) the same way.
+        return new URL(`http://[${name}]/`).hostname === '[::1]';
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * `https://<host>` for the registry API, `http://` only for loopback hosts.
+ * `docker.io` is served by `index.docker.io` (as go-containerregistry does).
+ */
+function registryBaseUrl(registry) {
+    const host = registry.trim().toLowerCase() === 'docker.io' ? 'index.docker.io' : registry.trim();
+    let parsed;
+    try {
+        parsed = new URL(`https://${host}`);
+    }
+    catch {
+        parsed = undefined;
+    }
+    if (!parsed?.hostname || parsed.username || parsed.password || parsed.pathname !== '/' || parsed.search || parsed.hash) {
+        throw new errors/* ActionError */.l(`"${registry}" is not a registry host name`, {
+            fix: 'name the registry as host or host:port, e.g. ghcr.io or 127.0.0.1:5000, without a scheme or path',
+        });
+    }
+    return `${isLoopbackHost(host) ? 'http' : 'https'}://${parsed.host}`;
+}
+/** True when `url` may carry plain HTTP: only towards loopback hosts. */
+function isAcceptableScheme(url) {
+    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.host));
+}
+
+;// CONCATENATED MODULE: ./src/registry/docker-config.ts
+/**
+ * Credentials from the Docker client configuration that docker/login-action (or
+ * `docker login`) writes: `auths` entries, `credHelpers` per host and the
+ * `credsStore` helper, run as `docker-credential-<name> get` like Docker does.
+ */
+
+
+
+
+
+
+const runHelper = (program, stdin) => exec/* getExecOutput */.H(program, ['get'], { input: Buffer.from(stdin), silent: true, ignoreReturnCode: true });
+/** Reads `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`; undefined when there is none. */
+async function loadDockerConfig(env = process.env, home = (0,external_node_os_.homedir)()) {
+    const dir = env.DOCKER_CONFIG?.trim();
+    const path = dir ? (0,external_node_path_.join)(dir, 'config.json') : (0,external_node_path_.join)(home, '.docker', 'config.json');
+    const displayPath = dir ? '$DOCKER_CONFIG/config.json' : '~/.docker/config.json';
+    let text;
+    try {
+        text = await (0,promises_namespaceObject.readFile)(path, 'utf8');
+    }
+    catch (err) {
+        if (err.code === 'ENOENT')
+            return undefined;
+        throw new errors/* ActionError */.l(`could not read the Docker config ${path}: ${err.message}`, {
+            fix: 'make the file readable by the runner user, or remove it',
+        });
+    }
+    try {
+        const config = JSON.parse(text);
+        if (config === null || typeof config !== 'object')
+            throw new Error('not a JSON object');
+        return { config, displayPath };
+    }
+    catch (err) {
+        throw new errors/* ActionError */.l(`the Docker config ${path} is not valid JSON (${err.message})`, {
+            fix: 'run the docker/login-action step again or repair the file',
+        });
+    }
+}
+/** `https://ghcr.io/v1/` → `ghcr.io`: how Docker itself matches config keys to hosts. */
+function configKeyHost(key) {
+    return key.trim().replace(/^[a-z]+:\/\//i, '').split('/')[0].toLowerCase();
+}
+function sameRegistry(key, host) {
+    const a = configKeyHost(key);
+    const b = host.toLowerCase();
+    return a === b || (isDockerHub(a) && isDockerHub(b));
+}
+/** Keys of `record` naming `host`, the exact spelling first. */
+function matchingKeys(record, host) {
+    if (!record || typeof record !== 'object')
+        return [];
+    return Object.keys(record)
+        .filter((k) => sameRegistry(k, host))
+        .sort((a, b) => Number(configKeyHost(b) === host.toLowerCase()) - Number(configKeyHost(a) === host.toLowerCase()));
+}
+/** The `auths` entry for `host` holding a usable secret, if any. */
+function credentialFromAuths(loaded, host) {
+    for (const key of matchingKeys(loaded.config.auths, host)) {
+        const entry = loaded.config.auths?.[key];
+        if (!entry || typeof entry !== 'object')
+            continue;
+        const source = `${loaded.displayPath} auths["${key}"]`;
+        if (typeof entry.identitytoken === 'string' && entry.identitytoken !== '') {
+            return { identityToken: entry.identitytoken, username: entry.username, source };
+        }
+        if (typeof entry.auth === 'string' && entry.auth !== '') {
+            const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+            const colon = decoded.indexOf(':');
+            if (colon > 0)
+                return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), source };
+        }
+        if (typeof entry.username === 'string' && typeof entry.password === 'string' && entry.username !== '') {
+            return { username: entry.username, password: entry.password, source };
+        }
+    }
+    return undefined;
+}
+/** The helper named for `host` in `credHelpers`, else `credsStore`. */
+function helpersFor(loaded, host) {
+    const helpers = [];
+    const key = matchingKeys(loaded.config.credHelpers, host)[0];
+    if (key !== undefined && typeof loaded.config.credHelpers?.[key] === 'string')
+        helpers.push(loaded.config.credHelpers[key]);
+    if (typeof loaded.config.credsStore === 'string' && loaded.config.credsStore !== '')
+        helpers.push(loaded.config.credsStore);
+    return [...new Set(helpers)];
+}
+const NOT_FOUND = /credentials not found|not found in native keychain|no credentials/i;
+/**
+ * Asks `docker-credential-<helper>` for `host`. "Not found" is not an error (no
+ * credentials); a helper that cannot run is reported in `notes`, not thrown, so the
+ * next source can still be tried.
+ */
+async function credentialFromHelper(helper, host, run = runHelper) {
+    if (!/^[A-Za-z0-9._-]+$/.test(helper))
+        return { notes: [`credential helper name "${helper}" is not valid`] };
+    const program = `docker-credential-${helper}`;
+    const server = isDockerHub(host) ? DOCKER_HUB_CONFIG_KEY : host;
+    let out;
+    try {
+        out = await run(program, server);
+    }
+    catch (err) {
+        return { notes: [`${program} could not be run (${err.message.split('\n')[0]})`] };
+    }
+    if (out.exitCode !== 0) {
+        if (NOT_FOUND.test(out.stdout) || NOT_FOUND.test(out.stderr))
+            return undefined;
+        // Helpers may echo what they were given; keep only the first line and never the output of a success.
+        const said = (out.stderr.trim() || out.stdout.trim()).split('\n')[0].slice(0, 200);
+        return { notes: [`${program} failed (exit ${out.exitCode}${said ? `: ${said}` : ''})`] };
+    }
+    let parsed;
+    try {
+        parsed = JSON.parse(out.stdout);
+    }
+    catch {
+        return { notes: [`${program} answered something that is not JSON`] };
+    }
+    if (typeof parsed.Secret !== 'string' || parsed.Secret === '')
+        return undefined;
+    const source = program;
+    // Docker's convention: the user name "<token>" marks an identity (refresh) token.
+    if (parsed.Username === '<token>')
+        return { identityToken: parsed.Secret, source };
+    return { username: typeof parsed.Username === 'string' ? parsed.Username : '', password: parsed.Secret, source };
+}
+
+;// CONCATENATED MODULE: ./src/registry/credentials.ts
+/**
+ * Which credentials to present to a registry, in order: the explicit inputs
+ * (every registry), the Docker config (`auths`, then `credHelpers`, then
+ * `credsStore`), `github-token` for ghcr.io, else anonymous. Every secret found
+ * is masked in the log; each credential says where it came from, never what it is.
+ */
+
+
+const EXPLICIT_SOURCE = 'registry-username/registry-password inputs';
+const GITHUB_TOKEN_SOURCE = 'github-token input';
+const ANONYMOUS_SOURCE = 'anonymous';
+/** Masks every secret a credential holds, and the Basic form of it. */
+function maskCredential(cred, mask) {
+    for (const secret of [cred.password, cred.identityToken])
+        if (secret)
+            mask(secret);
+    if (cred.username !== undefined && cred.password) {
+        mask(Buffer.from(`${cred.username}:${cred.password}`).toString('base64'));
+    }
+}
+class DefaultCredentialResolver {
+    sources;
+    cache = new Map();
+    config;
+    mask;
+    constructor(sources = {}) {
+        this.sources = sources;
+        this.mask = sources.mask ?? core.setSecret;
+    }
+    /** Resolved once per host for the run: a credential helper is not asked twice. */
+    resolve(host) {
+        const key = host.toLowerCase();
+        let found = this.cache.get(key);
+        if (!found) {
+            found = this.lookup(key).then((cred) => {
+                maskCredential(cred, this.mask);
+                return cred;
+            });
+            this.cache.set(key, found);
+        }
+        return found;
+    }
+    async lookup(host) {
+        const { explicit, githubToken } = this.sources;
+        if (explicit?.username && explicit.password) {
+            return { username: explicit.username, password: explicit.password, source: EXPLICIT_SOURCE };
+        }
+        const notes = [];
+        this.config ??= loadDockerConfig(this.sources.env, this.sources.home);
+        const loaded = await this.config;
+        if (loaded) {
+            const fromAuths = credentialFromAuths(loaded, host);
+            if (fromAuths)
+                return fromAuths;
+            for (const helper of helpersFor(loaded, host)) {
+                const fromHelper = await credentialFromHelper(helper, host, this.sources.runHelper ?? runHelper);
+                if (fromHelper && 'source' in fromHelper)
+                    return fromHelper;
+                if (fromHelper)
+                    notes.push(...fromHelper.notes);
+            }
+        }
+        if (githubToken && host === 'ghcr.io') {
+            return { username: 'x-access-token', password: githubToken, source: GITHUB_TOKEN_SOURCE, notes };
+        }
+        return { source: ANONYMOUS_SOURCE, notes };
+    }
+}
+/** The same credential for every host: for the sandbox, tests and the bench. */
+function staticCredentials(cred) {
+    const full = { ...cred, source: cred.source ?? 'given credentials' };
+    return { resolve: async () => full };
+}
+const anonymous = staticCredentials({ source: ANONYMOUS_SOURCE });
+
+;// CONCATENATED MODULE: ./src/registry/types.ts
+/**
+ * Plain data shared by the registry client, its auth layer and the append logic:
+ * where a repository lives, what a descriptor is, and the media types we speak.
+ */
+const types_MEDIA_TYPES = {
+    ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+    ociIndex: 'application/vnd.oci.image.index.v1+json',
+    dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    ociConfig: 'application/vnd.oci.image.config.v1+json',
+    ociEmpty: 'application/vnd.oci.empty.v1+json',
+    octetStream: 'application/octet-stream',
+};
+/**
+ * Accept header for manifests: distribution answers 404 for an OCI manifest asked
+ * for without an OCI type, and Docker Hub converts to schema 1 without any.
+ */
+const MANIFEST_ACCEPT = [
+    types_MEDIA_TYPES.ociManifest,
+    types_MEDIA_TYPES.ociIndex,
+    types_MEDIA_TYPES.dockerManifest,
+    types_MEDIA_TYPES.dockerManifestList,
+].join(', ');
+/** `ghcr.io/acme/app`, with `@sha256:…` or `:tag` when a reference is given. */
+function types_imageName(repo, ref) {
+    const name = `${repo.registry}/${repo.repository}`;
+    if (ref === undefined)
+        return name;
+    return isDigest(ref) ? `${name}@${ref}` : `${name}:${ref}`;
+}
+const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+/** True when `ref` is a digest (`sha256:…`) rather than a tag. */
+function isDigest(ref) {
+    return DIGEST.test(ref);
+}
+
+;// CONCATENATED MODULE: ./src/registry/errors.ts
+/**
+ * Registry failures as messages for people: what was refused or missing, for
+ * which image, with which credential source (never the secret), and the fix.
+ */
+
+
+
+/** Reads distribution's `{"errors":[{"code","message"}]}`; [] for anything else. */
+function parseRegistryErrors(body) {
+    try {
+        const parsed = JSON.parse(body.toString());
+        if (!Array.isArray(parsed?.errors))
+            return [];
+        return parsed.errors
+            .filter((e) => e !== null && typeof e === 'object')
+            .map((e) => ({ code: String(e.code ?? 'UNKNOWN'), message: String(e.message ?? '') }));
+    }
+    catch {
+        return [];
+    }
+}
+/** What the registry said, quoted: `DENIED: "requested access to the resource is denied"`. */
+function quoteRegistrySaid(body, redact = (s) => s) {
+    const entries = parseRegistryErrors(body);
+    if (entries.length > 0) {
+        return entries.map((e) => (e.message ? `${e.code}: ${JSON.stringify(redact(e.message))}` : e.code)).join('; ');
+    }
+    const text = body.toString().replace(/\s+/g, ' ').trim().slice(0, 200);
+    return text ? JSON.stringify(redact(text)) : '';
+}
+function isGhcr(host) {
+    return host.toLowerCase() === 'ghcr.io';
+}
+/** "with the credentials from X" or "without credentials (none found …)". */
+function describeCredential(host, cred) {
+    if (cred.source !== ANONYMOUS_SOURCE)
+        return `with the credentials from ${cred.source}`;
+    const looked = ['the registry-username/registry-password inputs', 'the Docker config'];
+    if (isGhcr(host))
+        looked.push('github-token');
+    const notes = cred.notes?.length ? `; ${cred.notes.join('; ')}` : '';
+    return `without credentials (none found for ${host} in ${looked.join(', ')}${notes})`;
+}
+function accessFix(repo, action) {
+    if (isGhcr(repo.registry)) {
+        const [perm, role] = action === 'push' ? ['write', 'Write'] : ['read', 'Read'];
+        return (`give the job \`permissions: packages: ${perm}\`, log in first with a \`docker/login-action\` step ` +
+            `(registry: ghcr.io, password: \${{ secrets.GITHUB_TOKEN }}) or leave \`github-token\` at its default, ` +
+            `and in the package's settings under "Manage Actions access" give this repository the ${role} role`);
+    }
+    const allowed = action === 'push' ? 'allowed to push to' : 'allowed to read';
+    return (`log in first with a \`docker/login-action\` step for ${repo.registry}, or set the \`registry-username\` and ` +
+        `\`registry-password\` inputs, with an account ${allowed} ${repo.repository}`);
+}
+/** 401/403: names the image, registry, credential source and the likely fix. */
+function accessDeniedError(a) {
+    const verb = a.action === 'push' ? 'write to' : 'read';
+    const said = quoteRegistrySaid(a.res.body, a.redact);
+    const what = `${a.repo.registry} refused to let us ${verb} ${a.repo.repository} (HTTP ${a.res.status}${said ? ` ${said}` : ''}) ` +
+        `${describeCredential(a.repo.registry, a.credential)}${a.detail ? `; ${a.detail}` : ''}`;
+    return new errors/* ActionError */.l(what, { image: types_imageName(a.repo, a.ref), fix: accessFix(a.repo, a.action) });
+}
+function imageNotFoundError(repo, ref) {
+    return new ActionError('not found in the registry', {
+        image: imageName(repo, ref),
+        fix: 'push it first (docker/build-push-action with push: true) or check the name/digest',
+    });
+}
+/** The network code of a failed fetch: ECONNREFUSED, ENOTFOUND, timed out, … */
+function networkCode(err) {
+    let e = err;
+    for (let depth = 0; e && depth < 5; depth++) {
+        if (e.name === 'TimeoutError')
+            return 'timed out';
+        if (typeof e.code === 'string')
+            return e.code;
+        e = e.cause;
+    }
+    return err?.message ?? String(err);
+}
+function unreachableError(host, err, image) {
+    return new errors/* ActionError */.l(`could not reach ${host} (${networkCode(err)})`, {
+        image,
+        fix: "check the name, the network, or the registry's status",
+        cause: err,
+    });
+}
+/** Any other status: what we were doing, the status and what the registry said. */
+function unexpectedStatusError(repo, ref, doing, res, redact) {
+    const said = quoteRegistrySaid(res.body, redact);
+    const transient = res.status >= 500 || res.status === 429 || res.status === 408;
+    return new errors/* ActionError */.l(`${repo.registry} answered HTTP ${res.status} when we tried to ${doing}${said ? `: ${said}` : ''}`, {
+        image: types_imageName(repo, ref),
+        fix: transient
+            ? `the registry is failing or throttling us; run the job again later, or check ${repo.registry}'s status page`
+            : 'check the image name and that the registry supports the OCI distribution API; report this if it persists',
+    });
+}
+
+;// CONCATENATED MODULE: ./src/registry/auth.ts
+/**
+ * Registry authentication for one run: answers 401 challenges (Bearer token
+ * realm or Basic), caches one token per registry+repository, refreshes it on
+ * expiry or when a token we believed valid is refused, and exchanges Docker
+ * `identitytoken`s (OAuth2 refresh tokens). Credentials go only to the registry
+ * host and to the token realm that host names; http.ts drops them on redirects
+ * to other hosts.
+ */
+
+
+
+
+
+/** A token server must answer within a minute; its own 5xx are retried by http.ts. */
+const TOKEN_TIMEOUT_MS = 30_000;
+/** Per the token spec, a token without `expires_in` lives 60 s. */
+const DEFAULT_TOKEN_SECONDS = 60;
+class RegistryAuth {
+    credentials;
+    send;
+    mask;
+    now;
+    schemes = new Map();
+    tokens = new Map();
+    pending = new Map();
+    secrets = new Set();
+    constructor(credentials, send, mask, now = Date.now) {
+        this.credentials = credentials;
+        this.send = send;
+        this.mask = mask;
+        this.now = now;
+    }
+    credential(host) {
+        return this.credentials.resolve(host);
+    }
+    /** Replaces every secret this run has seen with `***`, for text quoted in errors. */
+    redact = (text) => {
+        let out = text;
+        for (const secret of this.secrets)
+            if (secret.length >= 4)
+                out = out.split(secret).join('***');
+        return out;
+    };
+    /** The Authorization header to send to `repo`'s registry now, if we know what it wants. */
+    async header(repo) {
+        const scheme = this.schemes.get(repo.registry);
+        if (!scheme)
+            return undefined;
+        if (scheme.scheme === 'basic')
+            return this.basicHeader(await this.credential(repo.registry));
+        const token = this.tokens.get(tokenKey(repo));
+        if (token && token.expiresAt > this.now())
+            return token.header;
+        // The host's realm is known: fetch this repository's token without a 401 round trip.
+        const fetched = await this.token(repo, scheme, false);
+        return 'header' in fetched ? fetched.header : undefined;
+    }
+    /** After a 401: set up what the challenge asks for and say whether a retry can help. */
+    async unauthorized(repo, res, sent) {
+        const challenges = parseWwwAuthenticate(res.headers.get('www-authenticate'));
+        const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+        if (bearer)
+            return this.onBearer(repo, bearer, sent);
+        if (challenges.some((c) => c.scheme === 'basic'))
+            return this.onBasic(repo, sent);
+        const offered = challenges.map((c) => c.scheme).join(', ');
+        return { retry: false, detail: offered ? `the registry asks for ${offered} authentication, which we do not support` : undefined };
+    }
+    async onBearer(repo, challenge, sent) {
+        const realm = { scheme: 'bearer', realm: challenge.params.realm, service: challenge.params.service };
+        this.schemes.set(repo.registry, realm);
+        const key = tokenKey(repo);
+        const current = this.tokens.get(key);
+        // Another request already fetched a token since we sent ours (or none): use it.
+        if (current && sent !== current.header && current.expiresAt > this.now())
+            return { retry: true };
+        if (sent && current && sent === current.header) {
+            if (current.afterRefusal) {
+                return { retry: false, detail: current.actions === 'pull' ? 'the token server granted pull access only' : undefined };
+            }
+            this.tokens.delete(key);
+        }
+        const fetched = await this.token(repo, realm, sent !== undefined);
+        return 'failed' in fetched ? { retry: false, detail: fetched.failed } : { retry: true };
+    }
+    async onBasic(repo, sent) {
+        const cred = await this.credential(repo.registry);
+        const header = this.basicHeader(cred);
+        if (!header) {
+            const detail = cred.identityToken ? 'an identity token cannot answer a Basic challenge' : undefined;
+            return { retry: false, detail };
+        }
+        // The same credentials were just refused: sending them again will not help.
+        if (sent === header)
+            return { retry: false, detail: 'the registry refused the username and password' };
+        this.schemes.set(repo.registry, { scheme: 'basic' });
+        return { retry: true };
+    }
+    basicHeader(cred) {
+        if (cred.username === undefined || !cred.password)
+            return undefined;
+        const value = Buffer.from(`${cred.username}:${cred.password}`).toString('base64');
+        this.remember(cred.password);
+        this.remember(value);
+        return `Basic ${value}`;
+    }
+    remember(secret) {
+        if (!this.secrets.has(secret)) {
+            this.secrets.add(secret);
+            this.mask(secret);
+        }
+    }
+    /** One token fetch per repository at a time; concurrent callers share it. */
+    token(repo, realm, afterRefusal) {
+        const key = tokenKey(repo);
+        let running = this.pending.get(key);
+        if (!running) {
+            running = this.fetchToken(repo, realm, afterRefusal).finally(() => this.pending.delete(key));
+            this.pending.set(key, running);
+        }
+        return running;
+    }
+    async fetchToken(repo, realm, afterRefusal) {
+        let realmUrl;
+        try {
+            realmUrl = new URL(realm.realm);
+        }
+        catch {
+            return { failed: `the registry named a token realm that is not a URL (${JSON.stringify(realm.realm)})` };
+        }
+        if (!isAcceptableScheme(realmUrl)) {
+            return { failed: `the registry named the token realm ${realmUrl.origin}, which is not https; we do not send credentials there` };
+        }
+        const cred = await this.credential(repo.registry);
+        if (cred.password)
+            this.remember(cred.password);
+        if (cred.identityToken)
+            this.remember(cred.identityToken);
+        let lastFailure = '';
+        // Ask for push too (one token serves the whole run); fall back to pull when push is refused.
+        for (const actions of ['pull,push', 'pull']) {
+            const scope = `repository:${repo.repository}:${actions}`;
+            const res = await this.send(tokenRequest(realmUrl, realm.service, scope, cred, this.basicHeader(cred)));
+            if (res.status === 200) {
+                const token = this.parseToken(res, realmUrl, actions, afterRefusal);
+                this.tokens.set(tokenKey(repo), token);
+                return token;
+            }
+            const said = quoteRegistrySaid(res.body, this.redact);
+            lastFailure = `the token server ${realmUrl.origin}${realmUrl.pathname} answered HTTP ${res.status}${said ? ` ${said}` : ''}`;
+            if (![401, 403].includes(res.status))
+                break;
+        }
+        return { failed: lastFailure };
+    }
+    parseToken(res, realm, actions, afterRefusal) {
+        const body = jsonBody(res);
+        const value = typeof body.token === 'string' && body.token ? body.token : body.access_token;
+        if (typeof value !== 'string' || value === '') {
+            throw new errors/* ActionError */.l(`the token server ${realm.origin}${realm.pathname} answered without a token`, {
+                fix: "check the registry's status; report this if it persists",
+            });
+        }
+        this.remember(value);
+        const seconds = typeof body.expires_in === 'number' && body.expires_in >= DEFAULT_TOKEN_SECONDS ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+        // Renew a little early, so a token does not expire between our check and the registry's.
+        return { header: `Bearer ${value}`, expiresAt: this.now() + seconds * 900, actions, afterRefusal };
+    }
+}
+function tokenKey(repo) {
+    return `${repo.registry.toLowerCase()}/${repo.repository}`;
+}
+/** GET realm?service&scope (Basic when we have a password), or the OAuth2 refresh-token POST. */
+function tokenRequest(realm, service, scope, cred, basic) {
+    if (cred.identityToken) {
+        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.identityToken, client_id: 'sign-action', scope });
+        if (service)
+            form.set('service', service);
+        return {
+            method: 'POST',
+            url: realm.toString(),
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: form.toString(),
+            timeoutMs: TOKEN_TIMEOUT_MS,
+        };
+    }
+    const url = new URL(realm);
+    if (service)
+        url.searchParams.set('service', service);
+    url.searchParams.set('scope', scope);
+    return { method: 'GET', url: url.toString(), headers: basic ? { authorization: basic } : {}, timeoutMs: TOKEN_TIMEOUT_MS };
+}
+
+;// CONCATENATED MODULE: ./src/registry/client.ts
+/**
+ * Our OCI distribution client: manifests, blobs and the referrers API, over
+ * src/net/http.ts (timeouts, retries, redirects without credentials), with the
+ * auth of ./auth.ts. Everything read by digest is checked against that digest.
+ */
+
+
+
+
+
+
+
+
+/** containerd's limit: a manifest is small, anything larger is not one. */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024;
+/** 404 retries after a push, and retries of a blob upload that lost a race. */
+const SETTLE_ATTEMPTS = 5;
+const MAX_REFERRER_PAGES = 20;
+function sha256Digest(bytes) {
+    return `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+}
+/** Digest of `bytes` with the algorithm `expected` names (sha256 or sha512). */
+function digestLike(expected, bytes) {
+    const alg = expected.split(':')[0];
+    if (alg !== 'sha256' && alg !== 'sha512')
+        throw new errors/* ActionError */.l(`digest algorithm "${alg}" is not supported (${expected})`);
+    return `${alg}:${(0,external_node_crypto_.createHash)(alg).update(bytes).digest('hex')}`;
+}
+function mediaTypeOf(res) {
+    return res.headers.get('content-type')?.split(';')[0].trim() || undefined;
+}
+function networkFailure(err) {
+    return err instanceof errors/* ActionError */.l && err.cause instanceof HttpError && err.cause.status === undefined;
+}
+class RegistryClient {
+    /** HTTP requests sent (token requests included; transport-level retries inside http.ts are not). */
+    requestCount = 0;
+    auth;
+    retry;
+    timeoutMs;
+    constructor(opts) {
+        this.retry = opts.retry ?? DEFAULT_RETRY;
+        this.timeoutMs = opts.timeoutMs;
+        this.auth = new RegistryAuth(opts.credentials, (req) => this.http(req), opts.mask ?? core.setSecret);
+    }
+    async headManifest(repo, ref, opts = {}) {
+        for (let attempt = 1;; attempt++) {
+            const res = await this.send(repo, { method: 'HEAD', url: this.url(repo, `manifests/${ref}`), headers: { accept: MANIFEST_ACCEPT } });
+            if (res.status === 200) {
+                const digest = res.headers.get('docker-content-digest') ?? undefined;
+                const mediaType = mediaTypeOf(res);
+                const size = Number(res.headers.get('content-length') ?? NaN);
+                if (!digest || !mediaType || !Number.isInteger(size) || (isDigest(ref) && digest !== ref)) {
+                    // Incomplete or odd headers: the body is the truth.
+                    return (await this.getManifest(repo, ref, opts))?.descriptor;
+                }
+                return { mediaType, digest, size };
+            }
+            if (res.status !== 404)
+                throw await this.failure(repo, ref, 'pull', `check ${types_imageName(repo, ref)}`, res);
+            if (!(await this.settle(opts, attempt)))
+                return undefined;
+        }
+    }
+    async getManifest(repo, ref, opts = {}) {
+        for (let attempt = 1;; attempt++) {
+            const req = { url: this.url(repo, `manifests/${ref}`), headers: { accept: MANIFEST_ACCEPT }, maxBodyBytes: MAX_MANIFEST_BYTES };
+            const res = await this.send(repo, req);
+            if (res.status === 200)
+                return this.readManifest(repo, ref, res);
+            if (res.status !== 404)
+                throw await this.failure(repo, ref, 'pull', `read ${types_imageName(repo, ref)}`, res);
+            if (!(await this.settle(opts, attempt)))
+                return undefined;
+        }
+    }
+    async putManifest(repo, ref, body, mediaType) {
+        const bytes = Buffer.from(body);
+        const descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
+        if (isDigest(ref) && ref !== descriptor.digest) {
+            throw new Error(`putManifest: body digest ${descriptor.digest} differs from the reference ${ref}`);
+        }
+        for (let attempt = 1;; attempt++) {
+            const req = { method: 'PUT', url: this.url(repo, `manifests/${ref}`), headers: { 'content-type': mediaType }, body: bytes };
+            const res = await this.send(repo, req);
+            if (res.status >= 200 && res.status < 300)
+                return descriptor;
+            // Blobs pushed a moment ago may not be visible yet on eventually consistent registries.
+            const blobUnknown = parseRegistryErrors(res.body).some((e) => /BLOB_UNKNOWN/.test(e.code));
+            if (!blobUnknown || !(await this.settle({ expectExists: true }, attempt))) {
+                throw await this.failure(repo, ref, 'push', `push the manifest ${types_imageName(repo, ref)}`, res);
+            }
+        }
+    }
+    hasBlob(repo, digest) {
+        return this.blobExists(repo, digest, 'pull');
+    }
+    /** Uploads `bytes` unless the repository has them: POST a session, then PUT `?digest=` (monolithic). */
+    async pushBlob(repo, bytes, mediaType = types_MEDIA_TYPES.octetStream) {
+        const descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
+        if (await this.blobExists(repo, descriptor.digest, 'push'))
+            return descriptor;
+        for (let attempt = 1;; attempt++) {
+            let res;
+            try {
+                res = await this.uploadOnce(repo, bytes, descriptor.digest);
+                if (res.status === 201 || res.status === 204)
+                    return descriptor;
+            }
+            catch (err) {
+                if (!networkFailure(err) || attempt >= SETTLE_ATTEMPTS)
+                    throw err;
+                res = { status: 0, headers: new Headers(), body: Buffer.alloc(0), url: '' };
+            }
+            // distribution answers 400/500 when identical bytes are uploaded at the same moment:
+            // whoever won stored the blob; otherwise start a new upload session.
+            const retryable = res.status === 0 || res.status === 400 || res.status === 404 || res.status === 429 || res.status >= 500;
+            if (!retryable || attempt >= SETTLE_ATTEMPTS) {
+                throw await this.failure(repo, undefined, 'push', `upload the blob ${descriptor.digest}`, res);
+            }
+            await this.pause(attempt);
+            if (await this.blobExists(repo, descriptor.digest, 'push'))
+                return descriptor;
+        }
+    }
+    async getBlob(repo, digest, maxBytes = DEFAULT_MAX_BLOB_BYTES) {
+        const res = await this.send(repo, { url: this.url(repo, `blobs/${digest}`), maxBodyBytes: maxBytes });
+        if (res.status === 404) {
+            throw new errors/* ActionError */.l(`the blob ${digest} is not in the repository`, {
+                image: types_imageName(repo),
+                fix: 'the signature or artifact that names it is incomplete; write it again',
+            });
+        }
+        if (res.status !== 200)
+            throw await this.failure(repo, undefined, 'pull', `read the blob ${digest}`, res);
+        const actual = digestLike(digest, res.body);
+        if (actual !== digest) {
+            throw new errors/* ActionError */.l(`the registry returned bytes whose digest is ${actual} for the blob ${digest}`, {
+                image: types_imageName(repo),
+                fix: 'the registry or a proxy altered the content; retry, and report it to the registry operator if it persists',
+            });
+        }
+        return res.body;
+    }
+    /** The referrers API, trusted only on a 200 with an OCI index content type. */
+    async referrers(repo, digest) {
+        const manifests = [];
+        let url = this.url(repo, `referrers/${digest}`);
+        for (let page = 0; url && page < MAX_REFERRER_PAGES; page++) {
+            const res = await this.send(repo, { url, headers: { accept: types_MEDIA_TYPES.ociIndex }, maxBodyBytes: MAX_MANIFEST_BYTES });
+            if (res.status === 401 || res.status === 403)
+                throw await this.failure(repo, digest, 'pull', 'list referrers', res);
+            if (res.status !== 200 || mediaTypeOf(res) !== types_MEDIA_TYPES.ociIndex)
+                return { supported: false };
+            const index = JSON.parse(res.body.toString('utf8'));
+            manifests.push(...(Array.isArray(index.manifests) ? index.manifests : []));
+            const next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(res.headers.get('link') ?? '');
+            url = next ? new URL(next[1], res.url).toString() : undefined;
+        }
+        return { supported: true, manifests };
+    }
+    url(repo, path) {
+        return `${registryBaseUrl(repo.registry)}/v2/${repo.repository}/${path}`;
+    }
+    /** `action` is what the caller is about to do, so a refusal names the right permission. */
+    async blobExists(repo, digest, action) {
+        const res = await this.send(repo, { method: 'HEAD', url: this.url(repo, `blobs/${digest}`) });
+        if (res.status === 200)
+            return true;
+        if (res.status === 404)
+            return false;
+        throw await this.failure(repo, undefined, action, `check the blob ${digest}`, res);
+    }
+    readManifest(repo, ref, res) {
+        const computed = isDigest(ref) ? digestLike(ref, res.body) : sha256Digest(res.body);
+        const header = res.headers.get('docker-content-digest');
+        const expected = isDigest(ref) ? ref : header?.startsWith('sha256:') ? header : computed;
+        if (computed !== expected) {
+            throw new errors/* ActionError */.l(`the registry returned a manifest whose digest is ${computed}, not ${expected}`, {
+                image: types_imageName(repo, ref),
+                fix: 'the registry or a proxy altered the content; retry, and report it to the registry operator if it persists',
+            });
+        }
+        let json;
+        try {
+            json = JSON.parse(res.body.toString('utf8'));
+        }
+        catch {
+            throw new errors/* ActionError */.l('the registry returned a manifest that is not JSON', { image: types_imageName(repo, ref) });
+        }
+        const mediaType = (typeof json.mediaType === 'string' && json.mediaType) || mediaTypeOf(res) || types_MEDIA_TYPES.ociManifest;
+        return { descriptor: { mediaType, digest: computed, size: res.body.length }, body: res.body, json };
+    }
+    async uploadOnce(repo, bytes, digest) {
+        const started = await this.send(repo, { method: 'POST', url: this.url(repo, 'blobs/uploads/'), headers: { 'content-length': '0' } });
+        const location = started.headers.get('location');
+        if (started.status !== 202 || !location)
+            return started;
+        const target = new URL(location, started.url).toString();
+        const url = `${target}${target.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
+        // One attempt: a failed PUT may have consumed the session; pushBlob starts a new one.
+        const req = { method: 'PUT', url, headers: { 'content-type': 'application/octet-stream' }, body: bytes, retry: false };
+        return this.send(repo, req);
+    }
+    /** Waits before retry `attempt` of an `expectExists` read; false when we should stop. */
+    async settle(opts, attempt) {
+        if (!opts.expectExists || attempt >= SETTLE_ATTEMPTS)
+            return false;
+        await this.pause(attempt);
+        return true;
+    }
+    pause(attempt) {
+        return new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, this.retry)));
+    }
+    /** One HTTP request, counted; a network failure becomes "could not reach <host>". */
+    async http(req) {
+        this.requestCount++;
+        try {
+            return await request({ timeoutMs: this.timeoutMs, retry: this.retry, ...req });
+        }
+        catch (err) {
+            if (err instanceof HttpError && err.status === undefined)
+                throw unreachableError(new URL(req.url).host, err);
+            if (err instanceof HttpError)
+                throw new errors/* ActionError */.l(err.message, { cause: err });
+            throw err;
+        }
+    }
+    /** Sends with the credentials the registry wants, answering up to two 401 challenges. */
+    async send(repo, req) {
+        const registryOrigin = new URL(registryBaseUrl(repo.registry)).origin;
+        for (let round = 0;; round++) {
+            const header = await this.auth.header(repo);
+            const headers = { ...req.headers };
+            // Upload locations may point elsewhere: credentials go to the registry's own origin only.
+            if (header && new URL(req.url).origin === registryOrigin)
+                headers.authorization = header;
+            let res;
+            try {
+                res = await this.http({ ...req, headers });
+            }
+            catch (err) {
+                // Name the image too: with several images, the host alone may not say which step failed.
+                if (networkFailure(err))
+                    throw unreachableError(new URL(req.url).host, err.cause, types_imageName(repo));
+                throw err;
+            }
+            if (res.status !== 401 || round >= 2)
+                return res;
+            const outcome = await this.auth.unauthorized(repo, res, headers.authorization);
+            if (!outcome.retry)
+                return { ...res, authDetail: outcome.detail };
+        }
+    }
+    async failure(repo, ref, action, doing, res) {
+        if (res.status === 401 || res.status === 403) {
+            const credential = await this.auth.credential(repo.registry);
+            return accessDeniedError({ repo, ref, action, res, credential, detail: res.authDetail, redact: this.auth.redact });
+        }
+        return unexpectedStatusError(repo, ref, doing, res, this.auth.redact);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/factory.ts
+
+
+function createRegistryClient(config) {
+    return new RegistryClient({
+        credentials: new DefaultCredentialResolver({ explicit: config.registryCredentials, githubToken: config.githubToken }),
+    });
+}
+
+;// CONCATENATED MODULE: ./src/report/outputs.ts
+/**
+ * Step outputs (contract.md). Only this folder and index.ts talk to @actions/core.
+ */
+
+function signaturesJson(records) {
+    return records.map((r) => ({
+        image: r.image,
+        digest: r.digest,
+        format: r.format,
+        reference: r.reference,
+        rekor: { logIndex: r.rekor.logIndex, logId: r.rekor.logId, integratedTime: r.rekor.integratedTime, uuid: r.rekor.uuid, url: r.rekor.url },
+        bundlePath: r.bundlePath,
+        ...(r.platform ? { platform: r.platform } : {}),
+    }));
+}
+function setSignOutputs(o) {
+    core.setOutput('signatures', JSON.stringify(signaturesJson(o.records)));
+    const first = o.records[0];
+    if (first) {
+        core.setOutput('transparency-log-entry', JSON.stringify(first.rekor));
+        core.setOutput('rekor-log-index', String(first.rekor.logIndex));
+        core.setOutput('rekor-entry-url', first.rekor.url);
+    }
+    core.setOutput('certificate-identity', o.identity);
+    core.setOutput('certificate-oidc-issuer', o.issuer);
+    core.setOutput('bundle-path', o.bundleDir);
+    core.setOutput('verify-commands', o.verifyCommands.join('\n'));
+    core.setOutput('verified', String(o.verified));
+}
+
+;// CONCATENATED MODULE: ./src/report/summary.ts
+/**
+ * The job summary: what was signed, where it is stored, the log entry, whether
+ * it verified, and the commands to check it yourself.
+ */
+
+const summary_short = (digest) => `${digest.slice(0, 19)}…`;
+const escapeCell = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+function signSummaryMarkdown(s) {
+    const rows = s.records.map((r) => {
+        const v = s.verdicts.get(r);
+        const verified = !s.selfCheck ? 'not checked (`verify: false`)' : v?.ok ? '✅ yes' : `❌ ${escapeCell(v?.reason ?? 'not verified')}`;
+        const image = r.platform ? `${r.image.split('@')[0]} (${r.platform})` : r.image.split('@')[0];
+        return `| \`${escapeCell(image)}\` | \`${summary_short(r.digest)}\` | ${r.format} | \`${escapeCell(r.reference)}\` | [${r.rekor.logIndex}](${r.rekor.url}) | ${verified} |`;
+    });
+    return [
+        `## Signed ${s.records.length} signature${s.records.length === 1 ? '' : 's'}`,
+        '',
+        '| image | digest | format | stored at | log entry | verified |',
+        '|---|---|---|---|---|---|',
+        ...rows,
+        '',
+        `**Identity:** \`${s.identity}\`  `,
+        `**Issuer:** \`${s.issuer}\``,
+        '',
+        'Verify it yourself:',
+        '',
+        '```sh',
+        ...s.verifyCommands,
+        '```',
+        '',
+    ].join('\n');
+}
+async function writeSummary(markdown) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    await core.summary.addRaw(markdown).write();
+}
+
+;// CONCATENATED MODULE: ./src/report/commands.ts
+/**
+ * Ready-to-run `cosign verify` commands, shown in the outputs and the job summary.
+ * Users paste them verbatim, so every value is shell-quoted and every flag exists
+ * in the cosign versions named below (checked against sigstore/cosign's sources:
+ * `cmd/cosign/cli/options/verify.go`, `cmd/cosign/cli/verify/verify.go`).
+ *
+ * Facts the commands rest on:
+ * - cosign 3 reads Sigstore bundle referrers by default (`--new-bundle-format`
+ *   defaults to true and is deprecated) and falls back to the legacy `.sig` tag only
+ *   when no bundle is found. It decides that from the FIRST image of a command, so
+ *   we write one command per image.
+ * - cosign 2 reads only `.sig` unless given `--new-bundle-format` (verifying images
+ *   with it works from 2.6.0; 2.6.3+ also detects bundles by itself).
+ * - `--trusted-root` (a trusted_root.json) covers a custom instance's Fulcio, Rekor,
+ *   CT log and TSA: legacy signatures from cosign 2.5.1, bundles from 2.6.0.
+ * - `--rekor-url` is deprecated in cosign 3's `verify`; cosign 2 uses it only for
+ *   online lookups, so it is given to cosign 2 only, and only for a custom instance.
+ * - `--use-signed-timestamps` is needed only when the log gives no integrated time
+ *   (Rekor v2): then the RFC 3161 timestamp is what proves the signing time.
+ */
+
+/** Characters that never need quoting in a POSIX shell word. */
+const SHELL_SAFE = /^[A-Za-z0-9@%+=:,./_-]+$/;
+/** POSIX single-quoting: `'` becomes `'\''`. Safe in sh, bash, zsh; nothing inside is expanded. */
+function shellQuote(value) {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+/** Quote only when needed, so image references stay readable. */
+function shellWord(value) {
+    return SHELL_SAFE.test(value) ? value : shellQuote(value);
+}
+const DIGEST_REFERENCE = /@sha256:[0-9a-f]{64}$/;
+/** A value with a newline (or another control character) would not be one line, one command. */
+function assertOneLine(value, what, image) {
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(value)) {
+        throw new errors/* ActionError */.l(`the ${what} contains a control character (such as a newline), so no one-line cosign command can be written for it`, {
+            image,
+            fix: `check where the ${what} comes from; a certificate identity or issuer is a single-line URI or e-mail address`,
+        });
+    }
+}
+function checkImages(images) {
+    for (const image of images) {
+        assertOneLine(image, 'image reference', image);
+        if (!DIGEST_REFERENCE.test(image)) {
+            throw new errors/* ActionError */.l('a verify command must name the image by digest (`repo@sha256:<64 hex>`): a tag can be moved to other content', {
+                image,
+                fix: 'pass the `repo@sha256:…` reference that was signed',
+            });
+        }
+    }
+}
+/** Flags after the identity and issuer, before the image (cosign takes flags in any order). */
+function trailingFlags(input, major) {
+    const flags = [];
+    const custom = input.custom;
+    if (major === 2 && input.format === 'bundle')
+        flags.push('--new-bundle-format');
+    if (custom?.trustedRootPath)
+        flags.push('--trusted-root', shellWord(custom.trustedRootPath));
+    if (major === 2 && custom?.rekorUrl)
+        flags.push('--rekor-url', shellWord(custom.rekorUrl));
+    if (custom?.useSignedTimestamps)
+        flags.push('--use-signed-timestamps');
+    if (custom?.ignoreSct)
+        flags.push('--insecure-ignore-sct');
+    return flags;
+}
+function build(input, identityFlags) {
+    checkImages(input.images);
+    assertOneLine(input.issuer, 'certificate issuer');
+    for (const v of [input.custom?.trustedRootPath, input.custom?.rekorUrl])
+        if (v !== undefined)
+            assertOneLine(v, 'custom instance setting');
+    const head = ['cosign', 'verify', ...identityFlags, '--certificate-oidc-issuer', shellQuote(input.issuer)];
+    const line = (major, image) => [...head, ...trailingFlags(input, major), shellWord(image)].join(' ');
+    return {
+        cosign2: input.images.map((image) => line(2, image)),
+        cosign3: input.images.map((image) => line(3, image)),
+        notes: notesFor(input),
+    };
+}
+function notesFor(input) {
+    const notes = [];
+    if (input.format === 'bundle') {
+        notes.push('cosign 2 reads Sigstore bundle referrers only from 2.6.0, with `--new-bundle-format`; cosign 3 reads them by default.');
+    }
+    else {
+        notes.push('cosign 3 verifies bundles first and reads the legacy `.sig` signature only when no bundle exists for the digest: a bundle attached later by another signer hides it.');
+    }
+    if (input.format === 'both')
+        notes.push('Both formats were written: cosign 2 before 2.6.3 checks the `.sig` signature; cosign 3 (and 2.6.3+) checks the bundle.');
+    if (input.custom?.trustedRootPath) {
+        notes.push('`--trusted-root` needs cosign 2.5.1 or later (2.6.0 for bundles). Older cosign 2 releases take the keys from SIGSTORE_ROOT_FILE, SIGSTORE_REKOR_PUBLIC_KEY and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE (PEM files) instead.');
+    }
+    if (input.custom?.ignoreSct)
+        notes.push('`--insecure-ignore-sct`: this instance issues certificates without a CT log proof, so that check is skipped.');
+    return notes;
+}
+/** Commands for an exact identity: what sign mode prints, and verify mode given `certificate-identity`. */
+function cosignVerifyCommands(input) {
+    assertOneLine(input.identity, 'certificate identity');
+    return build(input, ['--certificate-identity', shellQuote(input.identity)]);
+}
+/** The `^(?:…)$` form this action checks with (src/verify/policy.ts); RE2 reads it the same way. */
+function anchoredRegexp(regexp) {
+    return `^(?:${regexp})$`;
+}
+/** Syntax JavaScript accepts and Go's RE2 (cosign, Kyverno, policy-controller) rejects. */
+function re2Incompatibility(regexp) {
+    if (/\(\?<?[=!]/.test(regexp))
+        return 'lookahead/lookbehind';
+    if (/\\[1-9]|\\k</.test(regexp))
+        return 'backreferences';
+    return undefined;
+}
+/** Commands for verify mode given `certificate-identity-regexp`. */
+function cosignVerifyCommandsForRegexp(input) {
+    assertOneLine(input.identityRegexp, 'certificate identity regexp');
+    const regexp = input.anchor === false ? input.identityRegexp : anchoredRegexp(input.identityRegexp);
+    const result = build(input, ['--certificate-identity-regexp', shellQuote(regexp)]);
+    const unsupported = re2Incompatibility(input.identityRegexp);
+    if (unsupported)
+        result.notes.push(`The identity regexp uses ${unsupported}, which Go's regexp (used by cosign) does not support: cosign will reject it.`);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/report/verify-commands.ts
+
+function verifyCommandsFor(config, records, identity, issuer) {
+    const images = [...new Set(records.map((r) => r.image))];
+    const { cosign2 } = cosignVerifyCommands({
+        images,
+        identity,
+        issuer,
+        format: config.signatureFormat,
+        custom: config.sigstore.kind === 'custom' ? { trustedRootPath: config.sigstore.trustedRootPath, rekorUrl: config.sigstore.rekorUrl } : undefined,
+    });
+    return cosign2;
+}
+
+;// CONCATENATED MODULE: ./src/formats/legacy.ts
+/**
+ * cosign's legacy signature format: a "simple signing" payload per signature,
+ * stored as a layer of the OCI manifest tagged `sha256-<hex>.sig` in the image's
+ * own repository. Byte layouts follow ../shared/docs/formats.md (cosign's
+ * SIGNATURE_SPEC): this file only builds bytes; it does no I/O.
+ */
+
+const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
+const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
+const ANNOTATION_SIGNATURE = 'dev.cosignproject.cosign/signature';
+const ANNOTATION_CERTIFICATE = 'dev.sigstore.cosign/certificate';
+const ANNOTATION_CHAIN = 'dev.sigstore.cosign/chain';
+const ANNOTATION_BUNDLE = 'dev.sigstore.cosign/bundle';
+const ANNOTATION_RFC3161 = 'dev.sigstore.cosign/rfc3161timestamp';
+function sha256Hex(data) {
+    return external_node_crypto_default().createHash('sha256').update(data).digest('hex');
+}
+/** `sha256:abc…` → `sha256-abc….sig`, the tag cosign reads. */
+function signatureTag(digest) {
+    return `${digest.replace(':', '-')}.sig`;
+}
+/**
+ * JSON as Go's encoding/json writes it (cosign marshals the payload with it):
+ * `<`, `>`, `&`, U+2028 and U+2029 escaped. Keeps our bytes identical to cosign's.
+ */
+function goJson(value) {
+    return JSON.stringify(value)
+        .replace(/</g, '\\u003c')
+        .replace(/>/g, '\\u003e')
+        .replace(/&/g, '\\u0026')
+        .replace(/\u2028/g, '\\u2028')
+        .replace(/\u2029/g, '\\u2029');
+}
+function sortedObject(record) {
+    return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+/** The exact payload bytes cosign signs for `dockerReference@digest`. */
+function simpleSigningPayload(dockerReference, digest, annotations = {}) {
+    const optional = Object.keys(annotations).length ? sortedObject(annotations) : null;
+    return Buffer.from(goJson({
+        critical: {
+            identity: { 'docker-reference': dockerReference },
+            image: { 'docker-manifest-digest': digest },
+            type: 'cosign container image signature',
+        },
+        optional,
+    }));
+}
+/** `dev.sigstore.cosign/bundle`: Rekor's promise, exactly as cosign writes it. */
+function rekorBundleAnnotation(entry) {
+    return JSON.stringify({
+        SignedEntryTimestamp: entry.signedEntryTimestamp,
+        Payload: { body: entry.body, integratedTime: entry.integratedTime, logIndex: entry.logIndex, logID: entry.logId },
+    });
+}
+/** The layer descriptor of one signature; annotation keys in Go's sorted order. */
+function signatureLayer(parts) {
+    if (parts.chainPems.length === 0)
+        throw new Error('a legacy signature needs the certificate chain (Kyverno reads it)');
+    const annotations = {
+        [ANNOTATION_SIGNATURE]: parts.signatureB64,
+        [ANNOTATION_BUNDLE]: rekorBundleAnnotation(parts.rekor),
+        [ANNOTATION_CERTIFICATE]: parts.certificatePem,
+        [ANNOTATION_CHAIN]: parts.chainPems.join(''),
+    };
+    if (parts.rfc3161TimestampB64) {
+        annotations[ANNOTATION_RFC3161] = JSON.stringify({ SignedRFC3161Timestamp: parts.rfc3161TimestampB64 });
+    }
+    return {
+        mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+        size: parts.payload.length,
+        digest: `sha256:${sha256Hex(parts.payload)}`,
+        annotations: sortedObject(annotations),
+    };
+}
+/** The config blob cosign writes for a `.sig` image: one history entry and diff_id per layer. */
+function signatureConfig(layers) {
+    return Buffer.from(JSON.stringify({
+        architecture: '',
+        created: '0001-01-01T00:00:00Z',
+        history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })),
+        os: '',
+        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+        config: {},
+    }));
+}
+/** A `.sig` manifest: no subject, no artifactType, no annotations (formats.md). */
+function signatureManifest(config, layers) {
+    return Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST_MEDIA_TYPE,
+        config: { mediaType: OCI_CONFIG_MEDIA_TYPE, size: config.length, digest: `sha256:${sha256Hex(config)}` },
+        layers,
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/formats/message-bundle.ts
+/**
+ * A legacy signature expressed as a Sigstore bundle (message signature +
+ * hashedrekord entry). Used twice: written to `bundle-path` for offline checks
+ * with sigstore-js/cosign, and fed to @sigstore/verify when verifying a `.sig`
+ * layer (whose annotations hold the same facts).
+ */
+
+const hexToB64 = (hex) => Buffer.from(hex, 'hex').toString('base64');
+function pemToDerB64(pem) {
+    return Buffer.from(dist.X509Certificate.parse(pem).root.toDER()).toString('base64');
+}
+/** The transparency-log entry in the bundle's protobuf-JSON form. */
+function tlogEntryJson(entry, withProof) {
+    const json = {
+        logIndex: String(entry.logIndex),
+        logId: { keyId: hexToB64(entry.logId) },
+        kindVersion: { kind: entry.kind, version: entry.apiVersion },
+        integratedTime: String(entry.integratedTime),
+        inclusionPromise: { signedEntryTimestamp: entry.signedEntryTimestamp },
+        canonicalizedBody: entry.body,
+    };
+    const p = entry.inclusionProof;
+    if (withProof && p) {
+        json.inclusionProof = {
+            logIndex: String(p.logIndex),
+            rootHash: hexToB64(p.rootHash),
+            treeSize: String(p.treeSize),
+            hashes: p.hashes.map(hexToB64),
+            checkpoint: { envelope: p.checkpoint },
+        };
+    }
+    return json;
+}
+/**
+ * v0.3 with the leaf certificate when Rekor gave an inclusion proof (what
+ * current verifiers want); v0.1 with the promise only otherwise (all a `.sig`
+ * layer carries).
+ */
+function messageSignatureBundle(input) {
+    const withProof = Boolean(input.rekor.inclusionProof);
+    const certDer = pemToDerB64(input.certificatePem);
+    return {
+        mediaType: withProof
+            ? 'application/vnd.dev.sigstore.bundle.v0.3+json'
+            : 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+        verificationMaterial: {
+            ...(withProof
+                ? { certificate: { rawBytes: certDer } }
+                : { x509CertificateChain: { certificates: [{ rawBytes: certDer }] } }),
+            tlogEntries: [tlogEntryJson(input.rekor, withProof)],
+            timestampVerificationData: undefined,
+        },
+        messageSignature: {
+            messageDigest: { algorithm: 'SHA2_256', digest: hexToB64(input.payloadSha256Hex) },
+            signature: input.signatureB64,
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/registry/json-raw.ts
+/**
+ * The exact source text of each element of a top-level JSON array, so that
+ * descriptors written by others (cosign, Go's encoder with its `\u003c` escapes,
+ * other key orders) are carried into our manifest byte for byte instead of
+ * being re-serialised by JSON.stringify.
+ */
+const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
+const PRIMITIVE_END = new Set([',', '}', ']', ' ', '\t', '\n', '\r']);
+function skipWhitespace(text, i) {
+    while (i < text.length && WHITESPACE.has(text[i]))
+        i++;
+    return i;
+}
+/** Index just past the string starting at `i` (which is `"`). */
+function skipString(text, i) {
+    for (i++; i < text.length; i++) {
+        if (text[i] === '\\')
+            i++;
+        else if (text[i] === '"')
+            return i + 1;
+    }
+    throw new SyntaxError('unterminated string');
+}
+/** Index just past the value starting at `i` (object, array, string or primitive). */
+function skipValue(text, i) {
+    const first = text[i];
+    if (first === '"')
+        return skipString(text, i);
+    if (first !== '{' && first !== '[') {
+        while (i < text.length && !PRIMITIVE_END.has(text[i]))
+            i++;
+        return i;
+    }
+    let depth = 0;
+    while (i < text.length) {
+        const c = text[i];
+        if (c === '"') {
+            i = skipString(text, i);
+            continue;
+        }
+        if (c === '{' || c === '[')
+            depth++;
+        else if (c === '}' || c === ']') {
+            depth--;
+            if (depth === 0)
+                return i + 1;
+        }
+        i++;
+    }
+    throw new SyntaxError('unterminated value');
+}
+function arrayElements(text) {
+    const out = [];
+    let i = skipWhitespace(text, 1);
+    while (i < text.length && text[i] !== ']') {
+        const end = skipValue(text, i);
+        out.push(text.slice(i, end));
+        i = skipWhitespace(text, end);
+        if (text[i] === ',')
+            i = skipWhitespace(text, i + 1);
+    }
+    return out;
+}
+/**
+ * Raw text of each element of the array under `key` in the top-level object of
+ * `text`; undefined when the key is absent. Throws on invalid JSON, or when the
+ * value is not an array. A duplicated key resolves as JSON.parse does: the last wins.
+ */
+function rawArrayElements(text, key) {
+    const parsed = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new SyntaxError('not a JSON object');
+    if (!(key in parsed))
+        return undefined;
+    if (!Array.isArray(parsed[key]))
+        throw new SyntaxError(`"${key}" is not an array`);
+    let found;
+    let i = skipWhitespace(text, skipWhitespace(text, 0) + 1);
+    while (i < text.length && text[i] !== '}') {
+        const keyEnd = skipString(text, i);
+        const name = JSON.parse(text.slice(i, keyEnd));
+        const valueStart = skipWhitespace(text, skipWhitespace(text, keyEnd) + 1);
+        const valueEnd = skipValue(text, valueStart);
+        if (name === key)
+            found = arrayElements(text.slice(valueStart, valueEnd));
+        i = skipWhitespace(text, valueEnd);
+        if (text[i] === ',')
+            i = skipWhitespace(text, i + 1);
+    }
+    return found;
+}
+
+;// CONCATENATED MODULE: ./src/registry/append.ts
+/**
+ * Lossless append to a tagged manifest under concurrency. Registries have no
+ * compare-and-swap, and cosign's read–append–PUT loses signatures when two
+ * signers race. Here each writer: reads the tag, merges, checks with a HEAD that
+ * the tag did not move before its PUT, PUTs, then reads back twice (at once, and
+ * after a settle delay long enough for a writer that passed its own HEAD check
+ * just before our PUT to land). If our element or one we had read is missing, it
+ * merges the union and writes again, a bounded number of times.
+ *
+ * Existing elements are carried as their original JSON text (see json-raw.ts).
+ */
+
+
+
+
+const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+const DEFAULT_BACKOFF = { attempts: 10, baseDelayMs: 150, maxDelayMs: 3000, budgetMs: 120_000 };
+const append_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function layerIdentity(value) {
+    const annotations = (value.annotations ?? {});
+    return `${String(value.digest)}|${String(annotations[COSIGN_SIGNATURE_ANNOTATION] ?? '')}`;
+}
+function digestIdentity(value) {
+    return String(value.digest);
+}
+function toElement(descriptor, spec) {
+    const value = descriptor;
+    return { raw: JSON.stringify(descriptor), value, id: spec.identity(value) };
+}
+/** The elements of the list in the manifest at the tag, as written there. */
+function elementsOf(manifest, spec, repo, tag) {
+    if (!manifest)
+        return [];
+    if (!spec.mediaTypes.includes(manifest.descriptor.mediaType)) {
+        throw new errors/* ActionError */.l(`the tag ${tag} holds a ${manifest.descriptor.mediaType}, not a ${spec.noun} list; refusing to overwrite it`, {
+            image: types_imageName(repo, tag),
+            fix: 'move or delete that tag, which is reserved for signatures of the image',
+        });
+    }
+    let raws;
+    try {
+        raws = rawArrayElements(manifest.body.toString('utf8'), spec.key) ?? [];
+    }
+    catch (err) {
+        throw new errors/* ActionError */.l(`the manifest at the tag is malformed (${err.message}); refusing to overwrite it`, {
+            image: types_imageName(repo, tag),
+        });
+    }
+    return raws.map((raw) => {
+        const value = JSON.parse(raw);
+        return { raw, value, id: spec.identity(value) };
+    });
+}
+/** `current` first (its order kept), then what we knew of but it lacks, then ours. */
+function merge(current, known) {
+    const ids = new Set(current.map((e) => e.id));
+    return [...current, ...[...known.values()].filter((e) => !ids.has(e.id))];
+}
+async function appendLossless(client, repo, tag, ours, spec, opts) {
+    const maxAttempts = opts.maxAttempts ?? 10;
+    const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    // Everything that must end up in the list: ours, and every element we have seen there.
+    const known = new Map();
+    let current = await client.getManifest(repo, tag);
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const present = elementsOf(current, spec, repo, tag);
+        for (const e of present)
+            if (!known.has(e.id))
+                known.set(e.id, e);
+        for (const e of ours)
+            if (!known.has(e.id))
+                known.set(e.id, e);
+        const merged = merge(present, known);
+        if (current && merged.length === present.length)
+            return { descriptor: current.descriptor, attempts: attempt - 1 };
+        const { body, mediaType } = await spec.build(merged);
+        const now = await client.headManifest(repo, tag);
+        if (now?.digest !== current?.descriptor.digest) {
+            // Someone wrote since we read: merge their version instead of overwriting it.
+            await append_sleep(backoffMs(attempt, backoff));
+            current = await client.getManifest(repo, tag);
+            continue;
+        }
+        const putStarted = Date.now();
+        await client.putManifest(repo, tag, body, mediaType);
+        const settleMs = opts.settleMs ?? Math.min(5000, Math.max(100, 2 * (Date.now() - putStarted)));
+        let complete = true;
+        for (const delay of [0, settleMs]) {
+            await append_sleep(delay);
+            current = await client.getManifest(repo, tag, { expectExists: true });
+            const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
+            if ([...known.keys()].some((id) => !ids.has(id))) {
+                complete = false;
+                break;
+            }
+        }
+        if (complete && current)
+            return { descriptor: current.descriptor, attempts: attempt };
+        await append_sleep(backoffMs(attempt, backoff));
+    }
+    throw new errors/* ActionError */.l(`could not add the ${spec.noun}${ours.length > 1 ? 's' : ''} to ${types_imageName(repo, tag)}: other writers kept replacing the tag for ${maxAttempts} attempts`, { image: opts.image, fix: 'run the job again; what is already in the tag is kept' });
+}
+/**
+ * Appends signature layers to cosign's `.sig` manifest at `tag` (created when
+ * absent). `buildConfig` makes the config blob from the final layer list.
+ */
+async function appendLayers(client, repo, tag, newLayers, buildConfig, opts = {}) {
+    const spec = {
+        key: 'layers',
+        mediaTypes: [types_MEDIA_TYPES.ociManifest, types_MEDIA_TYPES.dockerManifest],
+        identity: layerIdentity,
+        noun: 'signature',
+        build: async (elements) => {
+            const configBytes = buildConfig(elements.map((e) => e.value));
+            const config = await client.pushBlob(repo, configBytes, opts.configMediaType ?? types_MEDIA_TYPES.ociConfig);
+            const body = `{"schemaVersion":2,"mediaType":"${types_MEDIA_TYPES.ociManifest}","config":${JSON.stringify(config)},` +
+                `"layers":[${elements.map((e) => e.raw).join(',')}]}`;
+            return { body, mediaType: types_MEDIA_TYPES.ociManifest };
+        },
+    };
+    // Our blobs go up once, before any manifest can name them.
+    for (const layer of newLayers)
+        await client.pushBlob(repo, layer.blob, layer.descriptor.mediaType);
+    return appendLossless(client, repo, tag, newLayers.map((l) => toElement(l.descriptor, spec)), spec, opts);
+}
+/**
+ * Appends referrer descriptors (with `artifactType` and `annotations`) to the
+ * referrers tag schema's OCI index at `tag` (`sha256-<hex>`), created when absent.
+ * The manifests they name must already be in the repository.
+ */
+async function appendIndexDescriptors(client, repo, tag, descriptors, opts = {}) {
+    const spec = {
+        key: 'manifests',
+        mediaTypes: [MEDIA_TYPES.ociIndex],
+        identity: digestIdentity,
+        noun: 'referrer',
+        build: async (elements) => ({
+            body: `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociIndex}","manifests":[${elements.map((e) => e.raw).join(',')}]}`,
+            mediaType: MEDIA_TYPES.ociIndex,
+        }),
+    };
+    return appendLossless(client, repo, tag, descriptors.map((d) => toElement(d, spec)), spec, opts);
+}
+
+;// CONCATENATED MODULE: ./src/transparency/rekor.ts
+/**
+ * A Rekor v1 client: create an entry (hashedrekord for legacy signatures, dsse
+ * for bundles) and fetch an existing one. 409 (the same entry exists, e.g. a
+ * retried request that had landed) is not an error: we fetch the entry it names.
+ */
+
+
+function hashedRekordProposal(payloadSha256Hex, signatureB64, certificatePem) {
+    return {
+        apiVersion: '0.0.1',
+        kind: 'hashedrekord',
+        spec: {
+            data: { hash: { algorithm: 'sha256', value: payloadSha256Hex } },
+            signature: { content: signatureB64, publicKey: { content: Buffer.from(certificatePem).toString('base64') } },
+        },
+    };
+}
+function parseEntries(map) {
+    return Object.entries(map).map(([uuid, e]) => {
+        const decoded = JSON.parse(Buffer.from(e.body, 'base64').toString('utf8'));
+        return {
+            uuid,
+            logIndex: e.logIndex,
+            logId: e.logID,
+            integratedTime: e.integratedTime,
+            body: e.body,
+            signedEntryTimestamp: e.verification?.signedEntryTimestamp ?? '',
+            inclusionProof: e.verification?.inclusionProof,
+            kind: decoded.kind ?? 'unknown',
+            apiVersion: decoded.apiVersion ?? 'unknown',
+        };
+    });
+}
+class RekorClient {
+    baseUrl;
+    deadline;
+    requests = 0;
+    constructor(baseUrl, deadline) {
+        this.baseUrl = baseUrl;
+        this.deadline = deadline;
+    }
+    async send(method, url, body) {
+        this.requests++;
+        return request({
+            method,
+            url,
+            headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
+            body: body ? JSON.stringify(body) : undefined,
+            timeoutMs: 30_000,
+            deadline: this.deadline?.(),
+        });
+    }
+    async createEntry(proposed, image) {
+        const res = await this.send('POST', `${this.baseUrl}/api/v1/log/entries`, proposed);
+        if (res.status === 409) {
+            const location = res.headers.get('location');
+            if (location)
+                return this.getByUrl(new URL(location, this.baseUrl).toString(), image);
+        }
+        if (res.status !== 201 && res.status !== 200)
+            throw this.failure('refused the log entry', res, image);
+        const entry = parseEntries(jsonBody(res))[0];
+        if (!entry?.signedEntryTimestamp)
+            throw new errors/* ActionError */.l(`Rekor (${this.baseUrl}) answered without a signed entry timestamp`, { image });
+        return entry;
+    }
+    async getByIndex(logIndex, image) {
+        return this.getByUrl(`${this.baseUrl}/api/v1/log/entries?logIndex=${logIndex}`, image);
+    }
+    async getByUrl(url, image) {
+        const res = await this.send('GET', url);
+        if (res.status !== 200)
+            throw this.failure('could not return the existing entry', res, image);
+        const entry = parseEntries(jsonBody(res))[0];
+        if (!entry)
+            throw new errors/* ActionError */.l(`Rekor (${this.baseUrl}) returned no entry at ${url}`, { image });
+        return entry;
+    }
+    failure(what, res, image) {
+        const detail = res.body.toString('utf8').slice(0, 300).trim();
+        return new errors/* ActionError */.l(`Rekor (${this.baseUrl}) ${what}: HTTP ${res.status} ${detail}`, {
+            image,
+            fix: res.status >= 500 || res.status === 429
+                ? 'the transparency log is unavailable (https://status.sigstore.dev); re-run the job later — nothing was attached for this image'
+                : 'check `rekor-url` (it must be a Rekor v1 API)',
+        });
+    }
+}
+/** The link users click: search.sigstore.dev for the public log, the API otherwise. */
+function entryUrl(instance, rekorUrl, logIndex) {
+    return instance === 'public-good'
+        ? `https://search.sigstore.dev/?logIndex=${logIndex}`
+        : `${rekorUrl}/api/v1/log/entries?logIndex=${logIndex}`;
+}
+
+;// CONCATENATED MODULE: ./src/sign/legacy.ts
+/**
+ * One legacy (cosign `.sig`) signature: payload → signature → Rekor
+ * hashedrekord → layer appended losslessly to `sha256-<hex>.sig`.
+ * The payload blob is pushed first: it proves we may write to the repository
+ * before anything is published in the transparency log.
+ */
+
+
+
+
+
+
+
+function bundleFileName(subject, format) {
+    const repo = `${subject.repo.registry}/${subject.repo.repository}`.replace(/[^a-zA-Z0-9._-]+/g, '_');
+    return `${repo}_${subject.digest.replace(':', '-').slice(0, 19)}.${format}.sigstore.json`;
+}
+async function signLegacy(subject, ctx) {
+    const image = `${subject.dockerReference}@${subject.digest}`;
+    const payload = simpleSigningPayload(subject.dockerReference, subject.digest, ctx.annotations);
+    await ctx.registry.pushBlob(subject.repo, payload);
+    const cert = await ctx.signer.certificate();
+    const signatureB64 = ctx.signer.sign(payload).toString('base64');
+    const entry = await ctx.rekor.createEntry(hashedRekordProposal(sha256Hex(payload), signatureB64, cert.leafPem), image);
+    const loggedAt = entry.integratedTime * 1000;
+    if (loggedAt < cert.notBefore.getTime() - 1000 || loggedAt > cert.notAfter.getTime()) {
+        throw new errors/* ActionError */.l(`the transparency log recorded the signature at ${new Date(loggedAt).toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`, { image, fix: 're-run the job; if it persists, the log or the runner clock is off' });
+    }
+    const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry });
+    const tag = signatureTag(subject.digest);
+    await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
+        image,
+    });
+    const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
+    const bundle = messageSignatureBundle({ payloadSha256Hex: sha256Hex(payload), signatureB64, certificatePem: cert.leafPem, rekor: entry });
+    await promises_default().writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
+    return {
+        image,
+        digest: subject.digest,
+        format: 'legacy',
+        reference: `${subject.dockerReference}:${tag}`,
+        rekor: {
+            logIndex: entry.logIndex,
+            logId: entry.logId,
+            integratedTime: entry.integratedTime,
+            uuid: entry.uuid,
+            url: entryUrl(ctx.instance, ctx.rekor.baseUrl, entry.logIndex),
+            kind: entry.kind,
+        },
+        bundlePath,
+        platform: subject.platform,
+    };
+}
+
+// EXTERNAL MODULE: ./src/subjects/reference.ts
+var reference = __nccwpck_require__(9108);
+;// CONCATENATED MODULE: ./src/subjects/resolve.ts
+
+
+const INDEX_MEDIA_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+const subjectKey = (s) => `${s.repo.registry}/${s.repo.repository}@${s.digest}`;
+function isAttestationManifest(d) {
+    return (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
+        (d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown'));
+}
+function platformString(d) {
+    if (!d.platform)
+        return undefined;
+    return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/');
+}
+async function resolveOne(ref, source, log) {
+    const repo = { registry: ref.registry, repository: ref.repository };
+    const image = ref.original;
+    const target = ref.digest ?? ref.tag ?? 'latest';
+    const found = await source.headManifest(repo, target, { expectExists: true });
+    if (!found) {
+        throw new errors/* ActionError */.l(`${ref.digest ? 'digest' : `tag ${target}`} not found in ${(0,reference/* repositoryOf */._M)(ref)}`, {
+            image,
+            fix: 'push the image first (docker/build-push-action with `push: true`) and pass its digest, or check the name',
+        });
+    }
+    if (!ref.digest) {
+        log.warning(`${image}: resolved tag '${target}' to ${found.digest}; the digest is what gets signed (tags can move). Pass the digest to be explicit: images: ${(0,reference/* repositoryOf */._M)(ref)}@${found.digest}`);
+    }
+    return {
+        repo,
+        digest: found.digest,
+        mediaType: found.mediaType,
+        size: found.size,
+        dockerReference: (0,reference/* repositoryOf */._M)(ref),
+        names: [image],
+    };
+}
+async function children(subject, source, mode, depth) {
+    if (mode === 'none' || !INDEX_MEDIA_TYPES.includes(subject.mediaType) || depth > 4)
+        return [];
+    const index = await source.getManifest(subject.repo, subject.digest);
+    const manifests = (index?.json?.manifests ?? []).slice(0, 1000);
+    const out = [];
+    for (const m of manifests) {
+        if (mode === 'platforms' && isAttestationManifest(m))
+            continue;
+        const child = {
+            repo: subject.repo,
+            digest: m.digest,
+            mediaType: m.mediaType,
+            size: m.size,
+            dockerReference: subject.dockerReference,
+            names: [`${subject.dockerReference}@${m.digest}`],
+            platform: isAttestationManifest(m) ? 'attestation' : platformString(m),
+            parent: subject.digest,
+        };
+        out.push(child, ...(await children(child, source, mode, depth + 1)));
+    }
+    return out;
+}
+async function resolveSubjects(images, source, recursive, log) {
+    const unique = new Map();
+    const add = (s) => {
+        const known = unique.get(subjectKey(s));
+        if (known)
+            known.names.push(...s.names.filter((n) => !known.names.includes(n)));
+        else
+            unique.set(subjectKey(s), s);
+    };
+    const top = await Promise.all(images.map((ref) => resolveOne(ref, source, log)));
+    top.forEach(add);
+    for (const s of top)
+        (await children(s, source, recursive, 0)).forEach(add);
+    const merged = top.length - new Set(top.map(subjectKey)).size;
+    if (merged > 0)
+        log.info(`${merged} name(s) point at a digest already listed: each repository@digest is signed once`);
+    return [...unique.values()];
+}
+
+// EXTERNAL MODULE: ./node_modules/@sigstore/verify/dist/index.js
+var verify_dist = __nccwpck_require__(4187);
+// EXTERNAL MODULE: ./node_modules/@sigstore/bundle/dist/index.js
+var bundle_dist = __nccwpck_require__(1040);
+;// CONCATENATED MODULE: ./src/verify/policy.ts
+const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+/** Exact identities compare literally; `-regexp` must match the WHOLE identity (anchored). */
+function identityMatcher(policy) {
+    if (policy.exact !== undefined)
+        return new RegExp(`^${escapeRegExp(policy.exact)}$`);
+    if (policy.regexp !== undefined)
+        return new RegExp(`^(?:${policy.regexp})$`);
+    throw new Error('an identity policy needs an exact identity or a regexp');
+}
+function describePolicy(policy) {
+    return policy.exact !== undefined ? policy.exact : `/${policy.regexp}/ (anchored)`;
+}
+/**
+ * Patterns with an unescaped `.*`/`.+` (e.g. `@refs/.+`) accept any branch, tag
+ * or workflow there, pull-request refs included: worth a warning.
+ */
+function looseRegexpWarning(regexp) {
+    const open = regexp.match(/(?<!\\)\.[*+]/);
+    if (!open)
+        return undefined;
+    return `certificate-identity-regexp '${regexp}' accepts any text where it says '${open[0]}' (any branch, tag or workflow, pull-request refs included); prefer an exact certificate-identity such as https://github.com/<owner>/<repo>/.github/workflows/<file>@refs/heads/main, or narrow the pattern (e.g. @refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+)`;
+}
+
+;// CONCATENATED MODULE: ./src/verify/check.ts
+/**
+ * The verdict on one signature, with a one-line reason a person can act on.
+ * Shared by the sign self-check and verify mode, for both formats.
+ */
+
+
+
+
+function failed(base, failure, reason) {
+    return { ...base, ok: false, failure, reason };
+}
+function classify(err) {
+    const e = err;
+    const msg = e?.message ?? String(err);
+    switch (e?.code) {
+        case 'CERTIFICATE_ERROR':
+            return { failure: 'chain', reason: `certificate does not chain to the trusted root (${msg})` };
+        case 'SIGNATURE_ERROR':
+            return { failure: 'signature', reason: 'signature does not match the signed payload' };
+        case 'TLOG_BODY_ERROR':
+            return { failure: 'log-proof', reason: `transparency-log entry is for another signature or key (${msg})` };
+        case 'TLOG_ERROR':
+        case 'TLOG_INCLUSION_PROOF_ERROR':
+        case 'TLOG_INCLUSION_PROMISE_ERROR':
+        case 'TLOG_MISSING_INCLUSION_ERROR':
+        case 'TIMESTAMP_ERROR':
+            return { failure: 'log-proof', reason: `bad or missing transparency-log proof (${msg})` };
+        default:
+            return { failure: 'malformed', reason: `cannot verify: ${msg}` };
+    }
+}
+/**
+ * Verifies a bundle cryptographically with @sigstore/verify (chain to the
+ * trusted root at the log's time, SCT, log promise/proof, signature), then the
+ * identity and issuer against the policy. `artifact` is the signed payload for
+ * message signatures; DSSE bundles carry their own.
+ */
+function verifyBundle(bundleJson, artifact, trust, policy, base) {
+    let leaf;
+    try {
+        const bundle = (0,bundle_dist/* bundleFromJSON */.vw)(bundleJson);
+        const entity = (0,verify_dist/* toSignedEntity */.DC)(bundle, artifact);
+        if (entity.key.$case === 'certificate')
+            leaf = entity.key.certificate;
+        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 1, ctlogThreshold: 1 }).verify(entity);
+    }
+    catch (err) {
+        const { failure, reason } = classify(err);
+        return failed(base, failure, reason);
+    }
+    if (!leaf)
+        return failed(base, 'malformed', 'the signature carries no certificate');
+    const cert = describeCertificate(leaf);
+    const tlog = bundleJson.verificationMaterial?.tlogEntries?.[0];
+    const withCert = {
+        ...base,
+        identity: cert.identity,
+        issuer: cert.issuer,
+        logIndex: tlog ? Number(tlog.logIndex) : undefined,
+        integratedTime: tlog ? Number(tlog.integratedTime) : undefined,
+    };
+    if (!identityMatcher(policy).test(cert.identity)) {
+        return failed(withCert, 'identity', `signed by another identity: ${cert.identity} (expected ${describePolicy(policy)})`);
+    }
+    if (cert.issuer !== policy.issuer) {
+        return failed(withCert, 'issuer', `certificate from another issuer: ${cert.issuer} (expected ${policy.issuer})`);
+    }
+    return { ...withCert, ok: true };
+}
+
+;// CONCATENATED MODULE: ./src/verify/legacy.ts
+
+
+
+/** cosign reads at most this many signature layers; so do we (bounded memory). */
+const MAX_SIGNATURE_LAYERS = 1000;
+function entryFromAnnotation(text) {
+    const a = JSON.parse(text);
+    const body = JSON.parse(Buffer.from(a.Payload.body, 'base64').toString('utf8'));
+    return {
+        uuid: '',
+        logIndex: a.Payload.logIndex,
+        logId: a.Payload.logID,
+        integratedTime: a.Payload.integratedTime,
+        body: a.Payload.body,
+        signedEntryTimestamp: a.SignedEntryTimestamp,
+        kind: body.kind ?? 'hashedrekord',
+        apiVersion: body.apiVersion ?? '0.0.1',
+    };
+}
+/** Checks the payload claims the digest we asked about (cosign checks the same). */
+function digestClaim(payload) {
+    try {
+        const p = JSON.parse(payload.toString('utf8'));
+        return p.critical?.type === 'cosign container image signature' ? p.critical.image?.['docker-manifest-digest'] : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+function verifyLegacyLayer(layer, payload, digest, trust, policy, reference) {
+    const base = { format: 'legacy', reference };
+    const a = layer.annotations ?? {};
+    if (!a[ANNOTATION_SIGNATURE] || !a[ANNOTATION_CERTIFICATE]) {
+        return failed(base, 'malformed', `layer ${layer.digest} has no signature or certificate annotation (a key-based signature?)`);
+    }
+    if (!a[ANNOTATION_BUNDLE])
+        return failed(base, 'log-proof', 'no transparency-log proof (dev.sigstore.cosign/bundle is missing)');
+    if (!a[ANNOTATION_CHAIN])
+        return failed(base, 'chain', 'no certificate chain annotation (Kyverno type: Cosign needs it)');
+    let rekor;
+    try {
+        rekor = entryFromAnnotation(a[ANNOTATION_BUNDLE]);
+    }
+    catch {
+        return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
+    }
+    const bundle = messageSignatureBundle({
+        payloadSha256Hex: sha256Hex(payload),
+        signatureB64: a[ANNOTATION_SIGNATURE],
+        certificatePem: a[ANNOTATION_CERTIFICATE],
+        rekor: { ...rekor, inclusionProof: undefined },
+    });
+    const verdict = verifyBundle(bundle, payload, trust, policy, {
+        ...base,
+        logIndex: rekor.logIndex,
+        integratedTime: rekor.integratedTime,
+    });
+    if (!verdict.ok)
+        return verdict;
+    const claimed = digestClaim(payload);
+    if (claimed !== digest) {
+        return failed(verdict, 'digest-claim', `the signed payload claims ${claimed ?? 'no digest'}, not ${digest}`);
+    }
+    return verdict;
+}
+async function verifyLegacySignatures(reader, repo, digest, trust, policy) {
+    const tag = signatureTag(digest);
+    const reference = `${repo.registry}/${repo.repository}:${tag}`;
+    const manifest = await reader.getManifest(repo, tag);
+    if (!manifest)
+        return [];
+    const layers = (manifest.json.layers ?? [])
+        .filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE)
+        .slice(0, MAX_SIGNATURE_LAYERS);
+    const verdicts = [];
+    for (const layer of layers) {
+        const payload = await reader.getBlob(repo, layer.digest, 64 * 1024);
+        verdicts.push(verifyLegacyLayer(layer, payload, digest, trust, policy, reference));
+    }
+    return verdicts;
+}
+
+;// CONCATENATED MODULE: ./src/verify/self-check.ts
+
+async function selfCheck(reader, records, subjects, trust, cert) {
+    const policy = { exact: cert.identity, issuer: cert.issuer };
+    const out = new Map();
+    for (const record of records) {
+        const subject = subjects.find((s) => `${s.dockerReference}@${s.digest}` === record.image);
+        if (!subject)
+            continue;
+        const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy);
+        // Ours is the layer whose log entry we were given; other layers may be other runs' signatures.
+        out.set(record, verdicts.find((v) => v.logIndex === record.rekor.logIndex && v.integratedTime === record.rekor.integratedTime));
+    }
+    return out;
+}
+
+// EXTERNAL MODULE: ./node_modules/@sigstore/protobuf-specs/dist/index.js
+var protobuf_specs_dist = __nccwpck_require__(9654);
+;// CONCATENATED MODULE: ./src/verify/trust.ts
+/**
+ * Trust material: the custom instance's trusted_root.json, or the public-good
+ * root from Sigstore's TUF repository (cached in the runner's tool cache so that
+ * repeat runs on one runner do not fetch it again).
+ */
+
+
+
+
+
+
+async function loadTrust(instance) {
+    if (instance.kind === 'custom') {
+        if (!instance.trustedRootPath) {
+            throw new errors/* ActionError */.l('verifying needs the trusted root of the custom Sigstore instance', {
+                input: 'trusted-root',
+                fix: 'set `trusted-root` to the path of its trusted_root.json',
+            });
+        }
+        let json;
+        try {
+            json = JSON.parse(await promises_default().readFile(instance.trustedRootPath, 'utf8'));
+        }
+        catch (err) {
+            throw new errors/* ActionError */.l(`cannot read ${instance.trustedRootPath}: ${err.message}`, {
+                input: 'trusted-root',
+                fix: 'point `trusted-root` at a readable trusted_root.json',
+            });
+        }
+        const root = protobuf_specs_dist.TrustedRoot.fromJSON(json);
+        return { root, material: (0,verify_dist/* toTrustMaterial */.jO)(root), source: instance.trustedRootPath };
+    }
+    const { getTrustedRoot } = await __nccwpck_require__.e(/* import() */ 694).then(__nccwpck_require__.bind(__nccwpck_require__, 4423));
+    const cachePath = external_node_path_default().join(process.env.RUNNER_TOOL_CACHE || external_node_os_default().tmpdir(), 'sign-action', 'sigstore-tuf');
+    try {
+        const root = await getTrustedRoot({ cachePath, retry: 3, timeout: 15_000 });
+        return { root, material: (0,verify_dist/* toTrustMaterial */.jO)(root), source: 'Sigstore public-good TUF repository' };
+    }
+    catch (err) {
+        throw new errors/* ActionError */.l(`could not get the Sigstore public-good trusted root: ${err.message}`, {
+            fix: 'check the network access to tuf-repo-cdn.sigstore.dev, or set `verify: false` to skip the self-check',
+            cause: err,
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/util/pool.ts
+/** Runs `fn` over `items` with at most `limit` in flight; settles every item (no result is lost to a sibling's failure). */
+async function settleLimited(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            try {
+                results[i] = { status: 'fulfilled', value: await fn(items[i], i) };
+            }
+            catch (reason) {
+                results[i] = { status: 'rejected', reason };
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/report/verify-summary.ts
+/** The job summary of verify mode: one row per image with its verdict. */
+
+
+function verifyModeMarkdown(results, config) {
+    const policy = config.identity;
+    const rows = results.map((r) => `| \`${r.image}\` | ${r.ok ? '✅ verified' : config.audit ? '⚠️ would fail' : '❌ failed'} | ${r.reason.replace(/\|/g, '\\|')} |`);
+    return [
+        `## Signature verification${config.audit ? ' (audit)' : ''}`,
+        '',
+        `**Identity:** \`${describePolicy(policy)}\`  `,
+        `**Issuer:** \`${policy.issuer}\``,
+        '',
+        '| image | result | reason |',
+        '|---|---|---|',
+        ...rows,
+        '',
+    ].join('\n');
+}
+async function verifyModeSummary(results, config) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    await core.summary.addRaw(verifyModeMarkdown(results, config)).write();
+}
+
+;// CONCATENATED MODULE: ./src/verify/mode.ts
+/**
+ * `mode: verify`: check the existing signatures of each image against the
+ * required identity and issuer. An image passes when one signature verifies.
+ * With `audit: true` every failure is a warning and the step succeeds.
+ */
+
+
+
+
+
+
+/** The most telling reason among failed signatures, or "none found". */
+function imageReason(verdicts) {
+    if (!verdicts.length)
+        return 'no signatures found (neither a .sig tag nor a bundle referrer)';
+    const passed = verdicts.find((v) => v.ok);
+    if (passed)
+        return `verified (${passed.format}, log entry ${passed.logIndex})`;
+    const distinct = [...new Set(verdicts.map((v) => v.reason))];
+    return distinct.length === 1 ? distinct[0] : `${distinct[0]} (and ${distinct.length - 1} other reason(s) on other signatures)`;
+}
+async function runVerifyMode(config, reader, subjects) {
+    const policy = config.identity;
+    if (!policy)
+        throw new errors/* ActionError */.l('verify mode needs an identity', { input: 'certificate-identity', fix: 'set `certificate-identity`' });
+    if (policy.regexp) {
+        const warning = looseRegexpWarning(policy.regexp);
+        if (warning)
+            core.warning(warning);
+    }
+    const trust = await loadTrust(config.sigstore);
+    const results = [];
+    for (const subject of subjects) {
+        const image = `${subject.dockerReference}@${subject.digest}`;
+        const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy);
+        results.push({ subject, image, ok: verdicts.some((v) => v.ok), verdicts, reason: imageReason(verdicts) });
+    }
+    const failed = results.filter((r) => !r.ok);
+    for (const r of results) {
+        if (r.ok)
+            core.notice(`${r.image}: ${r.reason}`, { title: 'Signature verified' });
+        else if (config.audit)
+            core.warning(`${r.image}: ${r.reason}`, { title: 'Would fail verification (audit)' });
+    }
+    core.setOutput('verified', String(failed.length === 0));
+    core.setOutput('certificate-identity', describePolicy(policy));
+    core.setOutput('certificate-oidc-issuer', policy.issuer);
+    if (config.summary)
+        await verifyModeSummary(results, config);
+    if (failed.length && !config.audit) {
+        throw new errors/* ActionError */.l(`${failed.length} of ${results.length} image(s) failed verification for ${describePolicy(policy)}:\n${failed.map((r) => `${r.image}: ${r.reason}`).join('\n')}`, { fix: 'sign the images with this identity, or set `audit: true` to report without failing while you roll out' });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/main.ts
+/**
+ * The pipeline: inputs → subjects → identity/certificate → signatures → registry
+ * → self-check → report. One try/catch turns every failure into setFailed.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Parallel signatures: the public Rekor rate-limits per client; a private instance takes more. */
+const concurrencyFor = (config) => (config.sigstore.kind === 'public-good' ? 4 : 8);
+function errorText(err) {
+    return err instanceof errors/* ActionError */.l ? err.message : err instanceof Error ? `${err.message}` : String(err);
+}
+async function signAll(config, registry, subjects) {
+    if (config.signatureFormat !== 'legacy') {
+        throw new errors/* ActionError */.l(`signature-format '${config.signatureFormat}' is not available in this version yet`, {
+            input: 'signature-format',
+            fix: 'use `signature-format: legacy`',
+        });
+    }
+    const signer = new EphemeralSigner(config.sigstore.fulcioUrl, async () => {
+        const token = await requestIdToken(config.runner.idTokenUrl, config.runner.idTokenRequestToken);
+        (0,src_config/* assertPublicLogAllowed */.q6)(config, String(token.claims.repository_visibility ?? ''));
+        return token;
+    });
+    const bundleDir = await promises_default().mkdtemp(external_node_path_default().join(config.runner.temp, 'sign-action-bundles-'));
+    const ctx = {
+        signer,
+        rekor: new RekorClient(config.sigstore.rekorUrl),
+        registry,
+        annotations: config.annotations,
+        bundleDir,
+        instance: config.sigstore.kind,
+    };
+    // Start fetching the trusted root while we sign: it is needed only afterwards.
+    const trust = config.verify ? loadTrust(config.sigstore) : undefined;
+    trust?.catch(() => undefined);
+    const cert = await signer.certificate();
+    core.info(`Signing as ${cert.identity} (issuer ${cert.issuer}); certificate valid until ${cert.notAfter.toISOString()}`);
+    const settled = await settleLimited(subjects, concurrencyFor(config), (s) => signLegacy(s, ctx));
+    const records = [];
+    const failures = [];
+    settled.forEach((r, i) => {
+        const name = `${subjects[i].dockerReference}@${subjects[i].digest}`;
+        if (r.status === 'fulfilled') {
+            records.push(r.value);
+            core.startGroup(`✍️ ${name}`);
+            core.info(`stored at ${r.value.reference}`);
+            core.info(`transparency log entry ${r.value.rekor.logIndex}: ${r.value.rekor.url}`);
+            core.info(`bundle: ${r.value.bundlePath}`);
+            core.endGroup();
+        }
+        else {
+            failures.push(errorText(r.reason).startsWith(name) ? errorText(r.reason) : `${name}: ${errorText(r.reason)}`);
+        }
+    });
+    const verdicts = trust && records.length ? await selfCheck(registry, records, subjects, await trust, cert) : new Map();
+    const unverified = records.filter((r) => trust && !verdicts.get(r)?.ok);
+    for (const r of records) {
+        const v = verdicts.get(r);
+        if (!trust || v?.ok)
+            core.notice(`Signed ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
+        else
+            core.error(`${r.image}: the signature written does not verify: ${v?.reason ?? 'not found when read back'}`);
+    }
+    const verifyCommands = verifyCommandsFor(config, records, cert.identity, cert.issuer);
+    setSignOutputs({
+        records,
+        identity: cert.identity,
+        issuer: cert.issuer,
+        bundleDir,
+        verifyCommands,
+        verified: Boolean(trust) && failures.length === 0 && unverified.length === 0,
+    });
+    if (config.summary) {
+        await writeSummary(signSummaryMarkdown({ records, verdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, selfCheck: Boolean(trust) }));
+    }
+    if (failures.length || unverified.length) {
+        const lines = [
+            ...failures,
+            ...unverified.map((r) => `${r.image}: written, but does not verify: ${verdicts.get(r)?.reason ?? 'not found when read back'}`),
+        ];
+        const kept = records.length ? ` (${records.length} other signature${records.length === 1 ? ' was' : 's were'} written and kept)` : '';
+        throw new errors/* ActionError */.l(`${lines.length} of ${subjects.length} image(s) failed${kept}:\n${lines.join('\n')}`);
+    }
+}
+async function run(config) {
+    try {
+        const registry = createRegistryClient(config);
+        const subjects = await resolveSubjects(config.images, registry, config.recursive, core);
+        if (config.mode === 'verify') {
+            await runVerifyMode(config, registry, subjects);
+            return;
+        }
+        await signAll(config, registry, subjects);
+    }
+    catch (err) {
+        if (err instanceof errors/* ActionError */.l)
+            core.setFailed(err.message);
+        else
+            core.setFailed(`unexpected error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 9108:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   F2: () => (/* binding */ parseReference),
+/* harmony export */   _M: () => (/* binding */ repositoryOf),
+/* harmony export */   jW: () => (/* binding */ isLoopbackRegistry),
+/* harmony export */   m: () => (/* binding */ parseDigest),
+/* harmony export */   rq: () => (/* binding */ formatRef)
+/* harmony export */ });
+/* unused harmony export DOCKER_HUB */
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7030);
+/* harmony import */ var node_net__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_net__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
+/**
+ * Image references as users write them, parsed and normalised the way Docker
+ * (go-containerregistry's `name` package) does, so that the repository we sign
+ * is byte for byte the `docker-reference` cosign computes for the same text.
+ *
+ * One deliberate difference: a name with no registry host (`acme/app`, `nginx`)
+ * is rejected unless the caller allows it. Docker would send it to Docker Hub,
+ * but users of this action who forget the host nearly always meant GHCR, and
+ * signing (or failing to find) a Docker Hub image by accident is worse than
+ * asking them to write `docker.io/acme/app`. Only build-push-action's metadata,
+ * which names images that were actually pushed, is read the Docker way.
+ */
+
+
+const DOCKER_HUB = 'index.docker.io';
+const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+const DIGEST_HEX_LENGTH = { sha256: 64, sha512: 128 };
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-*)[a-z0-9]+)*$/;
+const TAG = /^\w[\w.-]{0,127}$/;
+const HOST_LABEL = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
+const HOST_NAME = new RegExp(`^${HOST_LABEL}(?:\\.${HOST_LABEL})*$`);
+const MAX_REPOSITORY_LENGTH = 255;
+const EXAMPLE = 'ghcr.io/acme/app@sha256:<64 hex>';
+/** Parses one reference; throws an ActionError naming the input, the text and the fix. */
+function parseReference(text, options = {}) {
+    const original = text.trim();
+    const input = options.input ?? 'images';
+    const fail = (what, fix) => new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .l(what, { image: shown(original), input, fix });
+    if (!original)
+        throw fail('an image reference is empty', `write an image such as ${EXAMPLE}`);
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(original);
+    if (scheme)
+        throw fail('an image reference has no URL scheme', `drop "${scheme[0]}": write ${original.slice(scheme[0].length)}`);
+    if (/\s/.test(original))
+        throw fail('the reference contains white space', 'separate images with newlines or commas');
+    let name = original;
+    let digest;
+    const at = original.indexOf('@');
+    if (at >= 0) {
+        name = original.slice(0, at);
+        const digestText = original.slice(at + 1);
+        if (!digestText)
+            throw fail('nothing follows "@"', 'write the digest after @ (sha256:<64 hex>), or drop the @');
+        if (digestText.includes('@'))
+            throw fail('the reference has more than one "@"', `write one digest: ${EXAMPLE}`);
+        digest = parseDigest(digestText, { image: shown(original), input }).value;
+    }
+    if (!name.includes('/'))
+        return parseSingleComponent(name, digest, original, options, fail);
+    let tag;
+    const colon = name.lastIndexOf(':');
+    // A colon followed by a slash belongs to a host:port, not to a tag.
+    if (colon >= 0 && !name.slice(colon + 1).includes('/')) {
+        tag = checkTag(name.slice(colon + 1), fail);
+        name = name.slice(0, colon);
+    }
+    const slash = name.indexOf('/');
+    const first = name.slice(0, slash);
+    if (!looksLikeHost(first)) {
+        if (!options.implicitDockerHub)
+            throw noHost(original, fail);
+        return build(DOCKER_HUB, name, tag, digest, original, fail);
+    }
+    return build(checkHost(first, original, fail), name.slice(slash + 1), tag, digest, original, fail);
+}
+/** `registry/repository`: exactly cosign's docker-reference (`index.docker.io/library/nginx`). */
+function repositoryOf(ref) {
+    return `${ref.registry}/${ref.repository}`;
+}
+/** The normalised reference: `registry/repository[:tag][@digest]`. */
+function formatRef(ref) {
+    return `${repositoryOf(ref)}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
+/** True for `localhost`, `127.0.0.0/8` and `[::1]`, with or without a port: the hosts spoken to in plain HTTP. */
+function isLoopbackRegistry(host) {
+    const h = host.trim().toLowerCase();
+    const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(h);
+    const bare = bracketed ? bracketed[1] : (0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIPv6)(h) ? h : h.replace(/:\d+$/, '');
+    if (bare === 'localhost')
+        return true;
+    // The URL parser compresses every spelling of ::1 (0:0:0:0:0:0:0:1) to one form.
+    if ((0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIPv6)(bare))
+        return !bare.includes('%') && new URL(`http://[${bare}]/`).hostname === '[::1]';
+    const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(bare);
+    return !!octets && octets[1] === '127' && octets.slice(2).every((o) => Number(o) <= 255);
+}
+/** Validates `sha256:<64 lower-case hex>` or `sha512:<128>`; errors say what is wrong and carry `details`. */
+function parseDigest(text, details = {}) {
+    const value = text.trim();
+    const fail = (what, fix) => new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .l(what, { ...details, fix });
+    const colon = value.indexOf(':');
+    if (colon < 0)
+        throw fail(`the digest "${value}" has no algorithm`, 'write it as sha256:<64 hex>, e.g. ${{ steps.build.outputs.digest }}');
+    const algorithm = value.slice(0, colon);
+    const hex = value.slice(colon + 1);
+    if (algorithm !== 'sha256' && algorithm !== 'sha512') {
+        const lower = algorithm.toLowerCase();
+        if (lower === 'sha256' || lower === 'sha512')
+            throw fail(`the digest algorithm "${algorithm}" must be lower-case`, `write ${lower}:${hex.toLowerCase()}`);
+        throw fail(`the digest algorithm "${algorithm}" is unknown`, 'use a sha256:<64 hex> digest (sha512:<128 hex> is also accepted)');
+    }
+    const expected = DIGEST_HEX_LENGTH[algorithm];
+    if (!/^[0-9a-fA-F]*$/.test(hex))
+        throw fail(`the digest "${value}" has characters that are not hexadecimal`, `write ${algorithm}: followed by ${expected} hex digits (0-9, a-f)`);
+    if (hex.length !== expected) {
+        throw fail(`the ${algorithm} digest has ${hex.length} hex digits, not ${expected}`, 'copy the whole digest, e.g. from ${{ steps.build.outputs.digest }}');
+    }
+    if (/[A-F]/.test(hex))
+        throw fail('the digest has upper-case hex digits', `write it in lower case: ${algorithm}:${hex.toLowerCase()}`);
+    return { algorithm, hex, value };
+}
+/** `nginx`, `nginx:1.27`, or a host with no repository (`ghcr.io`, `localhost:5000`). */
+function parseSingleComponent(name, digest, original, options, fail) {
+    const colon = name.indexOf(':');
+    const beforeColon = colon >= 0 ? name.slice(0, colon) : name;
+    if (name.startsWith('[') || beforeColon.includes('.') || beforeColon === 'localhost') {
+        throw fail('this names a registry host but no repository', `add the repository path: ${beforeColon}/acme/app`);
+    }
+    if (!options.implicitDockerHub)
+        throw noHost(original, fail);
+    const tag = colon >= 0 ? checkTag(name.slice(colon + 1), fail) : undefined;
+    return build(DOCKER_HUB, beforeColon, tag, digest, original, fail);
+}
+function noHost(original, fail) {
+    return fail('the image has no registry host (Docker would silently use Docker Hub)', `write the registry host: docker.io/${original} for Docker Hub, ghcr.io/${original} for GHCR`);
+}
+function build(host, repository, tag, digest, original, fail) {
+    const registry = DOCKER_HUB_ALIASES.has(host) ? DOCKER_HUB : host;
+    const components = repository.split('/');
+    if (components.some((c) => c === '')) {
+        throw fail('the repository path has an empty component (a leading, trailing or double "/")', 'remove the extra "/"');
+    }
+    if (repository !== repository.toLowerCase()) {
+        const lowered = `${host}/${repository.toLowerCase()}${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`;
+        throw fail('repository names must be lower-case', `use ${lowered}`);
+    }
+    const bad = components.find((c) => !PATH_COMPONENT.test(c));
+    if (bad !== undefined) {
+        throw fail(`the path component "${bad}" is not allowed`, 'use lower-case letters and digits, separated by ".", "_", "__" or "-" (not at either end)');
+    }
+    const path = registry === DOCKER_HUB && components.length === 1 ? `library/${repository}` : repository;
+    if (path.length > MAX_REPOSITORY_LENGTH) {
+        throw fail(`the repository path is ${path.length} characters long, more than ${MAX_REPOSITORY_LENGTH}`, 'use a shorter repository name');
+    }
+    return { registry, repository: path, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}), original };
+}
+function checkTag(tag, fail) {
+    if (!tag)
+        throw fail('nothing follows ":"', 'write a tag after the colon, or drop it');
+    if (tag.length > 128)
+        throw fail(`the tag is ${tag.length} characters long, more than 128`, 'use a shorter tag');
+    if (!TAG.test(tag)) {
+        throw fail(`the tag "${tag}" is not allowed`, 'tags are letters, digits, "_", "." and "-", and do not start with "." or "-"');
+    }
+    return tag;
+}
+/** Docker's rule: the first component is a host when it has a "." or ":" or is `localhost`. */
+function looksLikeHost(first) {
+    return first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[');
+}
+function checkHost(host, original, fail) {
+    const ipv6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(host);
+    const named = /^([^:]+)(?::(\d+))?$/.exec(host);
+    const port = ipv6 ? ipv6[2] : named?.[2];
+    const valid = ipv6 ? (0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIPv6)(ipv6[1]) : !!named && HOST_NAME.test(named[1]);
+    if (!valid)
+        throw fail(`"${host}" is not a valid registry host`, 'write host[:port], e.g. ghcr.io, localhost:5000 or [::1]:5000');
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+        throw fail(`the port ${port} of "${host}" is out of range`, 'use a port between 1 and 65535');
+    }
+    if (host !== host.toLowerCase()) {
+        throw fail(`the registry host "${host}" has upper-case letters`, `write it in lower case: ${host.toLowerCase()}${original.slice(host.length)}`);
+    }
+    return host;
+}
+/** Keeps messages readable when someone pastes something long into `images`. */
+function shown(text) {
+    return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+
+/***/ }),
+
 /***/ 2613:
 /***/ ((module) => {
 
@@ -34204,6 +38010,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+
+/***/ }),
+
+/***/ 1943:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs/promises");
 
 /***/ }),
 
@@ -34305,6 +38125,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
 /***/ 643:
 /***/ ((module) => {
 
@@ -34368,6 +38202,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
+/***/ 857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
+/***/ 6928:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
 /***/ 3193:
 /***/ ((module) => {
 
@@ -34382,54 +38230,115 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 
 /***/ }),
 
+/***/ 2018:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tty");
+
+/***/ }),
+
+/***/ 7016:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
+
+/***/ }),
+
 /***/ 9023:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
-/***/ })
+/***/ }),
 
-/******/ });
-/************************************************************************/
-/******/ // The module cache
-/******/ var __webpack_module_cache__ = {};
-/******/ 
-/******/ // The require function
-/******/ function __nccwpck_require__(moduleId) {
-/******/ 	// Check if module is in cache
-/******/ 	var cachedModule = __webpack_module_cache__[moduleId];
-/******/ 	if (cachedModule !== undefined) {
-/******/ 		return cachedModule.exports;
-/******/ 	}
-/******/ 	// Create a new module (and put it into the cache)
-/******/ 	var module = __webpack_module_cache__[moduleId] = {
-/******/ 		// no module.id needed
-/******/ 		// no module.loaded needed
-/******/ 		exports: {}
-/******/ 	};
-/******/ 
-/******/ 	// Execute the module function
-/******/ 	var threw = true;
-/******/ 	try {
-/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
-/******/ 		threw = false;
-/******/ 	} finally {
-/******/ 		if(threw) delete __webpack_module_cache__[moduleId];
-/******/ 	}
-/******/ 
-/******/ 	// Return the exports of the module
-/******/ 	return module.exports;
-/******/ }
-/******/ 
-/************************************************************************/
-/******/ /* webpack/runtime/asset-relocator-loader */
-/******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
-/******/ 
-/************************************************************************/
-var __webpack_exports__ = {};
+/***/ 7264:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-;// CONCATENATED MODULE: external "os"
-const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+// ESM COMPAT FLAG
+__nccwpck_require__.r(__webpack_exports__);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  ExitCode: () => (/* binding */ ExitCode),
+  addPath: () => (/* binding */ addPath),
+  debug: () => (/* binding */ debug),
+  endGroup: () => (/* binding */ endGroup),
+  error: () => (/* binding */ error),
+  exportVariable: () => (/* binding */ exportVariable),
+  getBooleanInput: () => (/* binding */ getBooleanInput),
+  getIDToken: () => (/* binding */ getIDToken),
+  getInput: () => (/* binding */ getInput),
+  getMultilineInput: () => (/* binding */ getMultilineInput),
+  getState: () => (/* binding */ getState),
+  group: () => (/* binding */ group),
+  info: () => (/* binding */ info),
+  isDebug: () => (/* binding */ isDebug),
+  markdownSummary: () => (/* reexport */ markdownSummary),
+  notice: () => (/* binding */ notice),
+  platform: () => (/* reexport */ platform_namespaceObject),
+  saveState: () => (/* binding */ saveState),
+  setCommandEcho: () => (/* binding */ setCommandEcho),
+  setFailed: () => (/* binding */ setFailed),
+  setOutput: () => (/* binding */ setOutput),
+  setSecret: () => (/* binding */ setSecret),
+  startGroup: () => (/* binding */ startGroup),
+  summary: () => (/* reexport */ summary),
+  toPlatformPath: () => (/* reexport */ toPlatformPath),
+  toPosixPath: () => (/* reexport */ toPosixPath),
+  toWin32Path: () => (/* reexport */ toWin32Path),
+  warning: () => (/* binding */ warning)
+});
+
+// NAMESPACE OBJECT: ./node_modules/@actions/core/lib/platform.js
+var platform_namespaceObject = {};
+__nccwpck_require__.r(platform_namespaceObject);
+__nccwpck_require__.d(platform_namespaceObject, {
+  arch: () => (arch),
+  getDetails: () => (getDetails),
+  isLinux: () => (isLinux),
+  isMacOS: () => (isMacOS),
+  isWindows: () => (isWindows),
+  platform: () => (platform)
+});
+
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+// We use any as a valid input type
+/* eslint-disable @typescript-eslint/no-explicit-any */
+/**
+ * Sanitizes an input into a string so it can be passed into issueCommand safely
+ * @param input input to sanitize into a string
+ */
+function toCommandValue(input) {
+    if (input === null || input === undefined) {
+        return '';
+    }
+    else if (typeof input === 'string' || input instanceof String) {
+        return input;
+    }
+    return JSON.stringify(input);
+}
+/**
+ *
+ * @param annotationProperties
+ * @returns The command properties to send with the actual annotation command
+ * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
+ */
+function toCommandProperties(annotationProperties) {
+    if (!Object.keys(annotationProperties).length) {
+        return {};
+    }
+    return {
+        title: annotationProperties.title,
+        file: annotationProperties.file,
+        line: annotationProperties.startLine,
+        endLine: annotationProperties.endLine,
+        col: annotationProperties.startColumn,
+        endColumn: annotationProperties.endColumn
+    };
+}
+//# sourceMappingURL=utils.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
 
 
@@ -34466,12 +38375,12 @@ const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta
  * This is an internal utility function that powers the public API functions
  * such as setSecret, warning, error, and exportVariable.
  */
-function command_issueCommand(command, properties, message) {
+function issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + os.EOL);
+    process.stdout.write(cmd.toString() + external_os_.EOL);
 }
-function command_issue(name, message = '') {
-    command_issueCommand(name, {}, message);
+function issue(name, message = '') {
+    issueCommand(name, {}, message);
 }
 const CMD_STRING = '::';
 class Command {
@@ -34524,8 +38433,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 // EXTERNAL MODULE: external "crypto"
 var external_crypto_ = __nccwpck_require__(6982);
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -34534,20 +38443,20 @@ const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta
 
 
 
-function file_command_issueFileCommand(command, message) {
+function issueFileCommand(command, message) {
     const filePath = process.env[`GITHUB_${command}`];
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!fs.existsSync(filePath)) {
+    if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    fs.appendFileSync(filePath, `${toCommandValue(message)}${os.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${toCommandValue(message)}${external_os_.EOL}`, {
         encoding: 'utf8'
     });
 }
-function file_command_prepareKeyValueMessage(key, value) {
-    const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
+function prepareKeyValueMessage(key, value) {
+    const delimiter = `ghadelimiter_${external_crypto_.randomUUID()}`;
     const convertedValue = toCommandValue(value);
     // These should realistically never happen, but just in case someone finds a
     // way to exploit uuid generation let's not allow keys or values that contain
@@ -34558,15 +38467,17 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${os.EOL}${convertedValue}${os.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
-;// CONCATENATED MODULE: external "path"
-const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
+var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
+var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
@@ -34659,7 +38570,7 @@ class DecodedURL extends URL {
 }
 //# sourceMappingURL=proxy.js.map
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
+var tunnel = __nccwpck_require__(770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
 var undici = __nccwpck_require__(6752);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
@@ -34737,7 +38648,7 @@ const HttpResponseRetryCodes = [
     HttpCodes.ServiceUnavailable,
     HttpCodes.GatewayTimeout
 ];
-const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
 const ExponentialBackoffCeiling = 10;
 const ExponentialBackoffTimeSlice = 5;
 class HttpClientError extends Error {
@@ -34783,7 +38694,7 @@ function isHttps(requestUrl) {
     const parsedUrl = new URL(requestUrl);
     return parsedUrl.protocol === 'https:';
 }
-class lib_HttpClient {
+class HttpClient {
     constructor(userAgent, handlers, requestOptions) {
         this._ignoreSslError = false;
         this._allowRedirects = true;
@@ -35086,7 +38997,7 @@ class lib_HttpClient {
     }
     getAgentDispatcher(serverUrl) {
         const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (!useProxy) {
             return;
@@ -35097,7 +39008,7 @@ class lib_HttpClient {
         const info = {};
         info.parsedUrl = requestUrl;
         const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
+        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
         const defaultPort = usingSsl ? 443 : 80;
         info.options = {};
         info.options.host = info.parsedUrl.hostname;
@@ -35196,7 +39107,7 @@ class lib_HttpClient {
     }
     _getAgent(parsedUrl) {
         let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (this._keepAlive && useProxy) {
             agent = this._proxyAgent;
@@ -35211,7 +39122,7 @@ class lib_HttpClient {
         const usingSsl = parsedUrl.protocol === 'https:';
         let maxSockets = 100;
         if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
         }
         // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
         if (proxyUrl && proxyUrl.hostname) {
@@ -35236,7 +39147,7 @@ class lib_HttpClient {
         // if tunneling agent isn't assigned create a new agent
         if (!agent) {
             const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
             this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -35259,7 +39170,7 @@ class lib_HttpClient {
             return proxyAgent;
         }
         const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+        proxyAgent = new undici/* ProxyAgent */.kT(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
             token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
         })));
         this._proxyAgentDispatcher = proxyAgent;
@@ -35390,7 +39301,7 @@ class BasicCredentialHandler {
         });
     }
 }
-class auth_BearerCredentialHandler {
+class BearerCredentialHandler {
     constructor(token) {
         this.token = token;
     }
@@ -35448,13 +39359,13 @@ var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg
 
 
 
-class oidc_utils_OidcClient {
+class OidcClient {
     static createHttpClient(allowRetry = true, maxRetry = 10) {
         const requestOptions = {
             allowRetries: allowRetry,
             maxRetries: maxRetry
         };
-        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
+        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(OidcClient.getRequestToken())], requestOptions);
     }
     static getRequestToken() {
         const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
@@ -35473,7 +39384,7 @@ class oidc_utils_OidcClient {
     static getCall(id_token_url) {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             var _a;
-            const httpclient = oidc_utils_OidcClient.createHttpClient();
+            const httpclient = OidcClient.createHttpClient();
             const res = yield httpclient
                 .getJson(id_token_url)
                 .catch(error => {
@@ -35492,13 +39403,13 @@ class oidc_utils_OidcClient {
         return oidc_utils_awaiter(this, void 0, void 0, function* () {
             try {
                 // New ID Token is requested from action service
-                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
+                let id_token_url = OidcClient.getIDTokenUrl();
                 if (audience) {
                     const encodedAudience = encodeURIComponent(audience);
                     id_token_url = `${id_token_url}&audience=${encodedAudience}`;
                 }
                 debug(`ID token url is ${id_token_url}`);
-                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
+                const id_token = yield OidcClient.getCall(id_token_url);
                 setSecret(id_token);
                 return id_token;
             }
@@ -35521,7 +39432,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -35544,7 +39455,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -35640,7 +39551,7 @@ class Summary {
      * @returns {Summary} summary instance
      */
     addEOL() {
-        return this.addRaw(external_os_namespaceObject.EOL);
+        return this.addRaw(external_os_.EOL);
     }
     /**
      * Adds an HTML codeblock to the summary buffer
@@ -35787,8 +39698,8 @@ const _summary = new Summary();
 /**
  * @deprecated use `core.summary`
  */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = (/* unused pure expression or super */ null && (_summary));
+const markdownSummary = _summary;
+const summary = _summary;
 //# sourceMappingURL=summary.js.map
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
 
@@ -35821,19 +39732,13 @@ function toWin32Path(pth) {
  * @return string The platform-specific path.
  */
 function toPlatformPath(pth) {
-    return pth.replace(/[/\\]/g, path.sep);
+    return pth.replace(/[/\\]/g, external_path_.sep);
 }
 //# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: external "string_decoder"
-var external_string_decoder_ = __nccwpck_require__(3193);
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-;// CONCATENATED MODULE: external "child_process"
-const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
+var exec = __nccwpck_require__(2876);
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -35844,7 +39749,418 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout: version } = yield exec/* getExecOutput */.H('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+        silent: true
+    });
+    const { stdout: name } = yield exec/* getExecOutput */.H('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+        silent: true
+    });
+    return {
+        name: name.trim(),
+        version: version.trim()
+    };
+});
+const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    var _a, _b, _c, _d;
+    const { stdout } = yield exec/* getExecOutput */.H('sw_vers', undefined, {
+        silent: true
+    });
+    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
+    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
+    return {
+        name,
+        version
+    };
+});
+const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout } = yield exec/* getExecOutput */.H('lsb_release', ['-i', '-r', '-s'], {
+        silent: true
+    });
+    const [name, version] = stdout.trim().split('\n');
+    return {
+        name,
+        version
+    };
+});
+const platform = external_os_.platform();
+const arch = external_os_.arch();
+const isWindows = platform === 'win32';
+const isMacOS = platform === 'darwin';
+const isLinux = platform === 'linux';
+function getDetails() {
+    return platform_awaiter(this, void 0, void 0, function* () {
+        return Object.assign(Object.assign({}, (yield (isWindows
+            ? getWindowsInfo()
+            : isMacOS
+                ? getMacOsInfo()
+                : getLinuxInfo()))), { platform,
+            arch,
+            isWindows,
+            isMacOS,
+            isLinux });
+    });
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+/**
+ * The code to exit an action
+ */
+var ExitCode;
+(function (ExitCode) {
+    /**
+     * A code indicating that the action was successful
+     */
+    ExitCode[ExitCode["Success"] = 0] = "Success";
+    /**
+     * A code indicating that the action was a failure
+     */
+    ExitCode[ExitCode["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
+//-----------------------------------------------------------------------
+// Variables
+//-----------------------------------------------------------------------
+/**
+ * Sets env variable for this action and future actions in the job
+ * @param name the name of the variable to set
+ * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function exportVariable(name, val) {
+    const convertedVal = toCommandValue(val);
+    process.env[name] = convertedVal;
+    const filePath = process.env['GITHUB_ENV'] || '';
+    if (filePath) {
+        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
+    }
+    issueCommand('set-env', { name }, convertedVal);
+}
+/**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function setSecret(secret) {
+    issueCommand('add-mask', {}, secret);
+}
+/**
+ * Prepends inputPath to the PATH (for this action and future actions)
+ * @param inputPath
+ */
+function addPath(inputPath) {
+    const filePath = process.env['GITHUB_PATH'] || '';
+    if (filePath) {
+        issueFileCommand('PATH', inputPath);
+    }
+    else {
+        issueCommand('add-path', {}, inputPath);
+    }
+    process.env['PATH'] = `${inputPath}${external_path_.delimiter}${process.env['PATH']}`;
+}
+/**
+ * Gets the value of an input.
+ * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
+ * Returns an empty string if the value is not defined.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string
+ */
+function getInput(name, options) {
+    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
+    if (options && options.required && !val) {
+        throw new Error(`Input required and not supplied: ${name}`);
+    }
+    if (options && options.trimWhitespace === false) {
+        return val;
+    }
+    return val.trim();
+}
+/**
+ * Gets the values of an multiline input.  Each value is also trimmed.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string[]
+ *
+ */
+function getMultilineInput(name, options) {
+    const inputs = getInput(name, options)
+        .split('\n')
+        .filter(x => x !== '');
+    if (options && options.trimWhitespace === false) {
+        return inputs;
+    }
+    return inputs.map(input => input.trim());
+}
+/**
+ * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
+ * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
+ * The return value is also in boolean type.
+ * ref: https://yaml.org/spec/1.2/spec.html#id2804923
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   boolean
+ */
+function getBooleanInput(name, options) {
+    const trueValue = ['true', 'True', 'TRUE'];
+    const falseValue = ['false', 'False', 'FALSE'];
+    const val = getInput(name, options);
+    if (trueValue.includes(val))
+        return true;
+    if (falseValue.includes(val))
+        return false;
+    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
+        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
+}
+/**
+ * Sets the value of an output.
+ *
+ * @param     name     name of the output to set
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function setOutput(name, value) {
+    const filePath = process.env['GITHUB_OUTPUT'] || '';
+    if (filePath) {
+        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
+    }
+    process.stdout.write(external_os_.EOL);
+    issueCommand('set-output', { name }, toCommandValue(value));
+}
+/**
+ * Enables or disables the echoing of commands into stdout for the rest of the step.
+ * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
+ *
+ */
+function setCommandEcho(enabled) {
+    issue('echo', enabled ? 'on' : 'off');
+}
+//-----------------------------------------------------------------------
+// Results
+//-----------------------------------------------------------------------
+/**
+ * Sets the action status to failed.
+ * When the action exits it will be with an exit code of 1
+ * @param message add error issue message
+ */
+function setFailed(message) {
+    process.exitCode = ExitCode.Failure;
+    error(message);
+}
+//-----------------------------------------------------------------------
+// Logging Commands
+//-----------------------------------------------------------------------
+/**
+ * Gets whether Actions Step Debug is on or not
+ */
+function isDebug() {
+    return process.env['RUNNER_DEBUG'] === '1';
+}
+/**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function debug(message) {
+    issueCommand('debug', {}, message);
+}
+/**
+ * Adds an error issue
+ * @param message error issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function error(message, properties = {}) {
+    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a warning issue
+ * @param message warning issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function warning(message, properties = {}) {
+    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Writes info to log with console.log.
+ * @param message info message
+ */
+function info(message) {
+    process.stdout.write(message + external_os_.EOL);
+}
+/**
+ * Begin an output group.
+ *
+ * Output until the next `groupEnd` will be foldable in this group
+ *
+ * @param name The name of the output group
+ */
+function startGroup(name) {
+    issue('group', name);
+}
+/**
+ * End an output group.
+ */
+function endGroup() {
+    issue('endgroup');
+}
+/**
+ * Wrap an asynchronous function call in a group.
+ *
+ * Returns the same type as the function itself.
+ *
+ * @param name The name of the group
+ * @param fn The function to wrap in the group
+ */
+function group(name, fn) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        startGroup(name);
+        let result;
+        try {
+            result = yield fn();
+        }
+        finally {
+            endGroup();
+        }
+        return result;
+    });
+}
+//-----------------------------------------------------------------------
+// Wrapper action state
+//-----------------------------------------------------------------------
+/**
+ * Saves state for current action, the state can only be retrieved by this action's post job execution.
+ *
+ * @param     name     name of the state to store
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function saveState(name, value) {
+    const filePath = process.env['GITHUB_STATE'] || '';
+    if (filePath) {
+        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+    }
+    issueCommand('save-state', { name }, toCommandValue(value));
+}
+/**
+ * Gets the value of an state set by this action's main execution.
+ *
+ * @param     name     name of the state to get
+ * @returns   string
+ */
+function getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+function getIDToken(aud) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        return yield OidcClient.getIDToken(aud);
+    });
+}
+/**
+ * Summary exports
+ */
+
+/**
+ * @deprecated use core.summary
+ */
+
+/**
+ * Path exports
+ */
+
+/**
+ * Platform utilities exports
+ */
+
+//# sourceMappingURL=core.js.map
+
+/***/ }),
+
+/***/ 2876:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  H: () => (/* binding */ getExecOutput)
+});
+
+// UNUSED EXPORTS: exec
+
+// EXTERNAL MODULE: external "string_decoder"
+var external_string_decoder_ = __nccwpck_require__(3193);
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(4434);
+;// CONCATENATED MODULE: external "child_process"
+const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -35859,7 +40175,7 @@ const IS_WINDOWS = process.platform === 'win32';
  * backslash to all junction results on Windows.
  */
 function readlink(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
+    return __awaiter(this, void 0, void 0, function* () {
         const result = yield fs.promises.readlink(fsPath);
         // On Windows, restore Node 20 behavior: add trailing backslash to all results
         // since junctions on Windows are always directory links
@@ -35871,9 +40187,9 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
+    return __awaiter(this, void 0, void 0, function* () {
         try {
             yield stat(fsPath);
         }
@@ -35887,7 +40203,7 @@ function exists(fsPath) {
     });
 }
 function isDirectory(fsPath_1) {
-    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
         const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
         return stats.isDirectory();
     });
@@ -35914,7 +40230,7 @@ function isRooted(p) {
  * @return if file exists and is executable, returns the file path. otherwise empty string.
  */
 function tryGetExecutablePath(filePath, extensions) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
+    return __awaiter(this, void 0, void 0, function* () {
         let stats = undefined;
         try {
             // test file exists
@@ -35929,7 +40245,7 @@ function tryGetExecutablePath(filePath, extensions) {
         if (stats && stats.isFile()) {
             if (IS_WINDOWS) {
                 // on Windows, test for valid extension
-                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
+                const upperExt = external_path_.extname(filePath).toUpperCase();
                 if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
                     return filePath;
                 }
@@ -35958,11 +40274,11 @@ function tryGetExecutablePath(filePath, extensions) {
                 if (IS_WINDOWS) {
                     // preserve the case of the actual file (since an extension was appended)
                     try {
-                        const directory = external_path_namespaceObject.dirname(filePath);
-                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
+                        const directory = external_path_.dirname(filePath);
+                        const upperName = external_path_.basename(filePath).toUpperCase();
                         for (const actualName of yield readdir(directory)) {
                             if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_namespaceObject.join(directory, actualName);
+                                filePath = external_path_.join(directory, actualName);
                                 break;
                             }
                         }
@@ -36182,7 +40498,7 @@ function findInPath(tool) {
         // build the list of extensions to try
         const extensions = [];
         if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
+            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
                 if (extension) {
                     extensions.push(extension);
                 }
@@ -36197,7 +40513,7 @@ function findInPath(tool) {
             return [];
         }
         // if any path separators, return empty
-        if (tool.includes(external_path_namespaceObject.sep)) {
+        if (tool.includes(external_path_.sep)) {
             return [];
         }
         // build the list of directories
@@ -36208,7 +40524,7 @@ function findInPath(tool) {
         // across platforms.
         const directories = [];
         if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
+            for (const p of process.env.PATH.split(external_path_.delimiter)) {
                 if (p) {
                     directories.push(p);
                 }
@@ -36217,7 +40533,7 @@ function findInPath(tool) {
         // find all matches
         const matches = [];
         for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
+            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
             if (filePath) {
                 matches.push(filePath);
             }
@@ -36364,13 +40680,13 @@ class ToolRunner extends external_events_.EventEmitter {
     _processLineBuffer(data, strBuffer, onLine) {
         try {
             let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_namespaceObject.EOL);
+            let n = s.indexOf(external_os_.EOL);
             while (n > -1) {
                 const line = s.substring(0, n);
                 onLine(line);
                 // the rest of the string ...
-                s = s.substring(n + external_os_namespaceObject.EOL.length);
-                n = s.indexOf(external_os_namespaceObject.EOL);
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
             }
             return s;
         }
@@ -36648,7 +40964,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 (this.toolPath.includes('/') ||
                     (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
                 // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
             }
             // if the tool is only a file name, then resolve it from the PATH
             // otherwise verify it exists (add extension on Windows if necessary)
@@ -36661,7 +40977,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 }
                 const optionsNonNull = this._cloneExecOptions(this.options);
                 if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
                 }
                 const state = new ExecState(optionsNonNull, this.toolPath);
                 state.on('debug', (message) => {
@@ -36896,16 +41212,16 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec_exec(commandLine, args, options) {
+function exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
+        const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
             throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
         }
         // Path to tool to execute should be first arg
         const toolPath = commandArgs[0];
         args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
+        const runner = new ToolRunner(toolPath, args, options);
         return runner.exec();
     });
 }
@@ -36925,8 +41241,8 @@ function getExecOutput(commandLine, args, options) {
         let stdout = '';
         let stderr = '';
         //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
+        const stdoutDecoder = new external_string_decoder_.StringDecoder('utf8');
+        const stderrDecoder = new external_string_decoder_.StringDecoder('utf8');
         const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
         const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
         const stdErrListener = (data) => {
@@ -36942,7 +41258,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -36954,396 +41270,277 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
-var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
 
+/***/ })
 
-const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
-        silent: true
-    });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
-        silent: true
-    });
-    return {
-        name: name.trim(),
-        version: version.trim()
-    };
-});
-const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
-        silent: true
-    });
-    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
-    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
-    return {
-        name,
-        version
-    };
-});
-const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
-        silent: true
-    });
-    const [name, version] = stdout.trim().split('\n');
-    return {
-        name,
-        version
-    };
-});
-const platform = external_os_namespaceObject.platform();
-const arch = external_os_namespaceObject.arch();
-const isWindows = platform === 'win32';
-const isMacOS = platform === 'darwin';
-const isLinux = platform === 'linux';
-function getDetails() {
-    return platform_awaiter(this, void 0, void 0, function* () {
-        return Object.assign(Object.assign({}, (yield (isWindows
-            ? getWindowsInfo()
-            : isMacOS
-                ? getMacOsInfo()
-                : getLinuxInfo()))), { platform,
-            arch,
-            isWindows,
-            isMacOS,
-            isLinux });
-    });
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
-var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-/**
- * The code to exit an action
- */
-var ExitCode;
-(function (ExitCode) {
-    /**
-     * A code indicating that the action was successful
-     */
-    ExitCode[ExitCode["Success"] = 0] = "Success";
-    /**
-     * A code indicating that the action was a failure
-     */
-    ExitCode[ExitCode["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
-//-----------------------------------------------------------------------
-// Variables
-//-----------------------------------------------------------------------
-/**
- * Sets env variable for this action and future actions in the job
- * @param name the name of the variable to set
- * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function exportVariable(name, val) {
-    const convertedVal = toCommandValue(val);
-    process.env[name] = convertedVal;
-    const filePath = process.env['GITHUB_ENV'] || '';
-    if (filePath) {
-        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
-    }
-    issueCommand('set-env', { name }, convertedVal);
-}
-/**
- * Registers a secret which will get masked from logs
- *
- * @param secret - Value of the secret to be masked
- * @remarks
- * This function instructs the Actions runner to mask the specified value in any
- * logs produced during the workflow run. Once registered, the secret value will
- * be replaced with asterisks (***) whenever it appears in console output, logs,
- * or error messages.
- *
- * This is useful for protecting sensitive information such as:
- * - API keys
- * - Access tokens
- * - Authentication credentials
- * - URL parameters containing signatures (SAS tokens)
- *
- * Note that masking only affects future logs; any previous appearances of the
- * secret in logs before calling this function will remain unmasked.
- *
- * @example
- * ```typescript
- * // Register an API token as a secret
- * const apiToken = "abc123xyz456";
- * setSecret(apiToken);
- *
- * // Now any logs containing this value will show *** instead
- * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
- * ```
- */
-function core_setSecret(secret) {
-    issueCommand('add-mask', {}, secret);
-}
-/**
- * Prepends inputPath to the PATH (for this action and future actions)
- * @param inputPath
- */
-function addPath(inputPath) {
-    const filePath = process.env['GITHUB_PATH'] || '';
-    if (filePath) {
-        issueFileCommand('PATH', inputPath);
-    }
-    else {
-        issueCommand('add-path', {}, inputPath);
-    }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
-}
-/**
- * Gets the value of an input.
- * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
- * Returns an empty string if the value is not defined.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string
- */
-function getInput(name, options) {
-    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
-    if (options && options.required && !val) {
-        throw new Error(`Input required and not supplied: ${name}`);
-    }
-    if (options && options.trimWhitespace === false) {
-        return val;
-    }
-    return val.trim();
-}
-/**
- * Gets the values of an multiline input.  Each value is also trimmed.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string[]
- *
- */
-function getMultilineInput(name, options) {
-    const inputs = getInput(name, options)
-        .split('\n')
-        .filter(x => x !== '');
-    if (options && options.trimWhitespace === false) {
-        return inputs;
-    }
-    return inputs.map(input => input.trim());
-}
-/**
- * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
- * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
- * The return value is also in boolean type.
- * ref: https://yaml.org/spec/1.2/spec.html#id2804923
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   boolean
- */
-function getBooleanInput(name, options) {
-    const trueValue = ['true', 'True', 'TRUE'];
-    const falseValue = ['false', 'False', 'FALSE'];
-    const val = getInput(name, options);
-    if (trueValue.includes(val))
-        return true;
-    if (falseValue.includes(val))
-        return false;
-    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
-        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
-}
-/**
- * Sets the value of an output.
- *
- * @param     name     name of the output to set
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function setOutput(name, value) {
-    const filePath = process.env['GITHUB_OUTPUT'] || '';
-    if (filePath) {
-        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
-    }
-    process.stdout.write(os.EOL);
-    issueCommand('set-output', { name }, toCommandValue(value));
-}
-/**
- * Enables or disables the echoing of commands into stdout for the rest of the step.
- * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
- *
- */
-function setCommandEcho(enabled) {
-    issue('echo', enabled ? 'on' : 'off');
-}
-//-----------------------------------------------------------------------
-// Results
-//-----------------------------------------------------------------------
-/**
- * Sets the action status to failed.
- * When the action exits it will be with an exit code of 1
- * @param message add error issue message
- */
-function setFailed(message) {
-    process.exitCode = ExitCode.Failure;
-    error(message);
-}
-//-----------------------------------------------------------------------
-// Logging Commands
-//-----------------------------------------------------------------------
-/**
- * Gets whether Actions Step Debug is on or not
- */
-function isDebug() {
-    return process.env['RUNNER_DEBUG'] === '1';
-}
-/**
- * Writes debug message to user log
- * @param message debug message
- */
-function core_debug(message) {
-    issueCommand('debug', {}, message);
-}
-/**
- * Adds an error issue
- * @param message error issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function error(message, properties = {}) {
-    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a warning issue
- * @param message warning issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function warning(message, properties = {}) {
-    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a notice issue
- * @param message notice issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Writes info to log with console.log.
- * @param message info message
- */
-function info(message) {
-    process.stdout.write(message + external_os_namespaceObject.EOL);
-}
-/**
- * Begin an output group.
- *
- * Output until the next `groupEnd` will be foldable in this group
- *
- * @param name The name of the output group
- */
-function startGroup(name) {
-    issue('group', name);
-}
-/**
- * End an output group.
- */
-function endGroup() {
-    issue('endgroup');
-}
-/**
- * Wrap an asynchronous function call in a group.
- *
- * Returns the same type as the function itself.
- *
- * @param name The name of the group
- * @param fn The function to wrap in the group
- */
-function group(name, fn) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        startGroup(name);
-        let result;
-        try {
-            result = yield fn();
-        }
-        finally {
-            endGroup();
-        }
-        return result;
-    });
-}
-//-----------------------------------------------------------------------
-// Wrapper action state
-//-----------------------------------------------------------------------
-/**
- * Saves state for current action, the state can only be retrieved by this action's post job execution.
- *
- * @param     name     name of the state to store
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saveState(name, value) {
-    const filePath = process.env['GITHUB_STATE'] || '';
-    if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
-    }
-    issueCommand('save-state', { name }, toCommandValue(value));
-}
-/**
- * Gets the value of an state set by this action's main execution.
- *
- * @param     name     name of the state to get
- * @returns   string
- */
-function getState(name) {
-    return process.env[`STATE_${name}`] || '';
-}
-function getIDToken(aud) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        return yield OidcClient.getIDToken(aud);
-    });
-}
-/**
- * Summary exports
- */
-
-/**
- * @deprecated use core.summary
- */
-
-/**
- * Path exports
- */
-
-/**
- * Platform utilities exports
- */
-
-//# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: ./node_modules/@sigstore/verify/dist/index.js
-var dist = __nccwpck_require__(4187);
-// EXTERNAL MODULE: ./node_modules/@sigstore/protobuf-specs/dist/index.js
-var protobuf_specs_dist = __nccwpck_require__(9654);
-;// CONCATENATED MODULE: ./src/index.ts
-
-
-
-info(`hello ${typeof dist/* Verifier */.BL} ${typeof dist/* toSignedEntity */.DC} ${typeof protobuf_specs_dist.TrustedRoot.fromJSON}`);
-
+/******/ });
+/************************************************************************/
+/******/ // The module cache
+/******/ var __webpack_module_cache__ = {};
+/******/ 
+/******/ // The require function
+/******/ function __nccwpck_require__(moduleId) {
+/******/ 	// Check if module is in cache
+/******/ 	var cachedModule = __webpack_module_cache__[moduleId];
+/******/ 	if (cachedModule !== undefined) {
+/******/ 		return cachedModule.exports;
+/******/ 	}
+/******/ 	// Create a new module (and put it into the cache)
+/******/ 	var module = __webpack_module_cache__[moduleId] = {
+/******/ 		// no module.id needed
+/******/ 		// no module.loaded needed
+/******/ 		exports: {}
+/******/ 	};
+/******/ 
+/******/ 	// Execute the module function
+/******/ 	var threw = true;
+/******/ 	try {
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
+/******/ 		threw = false;
+/******/ 	} finally {
+/******/ 		if(threw) delete __webpack_module_cache__[moduleId];
+/******/ 	}
+/******/ 
+/******/ 	// Return the exports of the module
+/******/ 	return module.exports;
+/******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
+/******/ 
+/************************************************************************/
+/******/ /* webpack/runtime/asset-relocator-loader */
+/******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
+/******/ 
+/******/ /* webpack/runtime/async module */
+/******/ (() => {
+/******/ 	var webpackQueues = typeof Symbol === "function" ? Symbol("webpack queues") : "__webpack_queues__";
+/******/ 	var webpackExports = typeof Symbol === "function" ? Symbol("webpack exports") : "__webpack_exports__";
+/******/ 	var webpackError = typeof Symbol === "function" ? Symbol("webpack error") : "__webpack_error__";
+/******/ 	var resolveQueue = (queue) => {
+/******/ 		if(queue && queue.d < 1) {
+/******/ 			queue.d = 1;
+/******/ 			queue.forEach((fn) => (fn.r--));
+/******/ 			queue.forEach((fn) => (fn.r-- ? fn.r++ : fn()));
+/******/ 		}
+/******/ 	}
+/******/ 	var wrapDeps = (deps) => (deps.map((dep) => {
+/******/ 		if(dep !== null && typeof dep === "object") {
+/******/ 			if(dep[webpackQueues]) return dep;
+/******/ 			if(dep.then) {
+/******/ 				var queue = [];
+/******/ 				queue.d = 0;
+/******/ 				dep.then((r) => {
+/******/ 					obj[webpackExports] = r;
+/******/ 					resolveQueue(queue);
+/******/ 				}, (e) => {
+/******/ 					obj[webpackError] = e;
+/******/ 					resolveQueue(queue);
+/******/ 				});
+/******/ 				var obj = {};
+/******/ 				obj[webpackQueues] = (fn) => (fn(queue));
+/******/ 				return obj;
+/******/ 			}
+/******/ 		}
+/******/ 		var ret = {};
+/******/ 		ret[webpackQueues] = x => {};
+/******/ 		ret[webpackExports] = dep;
+/******/ 		return ret;
+/******/ 	}));
+/******/ 	__nccwpck_require__.a = (module, body, hasAwait) => {
+/******/ 		var queue;
+/******/ 		hasAwait && ((queue = []).d = -1);
+/******/ 		var depQueues = new Set();
+/******/ 		var exports = module.exports;
+/******/ 		var currentDeps;
+/******/ 		var outerResolve;
+/******/ 		var reject;
+/******/ 		var promise = new Promise((resolve, rej) => {
+/******/ 			reject = rej;
+/******/ 			outerResolve = resolve;
+/******/ 		});
+/******/ 		promise[webpackExports] = exports;
+/******/ 		promise[webpackQueues] = (fn) => (queue && fn(queue), depQueues.forEach(fn), promise["catch"](x => {}));
+/******/ 		module.exports = promise;
+/******/ 		body((deps) => {
+/******/ 			currentDeps = wrapDeps(deps);
+/******/ 			var fn;
+/******/ 			var getResult = () => (currentDeps.map((d) => {
+/******/ 				if(d[webpackError]) throw d[webpackError];
+/******/ 				return d[webpackExports];
+/******/ 			}))
+/******/ 			var promise = new Promise((resolve) => {
+/******/ 				fn = () => (resolve(getResult));
+/******/ 				fn.r = 0;
+/******/ 				var fnQueue = (q) => (q !== queue && !depQueues.has(q) && (depQueues.add(q), q && !q.d && (fn.r++, q.push(fn))));
+/******/ 				currentDeps.map((dep) => (dep[webpackQueues](fnQueue)));
+/******/ 			});
+/******/ 			return fn.r ? promise : getResult();
+/******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
+/******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/define property getters */
+/******/ (() => {
+/******/ 	// define getter functions for harmony exports
+/******/ 	__nccwpck_require__.d = (exports, definition) => {
+/******/ 		for(var key in definition) {
+/******/ 			if(__nccwpck_require__.o(definition, key) && !__nccwpck_require__.o(exports, key)) {
+/******/ 				Object.defineProperty(exports, key, { enumerable: true, get: definition[key] });
+/******/ 			}
+/******/ 		}
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/hasOwnProperty shorthand */
+/******/ (() => {
+/******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
+/******/ })();
+/******/ 
+/************************************************************************/
+/******/ 
+/******/ // startup
+/******/ // Load entry module and return exports
+/******/ // This entry module used 'module' so it can't be inlined
+/******/ var __webpack_exports__ = __nccwpck_require__(9407);
+/******/ __webpack_exports__ = await __webpack_exports__;
+/******/ 

@@ -5,6 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as core from '@actions/core';
+import { assertPublicLogAllowed } from './config.js';
 import type { Config } from './config-types.js';
 import { ActionError } from './errors.js';
 import { EphemeralSigner } from './identity/certificate.js';
@@ -37,9 +38,11 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
       fix: 'use `signature-format: legacy`',
     });
   }
-  const signer = new EphemeralSigner(config.sigstore.fulcioUrl, () =>
-    requestIdToken(config.runner.idTokenUrl, config.runner.idTokenRequestToken),
-  );
+  const signer = new EphemeralSigner(config.sigstore.fulcioUrl, async () => {
+    const token = await requestIdToken(config.runner.idTokenUrl, config.runner.idTokenRequestToken);
+    assertPublicLogAllowed(config, String(token.claims.repository_visibility ?? ''));
+    return token;
+  });
   const bundleDir = await fs.mkdtemp(path.join(config.runner.temp, 'sign-action-bundles-'));
   const ctx: SigningContext = {
     signer,

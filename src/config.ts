@@ -1,0 +1,275 @@
+/**
+ * The action's inputs and the runner's environment → one typed Config.
+ * Everything is checked here, before anything is sent anywhere: a wrong input,
+ * a missing id-token permission or a private repository about to be published
+ * in the public transparency log all fail the step with the input named and a fix.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseImageInputs } from './config-images.js';
+import type { Config, IdentityPolicy, SigstoreInstance } from './config-types.js';
+import { ActionError } from './errors.js';
+import { isLoopbackRegistry } from './subjects/reference.js';
+
+/** Returns an input's value, '' when unset (e.g. `(name) => core.getInput(name)`). */
+export type InputReader = (name: string) => string;
+
+export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+export const PUBLIC_GOOD_FULCIO = 'https://fulcio.sigstore.dev';
+export const PUBLIC_GOOD_REKOR = 'https://rekor.sigstore.dev';
+const CUSTOM_ONLY_INPUTS = ['fulcio-url', 'rekor-url', 'tsa-url', 'trusted-root'] as const;
+
+type Read = (name: string) => string;
+type Runner = Config['runner'];
+
+export function parseConfig(inputs: InputReader, env: NodeJS.ProcessEnv): Config {
+  const read: Read = (name) => (inputs(name) ?? '').trim();
+  // Values that must never reach a log, even if pasted into the wrong input.
+  const secrets = [read('registry-password'), read('github-token'), env.ACTIONS_ID_TOKEN_REQUEST_TOKEN ?? ''];
+  try {
+    return buildConfig(read, env);
+  } catch (e) {
+    throw e instanceof ActionError ? redact(e, secrets) : e;
+  }
+}
+
+function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
+  const mode = oneOf(read, 'mode', ['sign', 'verify'] as const, 'sign');
+  const images = parseImageInputs(read);
+  const verify = bool(read, 'verify', true);
+  const runner = runnerFrom(env);
+  const sigstore = sigstoreInstance(read, mode === 'verify' || verify);
+  const allowPublicLog = bool(read, 'allow-public-log', false);
+  const registryUsername = read('registry-username');
+  const registryPassword = read('registry-password');
+  if (!!registryUsername !== !!registryPassword) {
+    const missing = registryUsername ? 'registry-password' : 'registry-username';
+    throw new ActionError(`${missing} is empty while ${registryUsername ? 'registry-username' : 'registry-password'} is set`, {
+      input: missing,
+      fix: 'set both registry-username and registry-password, or neither (docker/login-action credentials are then used)',
+    });
+  }
+  const config: Config = {
+    mode,
+    images,
+    recursive: oneOf(read, 'recursive', ['none', 'platforms', 'all'] as const, 'none'),
+    signatureFormat: oneOf(read, 'signature-format', ['legacy', 'bundle', 'both'] as const, 'legacy'),
+    annotations: parseAnnotations(read('annotations')),
+    verify,
+    audit: bool(read, 'audit', false),
+    sigstore,
+    allowPublicLog,
+    summary: bool(read, 'summary', true),
+    runner,
+  };
+  if (mode === 'verify') config.identity = identityPolicy(read, runner);
+  if (registryUsername) config.registryCredentials = { username: registryUsername, password: registryPassword };
+  if (read('github-token')) config.githubToken = read('github-token');
+  if (mode === 'sign') checkSigningAllowed(config);
+  return config;
+}
+
+/** Guards that only matter when we are about to sign, checked last so input mistakes are reported first. */
+function checkSigningAllowed(config: Config): void {
+  assertPublicLogAllowed(config, config.runner.visibility);
+  if (!config.runner.idTokenUrl || !config.runner.idTokenRequestToken) {
+    throw new ActionError('missing the id-token permission: ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN are not set, so no OIDC token can be requested', {
+      fix: 'add `permissions: id-token: write` to the job (for a pull request from a fork, GitHub does not issue the token)',
+    });
+  }
+}
+
+/**
+ * The privacy guard: a private or internal repository may not be published in
+ * the public log unless the user says so. Called with the event's visibility
+ * here, and again with the OIDC token's `repository_visibility` claim before
+ * Fulcio is asked (events such as `schedule` do not say).
+ */
+export function assertPublicLogAllowed(config: Pick<Config, 'sigstore' | 'allowPublicLog'>, visibility: string | undefined): void {
+  if (config.sigstore.kind === 'public-good' && (visibility === 'private' || visibility === 'internal') && !config.allowPublicLog) {
+    throw new ActionError(
+      `this repository is ${visibility}, and signing with the public Sigstore instance publishes the repository name, ` +
+        'workflow path and ref in the public transparency log (Rekor), forever; nothing has been sent',
+      { input: 'allow-public-log', fix: 'set `allow-public-log: true` if that is acceptable, or `sigstore: custom` to use your own instance' },
+    );
+  }
+}
+
+function identityPolicy(read: Read, runner: Runner): IdentityPolicy {
+  const exact = read('certificate-identity');
+  const regexp = read('certificate-identity-regexp');
+  const issuer = read('certificate-oidc-issuer') || GITHUB_ACTIONS_ISSUER;
+  if (exact && regexp) {
+    throw new ActionError('both certificate-identity and certificate-identity-regexp are set', {
+      input: 'certificate-identity-regexp',
+      fix: 'keep one: certificate-identity for one exact identity, or certificate-identity-regexp for a pattern',
+    });
+  }
+  if (!exact && !regexp) {
+    const repo = runner.repository ?? '<owner>/<repo>';
+    throw new ActionError('verify mode needs the identity the signatures must have', {
+      input: 'certificate-identity',
+      fix: `set certificate-identity: ${runner.serverUrl}/${repo}/.github/workflows/<workflow>.yml@refs/heads/main (or certificate-identity-regexp)`,
+    });
+  }
+  if (exact) return { exact, issuer };
+  try {
+    new RegExp(regexp);
+  } catch (e) {
+    throw new ActionError(`the regular expression does not compile: ${(e as Error).message}`, {
+      input: 'certificate-identity-regexp',
+      fix: 'fix the pattern (JavaScript syntax; it must match the whole identity), or use certificate-identity for an exact match',
+    });
+  }
+  return { regexp, issuer };
+}
+
+function sigstoreInstance(read: Read, willVerify: boolean): SigstoreInstance {
+  const kind = oneOf(read, 'sigstore', ['public-good', 'custom'] as const, 'public-good');
+  if (kind === 'public-good') {
+    const stray = CUSTOM_ONLY_INPUTS.find((name) => read(name));
+    if (stray) {
+      throw new ActionError(`${stray} is set, but sigstore is public-good, whose endpoints and trust are fixed`, {
+        input: stray,
+        fix: `set sigstore: custom to use your own instance, or remove ${stray}`,
+      });
+    }
+    return { kind, fulcioUrl: PUBLIC_GOOD_FULCIO, rekorUrl: PUBLIC_GOOD_REKOR };
+  }
+  const instance: SigstoreInstance = { kind, fulcioUrl: endpoint(read, 'fulcio-url', true), rekorUrl: endpoint(read, 'rekor-url', true) };
+  const tsaUrl = endpoint(read, 'tsa-url', false);
+  if (tsaUrl) instance.tsaUrl = tsaUrl;
+  const trustedRoot = read('trusted-root');
+  if (trustedRoot) instance.trustedRootPath = checkTrustedRoot(trustedRoot);
+  else if (willVerify) {
+    throw new ActionError('a custom instance needs its trusted root to verify signatures', {
+      input: 'trusted-root',
+      fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or verify: false to sign without the check)',
+    });
+  }
+  return instance;
+}
+
+/** An http(s) URL without credentials, query or fragment, trailing slashes trimmed. */
+function endpoint(read: Read, name: string, required: true): string;
+function endpoint(read: Read, name: string, required: false): string | undefined;
+function endpoint(read: Read, name: string, required: boolean): string | undefined {
+  const raw = read(name);
+  const example = `https://${name.replace(/-url$/, '')}.example.com`;
+  if (!raw) {
+    if (!required) return undefined;
+    throw new ActionError(`${name} is required when sigstore is custom`, { input: name, fix: `set ${name}, e.g. ${example}` });
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ActionError(`"${raw}" is not a URL`, { input: name, fix: `write the full URL, e.g. ${example}` });
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackRegistry(url.host))) {
+    // The OIDC token and signatures travel to these endpoints: plain HTTP only where nothing leaves the machine.
+    throw new ActionError(`${url.protocol}// is not allowed here`, { input: name, fix: `use https:// (plain http:// only on localhost, 127.0.0.0/8 or [::1]), e.g. ${example}` });
+  }
+  if (url.username || url.password) {
+    throw new ActionError('the URL carries credentials', { input: name, fix: `remove the user:password@ part: ${url.origin}` });
+  }
+  if (url.search || url.hash) {
+    throw new ActionError('the URL has a query or fragment', { input: name, fix: `give the base URL only: ${url.origin}${url.pathname}` });
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/** Readable and JSON: the trust itself is checked where it is used, but a wrong path fails now. */
+function checkTrustedRoot(file: string): string {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (e) {
+    throw new ActionError(`cannot read ${absolute} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      input: 'trusted-root',
+      fix: 'give the path of your instance\'s trusted_root.json (relative paths start at the workspace), written by an earlier step or checked out',
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new ActionError(`${absolute} is not JSON (${(e as Error).message})`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ActionError(`${absolute} is not a JSON object`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
+  }
+  return absolute;
+}
+
+/** `key=value` lines (not commas: values may contain them), split at the first `=`; keys sorted. */
+export function parseAnnotations(text: string): Record<string, string> {
+  const pairs = new Map<string, string>();
+  for (const line of text.split('\n').map((l) => l.trim())) {
+    if (!line) continue;
+    const eq = line.indexOf('=');
+    const key = eq < 0 ? '' : line.slice(0, eq).trim();
+    if (eq < 0 || !key) {
+      throw new ActionError(`"${line}" is not key=value`, { input: 'annotations', fix: 'write one key=value per line, e.g. team=platform' });
+    }
+    if (pairs.has(key)) throw new ActionError(`the key "${key}" is given twice`, { input: 'annotations', fix: `keep one ${key}= line` });
+    pairs.set(key, line.slice(eq + 1).trim());
+  }
+  return Object.fromEntries([...pairs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function runnerFrom(env: NodeJS.ProcessEnv): Runner {
+  const runner: Runner = {
+    temp: env.RUNNER_TEMP || os.tmpdir(),
+    serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
+  };
+  if (env.GITHUB_REPOSITORY) runner.repository = env.GITHUB_REPOSITORY;
+  const visibility = repositoryVisibility(env.GITHUB_EVENT_PATH);
+  if (visibility) runner.visibility = visibility;
+  if (env.ACTIONS_ID_TOKEN_REQUEST_URL) runner.idTokenUrl = env.ACTIONS_ID_TOKEN_REQUEST_URL;
+  if (env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) runner.idTokenRequestToken = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+  return runner;
+}
+
+/** From the event payload; undefined when there is none or it does not say (e.g. a `schedule` event). */
+function repositoryVisibility(eventPath: string | undefined): Runner['visibility'] {
+  if (!eventPath) return undefined;
+  let event: { repository?: { visibility?: unknown; private?: unknown } } | null;
+  try {
+    event = JSON.parse(readFileSync(eventPath, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const repo = event?.repository;
+  if (repo?.visibility === 'public' || repo?.visibility === 'private' || repo?.visibility === 'internal') return repo.visibility;
+  if (typeof repo?.private === 'boolean') return repo.private ? 'private' : 'public';
+  return undefined;
+}
+
+function oneOf<T extends string>(read: Read, name: string, values: readonly T[], fallback: T): T {
+  const raw = read(name);
+  if (!raw) return fallback;
+  const value = values.find((v) => v === raw.toLowerCase());
+  if (value) return value;
+  throw new ActionError(`"${raw}" is not an accepted value`, { input: name, fix: `set ${name} to one of: ${values.join(', ')}` });
+}
+
+/** Like core.getBooleanInput: true/false in any case; empty takes the default. */
+function bool(read: Read, name: string, fallback: boolean): boolean {
+  const raw = read(name);
+  if (!raw) return fallback;
+  if (raw.toLowerCase() === 'true') return true;
+  if (raw.toLowerCase() === 'false') return false;
+  throw new ActionError(`"${raw}" is not a boolean`, { input: name, fix: `set ${name} to true or false` });
+}
+
+/** A copy of the error with every secret value replaced by ***. */
+function redact(error: ActionError, secrets: string[]): ActionError {
+  const present = secrets.filter((s) => s.length > 0 && error.message.includes(s));
+  if (present.length === 0) return error;
+  const scrub = (text?: string) => present.reduce((t, s) => t?.replaceAll(s, '***'), text);
+  const clean = new ActionError(scrub(error.message) ?? '');
+  return Object.assign(clean, { image: scrub(error.image), input: error.input, fix: scrub(error.fix) });
+}

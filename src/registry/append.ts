@@ -1,0 +1,214 @@
+/**
+ * Lossless append to a tagged manifest under concurrency. Registries have no
+ * compare-and-swap, and cosign's read–append–PUT loses signatures when two
+ * signers race. Here each writer: reads the tag, merges, checks with a HEAD that
+ * the tag did not move before its PUT, PUTs, then reads back twice (at once, and
+ * after a settle delay long enough for a writer that passed its own HEAD check
+ * just before our PUT to land). If our element or one we had read is missing, it
+ * merges the union and writes again, a bounded number of times.
+ *
+ * Existing elements are carried as their original JSON text (see json-raw.ts).
+ */
+import { ActionError } from '../errors.js';
+import { backoffMs, type RetryPolicy } from '../net/http.js';
+import type { Manifest, RegistryClient } from './client.js';
+import { rawArrayElements } from './json-raw.js';
+import { imageName, MEDIA_TYPES, type Descriptor, type Repo } from './types.js';
+
+export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+
+export interface AppendOptions {
+  /** The signed image (`repo@sha256:…`), named in errors instead of the tag. */
+  image?: string;
+  /** Writes in all before giving up (default 10). */
+  maxAttempts?: number;
+  /** Wait before the second read-back; default twice our PUT's duration, 100 ms to 5 s. */
+  settleMs?: number;
+  /** Backoff between attempts (jittered). */
+  backoff?: RetryPolicy;
+}
+
+export interface AppendResult {
+  /** The manifest at the tag as read back, holding every element. */
+  descriptor: Descriptor;
+  /** Rounds of read–merge–write it took: 1 without contention, 0 when everything was already there. */
+  attempts: number;
+}
+
+export interface NewLayer {
+  descriptor: Descriptor;
+  blob: Buffer;
+}
+
+interface Element {
+  /** The element's JSON text exactly as it will be written. */
+  raw: string;
+  value: Record<string, unknown>;
+  id: string;
+}
+
+interface ListSpec {
+  /** `layers` or `manifests`. */
+  key: string;
+  /** What the tag must hold for us to append to it. */
+  mediaTypes: string[];
+  identity(value: Record<string, unknown>): string;
+  /** Pushes what the manifest needs and returns its body. */
+  build(elements: Element[]): Promise<{ body: string; mediaType: string }>;
+  /** "signature", "referrer": for messages. */
+  noun: string;
+}
+
+const DEFAULT_BACKOFF: RetryPolicy = { attempts: 10, baseDelayMs: 150, maxDelayMs: 3000, budgetMs: 120_000 };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function layerIdentity(value: Record<string, unknown>): string {
+  const annotations = (value.annotations ?? {}) as Record<string, unknown>;
+  return `${String(value.digest)}|${String(annotations[COSIGN_SIGNATURE_ANNOTATION] ?? '')}`;
+}
+
+function digestIdentity(value: Record<string, unknown>): string {
+  return String(value.digest);
+}
+
+function toElement(descriptor: Descriptor, spec: Pick<ListSpec, 'identity'>): Element {
+  const value = descriptor as unknown as Record<string, unknown>;
+  return { raw: JSON.stringify(descriptor), value, id: spec.identity(value) };
+}
+
+/** The elements of the list in the manifest at the tag, as written there. */
+function elementsOf(manifest: Manifest | undefined, spec: ListSpec, repo: Repo, tag: string): Element[] {
+  if (!manifest) return [];
+  if (!spec.mediaTypes.includes(manifest.descriptor.mediaType)) {
+    throw new ActionError(`the tag ${tag} holds a ${manifest.descriptor.mediaType}, not a ${spec.noun} list; refusing to overwrite it`, {
+      image: imageName(repo, tag),
+      fix: 'move or delete that tag, which is reserved for signatures of the image',
+    });
+  }
+  let raws: string[];
+  try {
+    raws = rawArrayElements(manifest.body.toString('utf8'), spec.key) ?? [];
+  } catch (err) {
+    throw new ActionError(`the manifest at the tag is malformed (${(err as Error).message}); refusing to overwrite it`, {
+      image: imageName(repo, tag),
+    });
+  }
+  return raws.map((raw) => {
+    const value = JSON.parse(raw) as Record<string, unknown>;
+    return { raw, value, id: spec.identity(value) };
+  });
+}
+
+/** `current` first (its order kept), then what we knew of but it lacks, then ours. */
+function merge(current: Element[], known: Map<string, Element>): Element[] {
+  const ids = new Set(current.map((e) => e.id));
+  return [...current, ...[...known.values()].filter((e) => !ids.has(e.id))];
+}
+
+async function appendLossless(
+  client: RegistryClient,
+  repo: Repo,
+  tag: string,
+  ours: Element[],
+  spec: ListSpec,
+  opts: AppendOptions,
+): Promise<AppendResult> {
+  const maxAttempts = opts.maxAttempts ?? 10;
+  const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  // Everything that must end up in the list: ours, and every element we have seen there.
+  const known = new Map<string, Element>();
+  let current = await client.getManifest(repo, tag);
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const present = elementsOf(current, spec, repo, tag);
+    for (const e of present) if (!known.has(e.id)) known.set(e.id, e);
+    for (const e of ours) if (!known.has(e.id)) known.set(e.id, e);
+    const merged = merge(present, known);
+    if (current && merged.length === present.length) return { descriptor: current.descriptor, attempts: attempt - 1 };
+
+    const { body, mediaType } = await spec.build(merged);
+    const now = await client.headManifest(repo, tag);
+    if (now?.digest !== current?.descriptor.digest) {
+      // Someone wrote since we read: merge their version instead of overwriting it.
+      await sleep(backoffMs(attempt, backoff));
+      current = await client.getManifest(repo, tag);
+      continue;
+    }
+    const putStarted = Date.now();
+    await client.putManifest(repo, tag, body, mediaType);
+    const settleMs = opts.settleMs ?? Math.min(5000, Math.max(100, 2 * (Date.now() - putStarted)));
+
+    let complete = true;
+    for (const delay of [0, settleMs]) {
+      await sleep(delay);
+      current = await client.getManifest(repo, tag, { expectExists: true });
+      const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
+      if ([...known.keys()].some((id) => !ids.has(id))) {
+        complete = false;
+        break;
+      }
+    }
+    if (complete && current) return { descriptor: current.descriptor, attempts: attempt };
+    await sleep(backoffMs(attempt, backoff));
+  }
+  throw new ActionError(
+    `could not add the ${spec.noun}${ours.length > 1 ? 's' : ''} to ${imageName(repo, tag)}: other writers kept replacing the tag for ${maxAttempts} attempts`,
+    { image: opts.image, fix: 'run the job again; what is already in the tag is kept' },
+  );
+}
+
+/**
+ * Appends signature layers to cosign's `.sig` manifest at `tag` (created when
+ * absent). `buildConfig` makes the config blob from the final layer list.
+ */
+export async function appendLayers(
+  client: RegistryClient,
+  repo: Repo,
+  tag: string,
+  newLayers: NewLayer[],
+  buildConfig: (layers: Descriptor[]) => Buffer,
+  opts: AppendOptions & { configMediaType?: string } = {},
+): Promise<AppendResult> {
+  const spec: ListSpec = {
+    key: 'layers',
+    mediaTypes: [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest],
+    identity: layerIdentity,
+    noun: 'signature',
+    build: async (elements) => {
+      const configBytes = buildConfig(elements.map((e) => e.value as unknown as Descriptor));
+      const config = await client.pushBlob(repo, configBytes, opts.configMediaType ?? MEDIA_TYPES.ociConfig);
+      const body =
+        `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociManifest}","config":${JSON.stringify(config)},` +
+        `"layers":[${elements.map((e) => e.raw).join(',')}]}`;
+      return { body, mediaType: MEDIA_TYPES.ociManifest };
+    },
+  };
+  // Our blobs go up once, before any manifest can name them.
+  for (const layer of newLayers) await client.pushBlob(repo, layer.blob, layer.descriptor.mediaType);
+  return appendLossless(client, repo, tag, newLayers.map((l) => toElement(l.descriptor, spec)), spec, opts);
+}
+
+/**
+ * Appends referrer descriptors (with `artifactType` and `annotations`) to the
+ * referrers tag schema's OCI index at `tag` (`sha256-<hex>`), created when absent.
+ * The manifests they name must already be in the repository.
+ */
+export async function appendIndexDescriptors(
+  client: RegistryClient,
+  repo: Repo,
+  tag: string,
+  descriptors: Descriptor[],
+  opts: AppendOptions = {},
+): Promise<AppendResult> {
+  const spec: ListSpec = {
+    key: 'manifests',
+    mediaTypes: [MEDIA_TYPES.ociIndex],
+    identity: digestIdentity,
+    noun: 'referrer',
+    build: async (elements) => ({
+      body: `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociIndex}","manifests":[${elements.map((e) => e.raw).join(',')}]}`,
+      mediaType: MEDIA_TYPES.ociIndex,
+    }),
+  };
+  return appendLossless(client, repo, tag, descriptors.map((d) => toElement(d, spec)), spec, opts);
+}
