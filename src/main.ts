@@ -15,10 +15,13 @@ import { createRegistryClient } from './registry/factory.js';
 import { setSignOutputs } from './report/outputs.js';
 import { signSummaryMarkdown, writeSummary } from './report/summary.js';
 import { verifyCommandsFor } from './report/verify-commands.js';
-import { signLegacy, type SigningContext } from './sign/legacy.js';
+import { signBundle, type BundleSigningContext } from './sign/bundle.js';
+import { signLegacy } from './sign/legacy.js';
 import type { SignatureRecord } from './sign/types.js';
 import { resolveSubjects, type Subject } from './subjects/resolve.js';
 import { RekorClient } from './transparency/rekor.js';
+import { RekorV2Client, rekorApiVersion } from './transparency/rekor-v2.js';
+import { TimestampClient } from './transparency/tsa.js';
 import { selfCheck } from './verify/self-check.js';
 import { loadTrust } from './verify/trust.js';
 import { settleLimited } from './util/pool.js';
@@ -32,25 +35,32 @@ function errorText(err: unknown): string {
 }
 
 async function signAll(config: Config, registry: RegistryClient, subjects: Subject[]): Promise<void> {
-  if (config.signatureFormat !== 'legacy') {
-    throw new ActionError(`signature-format '${config.signatureFormat}' is not available in this version yet`, {
-      input: 'signature-format',
-      fix: 'use `signature-format: legacy`',
-    });
-  }
   const signer = new EphemeralSigner(config.sigstore.fulcioUrl, async () => {
     const token = await requestIdToken(config.runner.idTokenUrl, config.runner.idTokenRequestToken);
     assertPublicLogAllowed(config, String(token.claims.repository_visibility ?? ''));
     return token;
   });
+  // A custom instance may run Rekor v2 only: bundles can be logged there (with a timestamp), legacy signatures cannot.
+  const rekorV2 =
+    config.sigstore.kind === 'custom' && (await rekorApiVersion(config.sigstore.rekorUrl)) === 2
+      ? new RekorV2Client(config.sigstore.rekorUrl)
+      : undefined;
+  if (rekorV2 && config.signatureFormat !== 'bundle') {
+    throw new ActionError(`${config.sigstore.rekorUrl} is a Rekor v2 log, which gives no signed entry timestamp: legacy .sig signatures need Rekor v1`, {
+      input: 'signature-format',
+      fix: 'use `signature-format: bundle` with this instance, or point `rekor-url` at a Rekor v1 log',
+    });
+  }
   const bundleDir = await fs.mkdtemp(path.join(config.runner.temp, 'sign-action-bundles-'));
-  const ctx: SigningContext = {
+  const ctx: BundleSigningContext = {
     signer,
     rekor: new RekorClient(config.sigstore.rekorUrl),
     registry,
     annotations: config.annotations,
     bundleDir,
     instance: config.sigstore.kind,
+    tsa: config.sigstore.tsaUrl ? new TimestampClient(config.sigstore.tsaUrl) : undefined,
+    rekorV2,
   };
   // Start fetching the trusted root while we sign: it is needed only afterwards.
   const trust = config.verify ? loadTrust(config.sigstore) : undefined;
@@ -58,11 +68,15 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
 
   const cert = await signer.certificate();
   core.info(`Signing as ${cert.identity} (issuer ${cert.issuer}); certificate valid until ${cert.notAfter.toISOString()}`);
-  const settled = await settleLimited(subjects, concurrencyFor(config), (s) => signLegacy(s, ctx));
+  // One task per subject and format; `both` signs each subject twice with the one certificate.
+  const formats = config.signatureFormat === 'both' ? (['legacy', 'bundle'] as const) : ([config.signatureFormat] as const);
+  const tasks = subjects.flatMap((subject) => formats.map((format) => ({ subject, format })));
+  const settled = await settleLimited(tasks, concurrencyFor(config), (t) => (t.format === 'bundle' ? signBundle(t.subject, ctx) : signLegacy(t.subject, ctx)));
   const records: SignatureRecord[] = [];
   const failures: string[] = [];
   settled.forEach((r, i) => {
-    const name = `${subjects[i].dockerReference}@${subjects[i].digest}`;
+    const { subject, format } = tasks[i];
+    const name = `${subject.dockerReference}@${subject.digest}${formats.length > 1 ? ` (${format})` : ''}`;
     if (r.status === 'fulfilled') {
       records.push(r.value);
       core.startGroup(`✍️ ${name}`);
@@ -102,7 +116,7 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
       ...unverified.map((r) => `${r.image}: written, but does not verify: ${verdicts.get(r)?.reason ?? 'not found when read back'}`),
     ];
     const kept = records.length ? ` (${records.length} other signature${records.length === 1 ? ' was' : 's were'} written and kept)` : '';
-    throw new ActionError(`${lines.length} of ${subjects.length} image(s) failed${kept}:\n${lines.join('\n')}`);
+    throw new ActionError(`${lines.length} of ${tasks.length} signature(s) failed${kept}:\n${lines.join('\n')}`);
   }
 }
 

@@ -8,7 +8,8 @@ import type { Config } from '../config-types.js';
 import { ActionError } from '../errors.js';
 import type { Subject } from '../subjects/resolve.js';
 import type { SignatureVerdict } from './check.js';
-import { verifyLegacySignatures, type SignatureReader } from './legacy.js';
+import { verifyBundleSignatures, type BundleReader } from './bundle.js';
+import { verifyLegacySignatures } from './legacy.js';
 import { describePolicy, looseRegexpWarning } from './policy.js';
 import { loadTrust } from './trust.js';
 import { verifyModeSummary } from '../report/verify-summary.js';
@@ -31,7 +32,7 @@ export function imageReason(verdicts: SignatureVerdict[]): string {
   return distinct.length === 1 ? distinct[0]! : `${distinct[0]} (and ${distinct.length - 1} other reason(s) on other signatures)`;
 }
 
-export async function runVerifyMode(config: Config, reader: SignatureReader, subjects: Subject[]): Promise<void> {
+export async function runVerifyMode(config: Config, reader: BundleReader, subjects: Subject[]): Promise<void> {
   const policy = config.identity;
   if (!policy) throw new ActionError('verify mode needs an identity', { input: 'certificate-identity', fix: 'set `certificate-identity`' });
   if (policy.regexp) {
@@ -42,7 +43,11 @@ export async function runVerifyMode(config: Config, reader: SignatureReader, sub
   const results: ImageVerdict[] = [];
   for (const subject of subjects) {
     const image = `${subject.dockerReference}@${subject.digest}`;
-    const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy);
+    // Both formats: cosign 2 reads only `.sig`, cosign 3 prefers bundle referrers.
+    const verdicts = [
+      ...(await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy)),
+      ...(await verifyBundleSignatures(reader, subject.repo, subject.digest, trust, policy)),
+    ];
     results.push({ subject, image, ok: verdicts.some((v) => v.ok), verdicts, reason: imageReason(verdicts) });
   }
   const failed = results.filter((r) => !r.ok);

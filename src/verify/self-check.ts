@@ -5,12 +5,13 @@
 import type { SigningCertificate } from '../identity/certificate.js';
 import type { SignatureRecord } from '../sign/types.js';
 import type { Subject } from '../subjects/resolve.js';
+import { selfCheckBundle, type BundleReader } from './bundle.js';
 import type { SignatureVerdict } from './check.js';
-import { verifyLegacySignatures, type SignatureReader } from './legacy.js';
+import { verifyLegacySignatures } from './legacy.js';
 import type { Trust } from './trust.js';
 
 export async function selfCheck(
-  reader: SignatureReader,
+  reader: BundleReader,
   records: SignatureRecord[],
   subjects: Subject[],
   trust: Trust,
@@ -21,6 +22,10 @@ export async function selfCheck(
   for (const record of records) {
     const subject = subjects.find((s) => `${s.dockerReference}@${s.digest}` === record.image);
     if (!subject) continue;
+    if (record.format === 'bundle') {
+      out.set(record, await selfCheckBundle(reader, record, subject.repo, trust, cert));
+      continue;
+    }
     const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy);
     // Ours is the layer whose log entry we were given; other layers may be other runs' signatures.
     out.set(
