@@ -36844,7 +36844,9 @@ function messageSignatureBundle(input) {
                 ? { certificate: { rawBytes: certDer } }
                 : { x509CertificateChain: { certificates: [{ rawBytes: certDer }] } }),
             tlogEntries: [tlogEntryJson(input.rekor, withProof)],
-            timestampVerificationData: undefined,
+            ...(input.rfc3161TimestampB64
+                ? { timestampVerificationData: { rfc3161Timestamps: [{ signedTimestamp: input.rfc3161TimestampB64 }] } }
+                : {}),
         },
         messageSignature: {
             messageDigest: { algorithm: 'SHA2_256', digest: hexToB64(input.payloadSha256Hex) },
@@ -37351,19 +37353,23 @@ async function signLegacy(subject, ctx) {
     const payload = simpleSigningPayload(subject.dockerReference, subject.digest, ctx.annotations);
     await ctx.registry.pushBlob(subject.repo, payload);
     const cert = await ctx.signer.certificate();
-    const signatureB64 = ctx.signer.sign(payload).toString('base64');
+    const signature = ctx.signer.sign(payload);
+    const signatureB64 = signature.toString('base64');
+    // cosign's --timestamp-server-url: the imprint covers the raw signature bytes.
+    const timestamp = ctx.tsa ? await ctx.tsa.timestamp(signature, image) : undefined;
     const entry = await ctx.rekor.createEntry(hashedRekordProposal(sha256Hex(payload), signatureB64, cert.leafPem), image);
     const loggedAt = entry.integratedTime * 1000;
     if (loggedAt < cert.notBefore.getTime() - 1000 || loggedAt > cert.notAfter.getTime()) {
         throw new errors/* ActionError */.l(`the transparency log recorded the signature at ${new Date(loggedAt).toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`, { image, fix: 're-run the job; if it persists, the log or the runner clock is off' });
     }
-    const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry });
+    const rfc3161TimestampB64 = timestamp?.response.toString('base64');
+    const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry, rfc3161TimestampB64 });
     const tag = signatureTag(subject.digest);
     await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
         image,
     });
     const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
-    const bundle = messageSignatureBundle({ payloadSha256Hex: sha256Hex(payload), signatureB64, certificatePem: cert.leafPem, rekor: entry });
+    const bundle = messageSignatureBundle({ payloadSha256Hex: sha256Hex(payload), signatureB64, certificatePem: cert.leafPem, rekor: entry, rfc3161TimestampB64 });
     await promises_default().writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
     return {
         image,
@@ -37989,6 +37995,16 @@ function entryFromAnnotation(text) {
         apiVersion: body.apiVersion ?? '0.0.1',
     };
 }
+function rfc3161FromAnnotation(text) {
+    if (!text)
+        return undefined;
+    try {
+        return JSON.parse(text).SignedRFC3161Timestamp;
+    }
+    catch {
+        return undefined;
+    }
+}
 /** Checks the payload claims the digest we asked about (cosign checks the same). */
 function digestClaim(payload) {
     try {
@@ -38021,6 +38037,7 @@ function verifyLegacyLayer(layer, payload, digest, trust, policy, reference) {
         signatureB64: a[ANNOTATION_SIGNATURE],
         certificatePem: a[ANNOTATION_CERTIFICATE],
         rekor: { ...rekor, inclusionProof: undefined },
+        rfc3161TimestampB64: rfc3161FromAnnotation(a[ANNOTATION_RFC3161]),
     });
     const verdict = verifyBundle(bundle, payload, trust, policy, {
         ...base,

@@ -47,6 +47,8 @@ describe('legacy signing, end to end', () => {
     expect(sig.identity).toBe(IDENTITY);
     expect(sig.issuerV1).toBe('https://token.actions.githubusercontent.com');
     expect(sig.issuerV8).toBe('https://token.actions.githubusercontent.com');
+    // tsa-url was given (the sandbox inputs include it): the layer carries cosign's timestamp annotation.
+    expect(Object.keys(JSON.parse(sig.annotations['dev.sigstore.cosign/rfc3161timestamp']))).toEqual(['SignedRFC3161Timestamp']);
 
     const out = run.outputs;
     const records = JSON.parse(out.signatures);
@@ -74,6 +76,14 @@ describe('legacy signing, end to end', () => {
     expect(bundle.messageSignature.signature).toBe(sig.annotations['dev.cosignproject.cosign/signature']);
     expect(run.summary).toContain('| image | digest | format | stored at | log entry | verified |');
     expect(run.summary).toContain(IDENTITY);
+  });
+
+  it('adds no timestamp annotation without tsa-url', async () => {
+    const img = await pushImage(open, 'acme/nots');
+    const run = await sign({ images: `${open.host}/acme/nots@${img.digest}`, 'tsa-url': '' });
+    expect(run.code).toBe(0);
+    const { signatures } = await readAndCheckLegacy(open, 'acme/nots', img.digest, `${open.host}/acme/nots`, trustedRoot);
+    expect(signatures[0].annotations).not.toHaveProperty('dev.sigstore.cosign/rfc3161timestamp');
   });
 
   it('appends to an existing .sig, keeping the earlier layer byte for byte', async () => {

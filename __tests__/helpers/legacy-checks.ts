@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
+import { RFC3161Timestamp } from '@sigstore/core';
 import { getBlob, getManifest, type RegistryAccess } from '../../sandbox/oci.js';
 
 export interface TrustedRootJson {
@@ -120,6 +121,14 @@ export async function readAndCheckLegacy(
     const t = bundle.Payload.integratedTime * 1000;
     expect(t).toBeGreaterThanOrEqual(leaf.notBefore.getTime() - 1000);
     expect(t).toBeLessThanOrEqual(leaf.notAfter.getTime());
+
+    // Optional RFC 3161 timestamp: the imprint covers the raw signature bytes, inside the certificate's validity.
+    if (a['dev.sigstore.cosign/rfc3161timestamp']) {
+      const ts = RFC3161Timestamp.parse(b64(JSON.parse(a['dev.sigstore.cosign/rfc3161timestamp']).SignedRFC3161Timestamp) as Buffer<ArrayBuffer>);
+      expect(ts.tstInfo.messageImprintHashedMessage.equals(crypto.createHash('sha256').update(sig).digest())).toBe(true);
+      expect(ts.signingTime.getTime()).toBeGreaterThanOrEqual(leaf.notBefore.getTime() - 1000);
+      expect(ts.signingTime.getTime()).toBeLessThanOrEqual(leaf.notAfter.getTime());
+    }
 
     const digestText = JSON.stringify(layer.digest);
     const rawLayer = rawLayers.split(/(?=\{"mediaType")/).find((s) => s.includes(digestText) && s.includes(JSON.stringify(a['dev.cosignproject.cosign/signature'])))?.replace(/,$/, '') ?? '';

@@ -42,6 +42,8 @@ export interface MessageBundleInput {
   signatureB64: string;
   certificatePem: string;
   rekor: RekorEntry;
+  /** RFC 3161 timestamp over the signature bytes, DER base64 (`dev.sigstore.cosign/rfc3161timestamp`). */
+  rfc3161TimestampB64?: string;
 }
 
 /**
@@ -61,7 +63,9 @@ export function messageSignatureBundle(input: MessageBundleInput): SerializedBun
         ? { certificate: { rawBytes: certDer } }
         : { x509CertificateChain: { certificates: [{ rawBytes: certDer }] } }),
       tlogEntries: [tlogEntryJson(input.rekor, withProof)],
-      timestampVerificationData: undefined,
+      ...(input.rfc3161TimestampB64
+        ? { timestampVerificationData: { rfc3161Timestamps: [{ signedTimestamp: input.rfc3161TimestampB64 }] } }
+        : {}),
     },
     messageSignature: {
       messageDigest: { algorithm: 'SHA2_256', digest: hexToB64(input.payloadSha256Hex) },

@@ -32,13 +32,10 @@ import { MEDIA_TYPES } from '../registry/types.js';
 import type { Subject } from '../subjects/resolve.js';
 import { entryUrl, type RekorEntry } from '../transparency/rekor.js';
 import type { RekorV2Client } from '../transparency/rekor-v2.js';
-import type { TimestampClient } from '../transparency/tsa.js';
 import { bundleFileName, type SigningContext } from './legacy.js';
 import type { LogEntryRef, SignatureRecord } from './types.js';
 
 export interface BundleSigningContext extends SigningContext {
-  /** Set when `tsa-url` is: each signature also gets an RFC 3161 timestamp. */
-  tsa?: TimestampClient;
   /** Set when the custom instance's `rekor-url` is Rekor v2: log there instead of `rekor` (needs `tsa`). */
   rekorV2?: RekorV2Client;
   /** The referrer's `org.opencontainers.image.created`; default: now. */

@@ -14,6 +14,7 @@ import { appendLayers } from '../registry/append.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { Subject } from '../subjects/resolve.js';
 import { entryUrl, hashedRekordProposal, type RekorClient } from '../transparency/rekor.js';
+import type { TimestampClient } from '../transparency/tsa.js';
 import type { SignatureRecord } from './types.js';
 
 export interface SigningContext {
@@ -23,6 +24,8 @@ export interface SigningContext {
   annotations: Record<string, string>;
   bundleDir: string;
   instance: 'public-good' | 'custom';
+  /** Set when `tsa-url` is: each signature also gets an RFC 3161 timestamp over its bytes. */
+  tsa?: TimestampClient;
 }
 
 export function bundleFileName(subject: Subject, format: string): string {
@@ -36,7 +39,10 @@ export async function signLegacy(subject: Subject, ctx: SigningContext): Promise
   await ctx.registry.pushBlob(subject.repo, payload);
 
   const cert = await ctx.signer.certificate();
-  const signatureB64 = ctx.signer.sign(payload).toString('base64');
+  const signature = ctx.signer.sign(payload);
+  const signatureB64 = signature.toString('base64');
+  // cosign's --timestamp-server-url: the imprint covers the raw signature bytes.
+  const timestamp = ctx.tsa ? await ctx.tsa.timestamp(signature, image) : undefined;
   const entry = await ctx.rekor.createEntry(hashedRekordProposal(sha256Hex(payload), signatureB64, cert.leafPem), image);
   const loggedAt = entry.integratedTime * 1000;
   if (loggedAt < cert.notBefore.getTime() - 1000 || loggedAt > cert.notAfter.getTime()) {
@@ -46,14 +52,15 @@ export async function signLegacy(subject: Subject, ctx: SigningContext): Promise
     );
   }
 
-  const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry });
+  const rfc3161TimestampB64 = timestamp?.response.toString('base64');
+  const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry, rfc3161TimestampB64 });
   const tag = signatureTag(subject.digest);
   await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
     image,
   });
 
   const bundlePath = path.join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
-  const bundle = messageSignatureBundle({ payloadSha256Hex: sha256Hex(payload), signatureB64, certificatePem: cert.leafPem, rekor: entry });
+  const bundle = messageSignatureBundle({ payloadSha256Hex: sha256Hex(payload), signatureB64, certificatePem: cert.leafPem, rekor: entry, rfc3161TimestampB64 });
   await fs.writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
 
   return {

@@ -9,6 +9,7 @@ import {
   ANNOTATION_BUNDLE,
   ANNOTATION_CERTIFICATE,
   ANNOTATION_CHAIN,
+  ANNOTATION_RFC3161,
   ANNOTATION_SIGNATURE,
   SIMPLE_SIGNING_MEDIA_TYPE,
   sha256Hex,
@@ -52,6 +53,15 @@ export function entryFromAnnotation(text: string): RekorEntry {
   };
 }
 
+function rfc3161FromAnnotation(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  try {
+    return (JSON.parse(text) as { SignedRFC3161Timestamp?: string }).SignedRFC3161Timestamp;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Checks the payload claims the digest we asked about (cosign checks the same). */
 export function digestClaim(payload: Buffer): string | undefined {
   try {
@@ -88,6 +98,7 @@ export function verifyLegacyLayer(
     signatureB64: a[ANNOTATION_SIGNATURE],
     certificatePem: a[ANNOTATION_CERTIFICATE],
     rekor: { ...rekor, inclusionProof: undefined },
+    rfc3161TimestampB64: rfc3161FromAnnotation(a[ANNOTATION_RFC3161]),
   });
   const verdict = verifyBundle(bundle, payload, trust, policy, {
     ...base,
