@@ -34788,6 +34788,8 @@ function dedupe(refs) {
     return [...seen.values()];
 }
 
+// EXTERNAL MODULE: ./src/registry/hosts.ts
+var hosts = __nccwpck_require__(3555);
 ;// CONCATENATED MODULE: ./src/config.ts
 /**
  * The action's inputs and the runner's environment → one typed Config.
@@ -34948,7 +34950,7 @@ function endpoint(read, name, required) {
     catch {
         throw new errors/* ActionError */.l(`"${raw}" is not a URL`, { input: name, fix: `write the full URL, e.g. ${example}` });
     }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (0,reference/* isLoopbackRegistry */.jW)(url.host))) {
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (0,hosts/* isLoopbackHost */.cW)(url.host))) {
         // The OIDC token and signatures travel to these endpoints: plain HTTP only where nothing leaves the machine.
         throw new errors/* ActionError */.l(`${url.protocol}// is not allowed here`, { input: name, fix: `use https:// (plain http:// only on localhost, 127.0.0.0/8 or [::1]), e.g. ${example}` });
     }
@@ -35105,7 +35107,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6008);
 /* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2927);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3919);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2442);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1653);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -35139,7 +35141,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2442:
+/***/ 1653:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35603,73 +35605,8 @@ var external_node_os_ = __nccwpck_require__(8161);
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 // EXTERNAL MODULE: ../../work/main/node_modules/@actions/exec/lib/exec.js + 5 modules
 var exec = __nccwpck_require__(9636);
-;// CONCATENATED MODULE: ./src/registry/hosts.ts
-/**
- * Registry host names: which URL serves the API, and when plain HTTP is allowed
- * (only on this machine's loopback, so nothing travels unencrypted on a network).
- */
-
-/** Names Docker Hub goes by; credentials stored under any of them apply to all. */
-const DOCKER_HUB_HOSTS = ['index.docker.io', 'docker.io', 'registry-1.docker.io'];
-/** The key Docker itself uses for Docker Hub in config files and credential helpers. */
-const DOCKER_HUB_CONFIG_KEY = 'https://index.docker.io/v1/';
-function isDockerHub(host) {
-    return DOCKER_HUB_HOSTS.includes(host.toLowerCase());
-}
-/** Host name without port or brackets, lower-cased: `[::1]:5000` → `::1`. */
-function hostnameOf(host) {
-    const h = host.trim().toLowerCase();
-    if (h.startsWith('[')) {
-        const end = h.indexOf(']');
-        return end > 0 ? h.slice(1, end) : h;
-    }
-    const colon = h.lastIndexOf(':');
-    return colon >= 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
-}
-const IPV4_LOOPBACK = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-/** `localhost`, `127.0.0.0/8` and `::1`, with or without a port. */
-function isLoopbackHost(host) {
-    const name = hostnameOf(host);
-    if (name === 'localhost')
-        return true;
-    const v4 = IPV4_LOOPBACK.exec(name);
-    if (v4)
-        return v4.slice(1).every((octet) => Number(octet) <= 255);
-    if (!name.includes(':'))
-        return false;
-    try {
-        // The URL parser writes every spelling of ::1 (0:0:0:0:0:0:0:1, ::0001) the same way.
-        return new URL(`http://[${name}]/`).hostname === '[::1]';
-    }
-    catch {
-        return false;
-    }
-}
-/**
- * `https://<host>` for the registry API, `http://` only for loopback hosts.
- * `docker.io` is served by `index.docker.io` (as go-containerregistry does).
- */
-function registryBaseUrl(registry) {
-    const host = registry.trim().toLowerCase() === 'docker.io' ? 'index.docker.io' : registry.trim();
-    let parsed;
-    try {
-        parsed = new URL(`https://${host}`);
-    }
-    catch {
-        parsed = undefined;
-    }
-    if (!parsed?.hostname || parsed.username || parsed.password || parsed.pathname !== '/' || parsed.search || parsed.hash) {
-        throw new errors/* ActionError */.l(`"${registry}" is not a registry host name`, {
-            fix: 'name the registry as host or host:port, e.g. ghcr.io or 127.0.0.1:5000, without a scheme or path',
-        });
-    }
-    return `${isLoopbackHost(host) ? 'http' : 'https'}://${parsed.host}`;
-}
-/** True when `url` may carry plain HTTP: only towards loopback hosts. */
-function isAcceptableScheme(url) {
-    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.host));
-}
-
+// EXTERNAL MODULE: ./src/registry/hosts.ts
+var hosts = __nccwpck_require__(3555);
 ;// CONCATENATED MODULE: ./src/registry/docker-config.ts
 /**
  * Credentials from the Docker client configuration that docker/login-action (or
@@ -35718,7 +35655,7 @@ function configKeyHost(key) {
 function sameRegistry(key, host) {
     const a = configKeyHost(key);
     const b = host.toLowerCase();
-    return a === b || (isDockerHub(a) && isDockerHub(b));
+    return a === b || ((0,hosts/* isDockerHub */.gr)(a) && (0,hosts/* isDockerHub */.gr)(b));
 }
 /** Keys of `record` naming `host`, the exact spelling first. */
 function matchingKeys(record, host) {
@@ -35770,7 +35707,7 @@ async function credentialFromHelper(helper, host, run = runHelper) {
     if (!/^[A-Za-z0-9._-]+$/.test(helper))
         return { notes: [`credential helper name "${helper}" is not valid`] };
     const program = `docker-credential-${helper}`;
-    const server = isDockerHub(host) ? DOCKER_HUB_CONFIG_KEY : host;
+    const server = (0,hosts/* isDockerHub */.gr)(host) ? hosts/* DOCKER_HUB_CONFIG_KEY */.Mj : host;
     let out;
     try {
         out = await run(program, server);
@@ -36145,7 +36082,7 @@ class RegistryAuth {
         catch {
             return { failed: `the registry named a token realm that is not a URL (${JSON.stringify(realm.realm)})` };
         }
-        if (!isAcceptableScheme(realmUrl)) {
+        if (!(0,hosts/* isAcceptableScheme */.ej)(realmUrl)) {
             return { failed: `the registry named the token realm ${realmUrl.origin}, which is not https; we do not send credentials there` };
         }
         const cred = await this.credential(repo.registry);
@@ -36372,7 +36309,7 @@ class RegistryClient {
         return { supported: true, manifests };
     }
     url(repo, path) {
-        return `${registryBaseUrl(repo.registry)}/v2/${repo.repository}/${path}`;
+        return `${(0,hosts/* registryBaseUrl */.mO)(repo.registry)}/v2/${repo.repository}/${path}`;
     }
     /** `action` is what the caller is about to do, so a refusal names the right permission. */
     async blobExists(repo, digest, action) {
@@ -36440,7 +36377,7 @@ class RegistryClient {
     }
     /** Sends with the credentials the registry wants, answering up to two 401 challenges. */
     async send(repo, req) {
-        const registryOrigin = new URL(registryBaseUrl(repo.registry)).origin;
+        const registryOrigin = new URL((0,hosts/* registryBaseUrl */.mO)(repo.registry)).origin;
         for (let round = 0;; round++) {
             const header = await this.auth.header(repo);
             const headers = { ...req.headers };
@@ -38379,13 +38316,93 @@ async function run(config) {
 
 /***/ }),
 
+/***/ 3555:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Mj: () => (/* binding */ DOCKER_HUB_CONFIG_KEY),
+/* harmony export */   cW: () => (/* binding */ isLoopbackHost),
+/* harmony export */   ej: () => (/* binding */ isAcceptableScheme),
+/* harmony export */   gr: () => (/* binding */ isDockerHub),
+/* harmony export */   mO: () => (/* binding */ registryBaseUrl)
+/* harmony export */ });
+/* unused harmony exports DOCKER_HUB_HOSTS, hostnameOf */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3919);
+/**
+ * Registry host names: which URL serves the API, and when plain HTTP is allowed
+ * (only on this machine's loopback, so nothing travels unencrypted on a network).
+ */
+
+/** Names Docker Hub goes by; credentials stored under any of them apply to all. */
+const DOCKER_HUB_HOSTS = ['index.docker.io', 'docker.io', 'registry-1.docker.io'];
+/** The key Docker itself uses for Docker Hub in config files and credential helpers. */
+const DOCKER_HUB_CONFIG_KEY = 'https://index.docker.io/v1/';
+function isDockerHub(host) {
+    return DOCKER_HUB_HOSTS.includes(host.toLowerCase());
+}
+/** Host name without port or brackets, lower-cased: `[::1]:5000` → `::1`. */
+function hostnameOf(host) {
+    const h = host.trim().toLowerCase();
+    if (h.startsWith('[')) {
+        const end = h.indexOf(']');
+        return end > 0 ? h.slice(1, end) : h;
+    }
+    const colon = h.lastIndexOf(':');
+    return colon >= 0 && h.indexOf(':') === colon ? h.slice(0, colon) : h;
+}
+const IPV4_LOOPBACK = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+/** `localhost`, `127.0.0.0/8` and `::1`, with or without a port. */
+function isLoopbackHost(host) {
+    const name = hostnameOf(host);
+    if (name === 'localhost')
+        return true;
+    const v4 = IPV4_LOOPBACK.exec(name);
+    if (v4)
+        return v4.slice(1).every((octet) => Number(octet) <= 255);
+    if (!name.includes(':'))
+        return false;
+    try {
+        // The URL parser writes every spelling of ::1 (0:0:0:0:0:0:0:1, ::0001) the same way.
+        return new URL(`http://[${name}]/`).hostname === '[::1]';
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * `https://<host>` for the registry API, `http://` only for loopback hosts.
+ * `docker.io` is served by `index.docker.io` (as go-containerregistry does).
+ */
+function registryBaseUrl(registry) {
+    const host = registry.trim().toLowerCase() === 'docker.io' ? 'index.docker.io' : registry.trim();
+    let parsed;
+    try {
+        parsed = new URL(`https://${host}`);
+    }
+    catch {
+        parsed = undefined;
+    }
+    if (!parsed?.hostname || parsed.username || parsed.password || parsed.pathname !== '/' || parsed.search || parsed.hash) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .l(`"${registry}" is not a registry host name`, {
+            fix: 'name the registry as host or host:port, e.g. ghcr.io or 127.0.0.1:5000, without a scheme or path',
+        });
+    }
+    return `${isLoopbackHost(host) ? 'http' : 'https'}://${parsed.host}`;
+}
+/** True when `url` may carry plain HTTP: only towards loopback hosts. */
+function isAcceptableScheme(url) {
+    return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.host));
+}
+
+
+/***/ }),
+
 /***/ 375:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   F2: () => (/* binding */ parseReference),
 /* harmony export */   _M: () => (/* binding */ repositoryOf),
-/* harmony export */   jW: () => (/* binding */ isLoopbackRegistry),
 /* harmony export */   m: () => (/* binding */ parseDigest),
 /* harmony export */   rq: () => (/* binding */ formatRef)
 /* harmony export */ });
@@ -38465,19 +38482,6 @@ function repositoryOf(ref) {
 /** The normalised reference: `registry/repository[:tag][@digest]`. */
 function formatRef(ref) {
     return `${repositoryOf(ref)}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
-/** True for `localhost`, `127.0.0.0/8` and `[::1]`, with or without a port: the hosts spoken to in plain HTTP. */
-function isLoopbackRegistry(host) {
-    const h = host.trim().toLowerCase();
-    const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(h);
-    const bare = bracketed ? bracketed[1] : (0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIPv6)(h) ? h : h.replace(/:\d+$/, '');
-    if (bare === 'localhost')
-        return true;
-    // The URL parser compresses every spelling of ::1 (0:0:0:0:0:0:0:1) to one form.
-    if ((0,node_net__WEBPACK_IMPORTED_MODULE_0__.isIPv6)(bare))
-        return !bare.includes('%') && new URL(`http://[${bare}]/`).hostname === '[::1]';
-    const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(bare);
-    return !!octets && octets[1] === '127' && octets.slice(2).every((o) => Number(o) <= 255);
 }
 /** Validates `sha256:<64 lower-case hex>` or `sha512:<128>`; errors say what is wrong and carry `details`. */
 function parseDigest(text, details = {}) {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseImageInputs } from './config-images.js';
 import type { Config, IdentityPolicy, SigstoreInstance } from './config-types.js';
 import { ActionError } from './errors.js';
-import { isLoopbackRegistry } from './subjects/reference.js';
+import { isLoopbackHost } from './registry/hosts.js';
 
 /** Returns an input's value, '' when unset (e.g. `(name) => core.getInput(name)`). */
 export type InputReader = (name: string) => string;
@@ -167,7 +167,7 @@ function endpoint(read: Read, name: string, required: boolean): string | undefin
   } catch {
     throw new ActionError(`"${raw}" is not a URL`, { input: name, fix: `write the full URL, e.g. ${example}` });
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackRegistry(url.host))) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
     // The OIDC token and signatures travel to these endpoints: plain HTTP only where nothing leaves the machine.
     throw new ActionError(`${url.protocol}// is not allowed here`, { input: name, fix: `use https:// (plain http:// only on localhost, 127.0.0.0/8 or [::1]), e.g. ${example}` });
   }

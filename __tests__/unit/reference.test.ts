@@ -1,5 +1,6 @@
 import { ActionError } from '../../src/errors.js';
-import { formatRef, isLoopbackRegistry, parseDigest, parseReference, repositoryOf } from '../../src/subjects/reference.js';
+import { formatRef, parseDigest, parseReference, repositoryOf } from '../../src/subjects/reference.js';
+import { isLoopbackHost } from '../../src/registry/hosts.js';
 
 const D256 = `sha256:${'0123456789abcdef'.repeat(4)}`;
 const D512 = `sha512:${'fedcba9876543210'.repeat(8)}`;
@@ -115,7 +116,7 @@ describe('parseDigest', () => {
   });
 });
 
-describe('isLoopbackRegistry', () => {
+describe('isLoopbackHost (plain HTTP only for these)', () => {
   it.each([
     ['localhost', true],
     ['LOCALHOST:5000', true],
@@ -133,6 +134,6 @@ describe('isLoopbackRegistry', () => {
     ['[fe80::1%eth0]', false],
     ['ghcr.io', false],
   ])('%s → %s', (host, expected) => {
-    expect(isLoopbackRegistry(host)).toBe(expected);
+    expect(isLoopbackHost(host)).toBe(expected);
   });
 });

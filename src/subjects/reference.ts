@@ -100,18 +100,6 @@ export function formatRef(ref: ImageRef): string {
   return `${repositoryOf(ref)}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
 
-/** True for `localhost`, `127.0.0.0/8` and `[::1]`, with or without a port: the hosts spoken to in plain HTTP. */
-export function isLoopbackRegistry(host: string): boolean {
-  const h = host.trim().toLowerCase();
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(h);
-  const bare = bracketed ? bracketed[1] : isIPv6(h) ? h : h.replace(/:\d+$/, '');
-  if (bare === 'localhost') return true;
-  // The URL parser compresses every spelling of ::1 (0:0:0:0:0:0:0:1) to one form.
-  if (isIPv6(bare)) return !bare.includes('%') && new URL(`http://[${bare}]/`).hostname === '[::1]';
-  const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(bare);
-  return !!octets && octets[1] === '127' && octets.slice(2).every((o) => Number(o) <= 255);
-}
-
 /** Validates `sha256:<64 lower-case hex>` or `sha512:<128>`; errors say what is wrong and carry `details`. */
 export function parseDigest(text: string, details: ActionErrorDetails = {}): ParsedDigest {
   const value = text.trim();
