@@ -21,6 +21,8 @@ export interface SandboxRegistry {
   url: string;
   username?: string;
   password?: string;
+  /** Token mode: an account that may pull but not push (tests of refused pushes). */
+  readOnly?: { username: string; password: string };
   /** PID of the docker-registry process (undefined for an external SANDBOX_REGISTRY). */
   pid?: number;
   /** Requests made to the token server (always 0 outside token mode). */
@@ -172,6 +174,9 @@ async function launch(binary: string, dir: string, auth: object | undefined): Pr
     const child = spawn('/bin/sh', ['-c', WATCHDOG, binary, configPath, dir], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
       stdio: ['pipe', 'pipe', 'pipe'],
+      // Own process group: a Ctrl-C in the terminal must not kill the watchdog before stop() runs
+      // (it is still our child, and still stops when our end of its stdin closes).
+      detached: true,
     });
     let tail = '';
     let registryPid: number | undefined;
@@ -244,6 +249,7 @@ export async function startRegistry(
   let tokenServer: TokenServer | undefined;
   let username: string | undefined;
   let password: string | undefined;
+  let readOnly: SandboxRegistry['readOnly'];
   try {
     let auth: object | undefined;
     if (mode !== 'open') {
@@ -255,7 +261,8 @@ export async function startRegistry(
       writeFileSync(htpasswdPath, htpasswdLine(username!, password!), { mode: 0o600 });
       auth = { htpasswd: { realm: 'sign-action sandbox', path: htpasswdPath } };
     } else if (mode === 'token') {
-      tokenServer = await startTokenServer({ username: username!, password: password!, service: TOKEN_SERVICE, issuer: TOKEN_ISSUER });
+      readOnly = { username: 'reader', password: randomBytes(18).toString('base64url') };
+      tokenServer = await startTokenServer({ username: username!, password: password!, service: TOKEN_SERVICE, issuer: TOKEN_ISSUER, readOnly });
       const bundlePath = join(dir, 'token-root.pem');
       writeFileSync(bundlePath, tokenServer.rootCertificatePem);
       auth = { token: { realm: tokenServer.realm, service: TOKEN_SERVICE, issuer: TOKEN_ISSUER, rootcertbundle: bundlePath } };
@@ -269,6 +276,7 @@ export async function startRegistry(
       url: `http://${host}`,
       username,
       password,
+      ...(readOnly ? { readOnly } : {}),
       pid: running.pid,
       tokenRequests: () => tokenServer?.tokenRequests() ?? 0,
       stop: () =>

@@ -46,16 +46,35 @@ export interface RunResult {
 const NOT_INHERITED = /^(INPUT_|ACTIONS_|GITHUB_|RUNNER_|STATE_|DOCKER_CONFIG$|DOCKER_AUTH_CONFIG$|REGISTRY_AUTH)/;
 
 const runDirs = new Set<string>();
+let runsParent: string | undefined;
 
 /**
- * Removes the temp dirs of every run so far. Call it in afterAll: under Jest, `process.on('exit')`
- * is registered on a sandboxed copy of `process` and never fires, so the hook below does not help.
+ * One parent dir per process for all runs, removed by a janitor shell when our end of its stdin
+ * closes, i.e. when this process exits in any way. Needed because under Jest `process.on('exit')`
+ * is registered on a sandboxed copy of `process` and never fires.
  */
+function runsParentDir(): string {
+  if (runsParent) return runsParent;
+  runsParent = mkdtempSync(join(tmpdir(), 'sign-sandbox-runs-'));
+  const janitor = spawn('/bin/sh', ['-c', 'cat >/dev/null; rm -rf "$0"', runsParent], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  // Neither the janitor nor its pipe may keep this process (or a Jest worker) alive.
+  janitor.unref();
+  (janitor.stdin as unknown as { unref(): void }).unref();
+  return runsParent;
+}
+
+/** Removes the temp dirs of every run so far (call it in afterAll to free space early). */
 export function cleanupRuns(): void {
   for (const dir of runDirs) rmSync(dir, { recursive: true, force: true });
   runDirs.clear();
 }
-process.on('exit', cleanupRuns);
+process.on('exit', () => {
+  cleanupRuns();
+  if (runsParent) rmSync(runsParent, { recursive: true, force: true });
+});
 
 /** action.yml inputs with the values the runner gives when a workflow sets nothing. */
 export function actionDefaults(actionYml = join(REPO_ROOT, 'action.yml')): Record<string, string> {
@@ -94,7 +113,7 @@ export function parseOutputFile(text: string): Record<string, string> {
 }
 
 export async function runAction(opts: RunOptions): Promise<RunResult> {
-  const root = mkdtempSync(join(tmpdir(), 'sign-sandbox-run-'));
+  const root = mkdtempSync(join(runsParentDir(), 'run-'));
   runDirs.add(root);
   const cleanup = (): void => {
     rmSync(root, { recursive: true, force: true });

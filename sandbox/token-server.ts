@@ -18,6 +18,8 @@ export interface TokenServerOptions {
   service: string;
   /** The registry's `auth.token.issuer`; becomes the token's `iss`. */
   issuer: string;
+  /** A second account that may pull but never push: its tokens grant `pull` only, whatever is asked (as a read-only account's would). */
+  readOnly?: { username: string; password: string };
 }
 
 export interface TokenServer {
@@ -144,7 +146,8 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     params: URLSearchParams,
     creds: { username: string; password: string } | undefined,
   ): Promise<void> {
-    if (!creds || !sameSecret(creds.username, opts.username) || !sameSecret(creds.password, opts.password)) {
+    const readOnly = !!creds && !!opts.readOnly && sameSecret(creds.username, opts.readOnly.username) && sameSecret(creds.password, opts.readOnly.password);
+    if (!readOnly && (!creds || !sameSecret(creds.username, opts.username) || !sameSecret(creds.password, opts.password))) {
       sendJson(
         res,
         401,
@@ -166,9 +169,9 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
         sendJson(res, 400, { errors: [{ code: 'DENIED', message: `malformed scope "${scope}"` }] });
         return;
       }
-      access.push(parsed);
+      access.push(readOnly ? { ...parsed, actions: parsed.actions.filter((a) => a === 'pull') } : parsed);
     }
-    const token = await signToken(access, creds.username);
+    const token = await signToken(access, creds!.username);
     sendJson(res, 200, {
       token,
       access_token: token,

@@ -15,6 +15,7 @@ import { createRegistryClient } from './registry/factory.js';
 import { setSignOutputs } from './report/outputs.js';
 import { signSummaryMarkdown, writeSummary } from './report/summary.js';
 import { verifyCommandsFor } from './report/verify-commands.js';
+import { policiesFor } from './report/policy-output.js';
 import { signBundle, type BundleSigningContext } from './sign/bundle.js';
 import { signLegacy } from './sign/legacy.js';
 import type { SignatureRecord } from './sign/types.js';
@@ -97,17 +98,19 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
     else core.error(`${r.image}: the signature written does not verify: ${v?.reason ?? 'not found when read back'}`);
   }
   const verifyCommands = verifyCommandsFor(config, records, cert.identity, cert.issuer);
+  const policies = policiesFor(config, records.map((r) => r.image), cert.identity, cert.issuer, config.signatureFormat);
   setSignOutputs({
     records,
     identity: cert.identity,
     issuer: cert.issuer,
     bundleDir,
     verifyCommands,
+    policies,
     verified: Boolean(trust) && failures.length === 0 && unverified.length === 0,
   });
   if (config.summary) {
     await writeSummary(
-      signSummaryMarkdown({ records, verdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, selfCheck: Boolean(trust) }),
+      signSummaryMarkdown({ records, verdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust) }),
     );
   }
   if (failures.length || unverified.length) {
@@ -123,7 +126,7 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
 export async function run(config: Config): Promise<void> {
   try {
     const registry = createRegistryClient(config);
-    const subjects = await resolveSubjects(config.images, registry, config.recursive, core);
+    const subjects = await resolveSubjects(config.images, registry, { recursive: config.recursive, purpose: config.mode }, core);
     if (config.mode === 'verify') {
       await runVerifyMode(config, registry, subjects);
       return;

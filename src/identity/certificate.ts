@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import { X509Certificate } from '@sigstore/core';
 import { ActionError } from '../errors.js';
-import { jsonBody, request } from '../net/http.js';
+import { jsonBody, request, type HttpResponse } from '../net/http.js';
 import { challengeSubject, type IdToken } from './token.js';
 
 export const REFRESH_MARGIN_MS = 2 * 60 * 1000;
@@ -96,27 +96,46 @@ export class EphemeralSigner {
   private async mint(): Promise<SigningCertificate> {
     const { jwt, claims } = await this.token();
     const proof = this.sign(Buffer.from(challengeSubject(claims))).toString('base64');
+    // Whatever Fulcio echoes back (its errors may quote the request) is shown without the token.
+    const scrub = (text: string): string => text.split(jwt).join('***');
     this.fulcioRequests++;
-    const res = await request({
-      method: 'POST',
-      url: `${this.fulcioUrl}/api/v2/signingCert`,
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({
-        credentials: { oidcIdentityToken: jwt },
-        publicKeyRequest: { publicKey: { algorithm: 'ECDSA', content: this.publicKeyPem }, proofOfPossession: proof },
-      }),
-      timeoutMs: 30_000,
-    });
+    let res: HttpResponse;
+    try {
+      res = await request({
+        method: 'POST',
+        url: `${this.fulcioUrl}/api/v2/signingCert`,
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({
+          credentials: { oidcIdentityToken: jwt },
+          publicKeyRequest: { publicKey: { algorithm: 'ECDSA', content: this.publicKeyPem }, proofOfPossession: proof },
+        }),
+        timeoutMs: 30_000,
+        // 5xx, 429 and timeouts are retried, but not with a token Fulcio would refuse as expired.
+        deadline: typeof claims.exp === 'number' ? claims.exp * 1000 : undefined,
+      });
+    } catch (err) {
+      throw new ActionError(`could not get a signing certificate from Fulcio (${this.fulcioUrl}): ${scrub((err as Error).message)}`, {
+        fix: 'check `fulcio-url` and the network; if Sigstore is having an outage (https://status.sigstore.dev), re-run the job later',
+        cause: err,
+      });
+    }
     if (res.status !== 200 && res.status !== 201) {
-      const detail = res.body.toString('utf8').slice(0, 300).trim();
-      throw new ActionError(`Fulcio (${this.fulcioUrl}) refused the certificate request: HTTP ${res.status} ${detail}`, {
+      // Scrubbed before it is cut short: a token cut in half would not be found.
+      const detail = scrub(res.body.toString('utf8')).slice(0, 300).trim();
+      const tries = res.attempts && res.attempts > 1 ? ` (after ${res.attempts} attempts)` : '';
+      throw new ActionError(`Fulcio (${this.fulcioUrl}) refused the certificate request: HTTP ${res.status}${tries} ${detail}`, {
         fix:
           res.status >= 500 || res.status === 429
             ? 'Sigstore may be having an outage (https://status.sigstore.dev); re-run the job later'
             : 'check that the job has `permissions: id-token: write` and that `fulcio-url` points at Fulcio',
       });
     }
-    const body = jsonBody<FulcioResponse>(res);
+    let body: FulcioResponse;
+    try {
+      body = jsonBody<FulcioResponse>(res);
+    } catch {
+      throw new ActionError(`Fulcio (${this.fulcioUrl}) answered with something that is not JSON`, { fix: 'check that `fulcio-url` points at a Fulcio v2 API' });
+    }
     const pems = splitPemChain(
       body.signedCertificateEmbeddedSct?.chain?.certificates ?? body.signedCertificateDetachedSct?.chain?.certificates ?? [],
     );

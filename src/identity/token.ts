@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core';
 import { ActionError } from '../errors.js';
-import { jsonBody, request } from '../net/http.js';
+import { jsonBody, request, type HttpResponse } from '../net/http.js';
 
 export const MISSING_PERMISSION_FIX =
   'add `permissions: id-token: write` to the job (GitHub does not issue the token to pull requests from forks)';
@@ -42,17 +42,31 @@ export async function requestIdToken(url: string | undefined, requestToken: stri
   core.setSecret(requestToken);
   const target = new URL(url);
   target.searchParams.set('audience', audience);
-  const res = await request({
-    url: target.toString(),
-    headers: { Authorization: `bearer ${requestToken}`, Accept: 'application/json; api-version=2.0' },
-    timeoutMs: 15_000,
-  });
+  let res: HttpResponse;
+  try {
+    // 5xx, 429, resets and timeouts are retried by request(), within its budget.
+    res = await request({
+      url: target.toString(),
+      headers: { Authorization: `bearer ${requestToken}`, Accept: 'application/json; api-version=2.0' },
+      timeoutMs: 15_000,
+    });
+  } catch (err) {
+    throw new ActionError(`could not get the GitHub OIDC token: ${(err as Error).message.split(requestToken).join('***')}`, {
+      fix: 're-run the job; if it persists, check https://www.githubstatus.com',
+      cause: err,
+    });
+  }
   if (res.status !== 200) {
     throw new ActionError(`GitHub refused the OIDC token request (HTTP ${res.status})`, {
       fix: `${MISSING_PERMISSION_FIX}; if it is there, re-run the job (request tokens expire with the job)`,
     });
   }
-  const { value } = jsonBody<{ value?: string }>(res);
+  let value: string | undefined;
+  try {
+    value = jsonBody<{ value?: string }>(res).value;
+  } catch {
+    throw new ActionError('the OIDC token endpoint answered with something that is not JSON', { fix: 're-run the job' });
+  }
   if (!value) throw new ActionError('the OIDC token endpoint answered without a token', { fix: 're-run the job' });
   core.setSecret(value);
   return { jwt: value, claims: decodeJwtClaims(value) };

@@ -32,23 +32,35 @@ export interface HttpRequest {
   maxBodyBytes?: number;
 }
 
+/** Why request() stopped retrying: the attempts ran out, the budget, or the caller's deadline. */
+export type GaveUp = 'attempts' | 'budget' | 'deadline';
+
 export interface HttpResponse {
   status: number;
   headers: Headers;
   body: Buffer;
   url: string;
+  /** Attempts it took (1 without retries); absent on responses not made by request(). */
+  attempts?: number;
+  /** Set when this is a retryable status we stopped retrying, and why. */
+  gaveUp?: GaveUp;
 }
 
 export class HttpError extends Error {
+  readonly attempts?: number;
+  readonly gaveUp?: GaveUp;
+
   constructor(
     message: string,
     readonly url: string,
     readonly status?: number,
     readonly body?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; attempts?: number; gaveUp?: GaveUp },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HttpError';
+    this.attempts = options?.attempts;
+    this.gaveUp = options?.gaveUp;
   }
 }
 
@@ -58,6 +70,11 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxDelayMs: 8000,
   budgetMs: 60_000,
 };
+
+/** Per-attempt timeout when the caller names none: no request may hang the run. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+/** A retry with less time than this left before the budget or deadline is not worth starting (tiny budgets: a tenth of it). */
+const MIN_ATTEMPT_MS = 1000;
 
 const defaultRetryStatus = (s: number): boolean => s === 408 || s === 429 || s >= 500;
 
@@ -84,6 +101,11 @@ export function backoffMs(n: number, policy: RetryPolicy, random = Math.random):
 
 async function readBody(res: Response, limit: number, url: string): Promise<Buffer> {
   if (!res.body) return Buffer.alloc(0);
+  // Counted as it streams in, whatever Content-Length claims: memory stays bounded on hostile answers.
+  if (Number(res.headers.get('content-length')) > limit) {
+    await res.body.cancel();
+    throw new HttpError(`response from ${url} is larger than ${limit} bytes; refusing to read it`, url, res.status);
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -98,7 +120,10 @@ async function readBody(res: Response, limit: number, url: string): Promise<Buff
 
 const SENSITIVE_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 
-async function once(req: HttpRequest): Promise<HttpResponse> {
+/** Scheme, host and port: credentials stay with the origin they were meant for. */
+const originOf = (url: string): string => new URL(url).origin;
+
+async function once(req: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
   let url = req.url;
   let headers = { ...(req.headers ?? {}) };
   let method = req.method ?? 'GET';
@@ -109,13 +134,15 @@ async function once(req: HttpRequest): Promise<HttpResponse> {
       headers,
       body: body === undefined ? undefined : typeof body === 'string' ? body : new Uint8Array(body),
       redirect: 'manual',
-      signal: AbortSignal.timeout(req.timeoutMs ?? 30_000),
+      // One signal for headers and body: a server that stalls mid-body times out too.
+      signal: AbortSignal.timeout(timeoutMs),
     });
     if ([301, 302, 303, 307, 308].includes(res.status) && res.headers.get('location')) {
       await res.body?.cancel();
       const next = new URL(res.headers.get('location') as string, url);
-      // Credentials go only to the host that asked for them, never along a redirect.
-      if (next.host !== new URL(url).host) {
+      // Credentials go only to the origin they were meant for, never along a redirect to
+      // another host, port or scheme (https → http would send them in the clear).
+      if (next.origin !== originOf(url)) {
         headers = Object.fromEntries(
           Object.entries(headers).filter(([k]) => !SENSITIVE_HEADERS.includes(k.toLowerCase())),
         );
@@ -133,44 +160,62 @@ async function once(req: HttpRequest): Promise<HttpResponse> {
   throw new HttpError(`too many redirects from ${req.url}`, req.url);
 }
 
-function describe(err: unknown): string {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError') return 'timed out';
+function describe(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string; name?: string } };
+  if (e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
   if (e?.cause?.code) return e.cause.code;
   return e?.cause?.message ?? e?.message ?? String(err);
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 /**
- * Sends a request, retrying network errors and retryable statuses within the
- * policy's budget. Returns the last response even when its status is an error:
- * callers decide what a status means; only network failures throw.
+ * Sends a request, retrying network errors (resets, timeouts) and retryable
+ * statuses (408, 429, 5xx) with exponential backoff and full jitter, honouring
+ * Retry-After, until the attempts, the policy's budget or the caller's deadline
+ * run out; an attempt's timeout is cut to what is left of them, so no retry
+ * outlives the deadline. Returns the last response even when its status is an
+ * error: callers decide what a status means; only network failures throw.
  */
 export async function request(req: HttpRequest): Promise<HttpResponse> {
   const policy = req.retry === false ? { ...DEFAULT_RETRY, attempts: 1 } : (req.retry ?? DEFAULT_RETRY);
   const retryStatus = policy.retryStatus ?? defaultRetryStatus;
+  const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const started = Date.now();
-  const endBy = Math.min(started + policy.budgetMs, req.deadline ?? Infinity);
-  let lastError: unknown;
+  const deadline = req.deadline ?? Infinity;
+  const endBy = Math.min(started + policy.budgetMs, deadline);
+  const limit: GaveUp = deadline <= started + policy.budgetMs ? 'deadline' : 'budget';
+  const margin = Math.min(MIN_ATTEMPT_MS, policy.budgetMs / 10);
+  const host = new URL(req.url).host;
+  if (started >= deadline) {
+    throw new HttpError(`did not send to ${host}: its deadline ${new Date(deadline).toISOString()} has passed`, req.url, undefined, undefined, {
+      attempts: 0,
+      gaveUp: 'deadline',
+    });
+  }
+  // Why not to try again after `attempt`, waiting `wait` ms; undefined: try again.
+  const stop = (attempt: number, wait: number): GaveUp | undefined =>
+    attempt >= policy.attempts ? 'attempts' : Date.now() + wait + margin > endBy ? limit : undefined;
   for (let attempt = 1; ; attempt++) {
-    let wait: number | undefined;
+    const attemptTimeout = Math.max(1, Math.min(timeoutMs, endBy - Date.now()));
+    let wait: number;
     try {
-      const res = await once(req);
-      if (!retryStatus(res.status) || attempt >= policy.attempts) return res;
+      const res = await once(req, attemptTimeout);
+      if (!retryStatus(res.status)) return { ...res, attempts: attempt };
       wait = retryAfterMs(res.headers.get('retry-after')) ?? backoffMs(attempt, policy);
-      if (Date.now() + wait > endBy) return res;
+      const gaveUp = stop(attempt, wait);
+      if (gaveUp) return { ...res, attempts: attempt, gaveUp };
     } catch (err) {
       if (err instanceof HttpError) throw err;
-      lastError = err;
       wait = backoffMs(attempt, policy);
-      if (attempt >= policy.attempts || Date.now() + wait > endBy) {
-        const host = new URL(req.url).host;
-        throw new HttpError(
-          `could not reach ${host} (${describe(err)}) after ${attempt} attempt${attempt > 1 ? 's' : ''}`,
-          req.url,
-          undefined,
-          undefined,
-          { cause: lastError },
-        );
+      const gaveUp = stop(attempt, wait);
+      if (gaveUp) {
+        const why = gaveUp === 'deadline' ? `; stopped at the deadline ${new Date(deadline).toISOString()}` : '';
+        throw new HttpError(`could not reach ${host} (${describe(err, attemptTimeout)}) after ${plural(attempt, 'attempt')}${why}`, req.url, undefined, undefined, {
+          cause: err,
+          attempts: attempt,
+          gaveUp,
+        });
       }
     }
     await sleep(wait);

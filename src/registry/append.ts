@@ -8,10 +8,16 @@
  * merges the union and writes again, a bounded number of times.
  *
  * Existing elements are carried as their original JSON text (see json-raw.ts).
+ *
+ * The PUT itself is never retried blindly: a 503 answered (or a reset) and
+ * retried a second later would land long after our HEAD check, over whatever
+ * another writer put there meanwhile. A failed PUT goes back to the top (read,
+ * merge, check, write), after the wait the registry asked for.
  */
 import { ActionError } from '../errors.js';
-import { backoffMs, type RetryPolicy } from '../net/http.js';
+import { backoffMs, DEFAULT_RETRY, type RetryPolicy } from '../net/http.js';
 import type { Manifest, RegistryClient } from './client.js';
+import { TransientRegistryError } from './errors.js';
 import { rawArrayElements } from './json-raw.js';
 import { imageName, MEDIA_TYPES, type Descriptor, type Repo } from './types.js';
 
@@ -26,7 +32,14 @@ export interface AppendOptions {
   settleMs?: number;
   /** Backoff between attempts (jittered). */
   backoff?: RetryPolicy;
+  /** Failed writes (5xx, 429, resets) tolerated, each followed by a fresh read (default: DEFAULT_RETRY's attempts). */
+  maxFailedWrites?: number;
+  /** Most elements the list may hold; appending past it is refused (default: unbounded). */
+  maxElements?: number;
 }
+
+/** cosign refuses to read a `.sig` manifest with more layers than this (and so every signature in it). */
+export const COSIGN_MAX_SIGNATURE_LAYERS = 1000;
 
 export interface AppendResult {
   /** The manifest at the tag as read back, holding every element. */
@@ -116,6 +129,9 @@ async function appendLossless(
 ): Promise<AppendResult> {
   const maxAttempts = opts.maxAttempts ?? 10;
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  const maxFailedWrites = opts.maxFailedWrites ?? DEFAULT_RETRY.attempts;
+  const failedWritesEndBy = Date.now() + DEFAULT_RETRY.budgetMs;
+  let failedWrites = 0;
   // Everything that must end up in the list: ours, and every element we have seen there.
   const known = new Map<string, Element>();
   let current = await client.getManifest(repo, tag);
@@ -125,6 +141,7 @@ async function appendLossless(
     for (const e of ours) if (!known.has(e.id)) known.set(e.id, e);
     const merged = merge(present, known);
     if (current && merged.length === present.length) return { descriptor: current.descriptor, attempts: attempt - 1 };
+    if (opts.maxElements !== undefined && merged.length > opts.maxElements) throw tooMany(repo, tag, spec, present.length, opts);
 
     const { body, mediaType } = await spec.build(merged);
     const now = await client.headManifest(repo, tag);
@@ -135,7 +152,18 @@ async function appendLossless(
       continue;
     }
     const putStarted = Date.now();
-    await client.putManifest(repo, tag, body, mediaType);
+    try {
+      await client.putManifest(repo, tag, body, mediaType, { once: true, attempt: failedWrites + 1 });
+    } catch (err) {
+      if (!(err instanceof TransientRegistryError) || ++failedWrites >= maxFailedWrites) throw err;
+      const wait = err.retryAfterMs ?? backoffMs(failedWrites, DEFAULT_RETRY);
+      if (Date.now() + wait > failedWritesEndBy) throw err;
+      // Not a lost race: this round does not count against maxAttempts.
+      attempt--;
+      await sleep(wait);
+      current = await client.getManifest(repo, tag);
+      continue;
+    }
     const settleMs = opts.settleMs ?? Math.min(5000, Math.max(100, 2 * (Date.now() - putStarted)));
 
     let complete = true;
@@ -157,6 +185,17 @@ async function appendLossless(
   );
 }
 
+function tooMany(repo: Repo, tag: string, spec: ListSpec, present: number, opts: AppendOptions): ActionError {
+  return new ActionError(
+    `${imageName(repo, tag)} already holds ${present} ${spec.noun}s; one more would pass ${opts.maxElements}, the most cosign reads ` +
+      `(past it, verifiers reject every ${spec.noun} in the tag), so nothing was added`,
+    {
+      image: opts.image,
+      fix: `remove ${spec.noun}s that are no longer needed from ${tag} (cosign clean --type signature removes them all), then run the job again`,
+    },
+  );
+}
+
 /**
  * Appends signature layers to cosign's `.sig` manifest at `tag` (created when
  * absent). `buildConfig` makes the config blob from the final layer list.
@@ -169,6 +208,7 @@ export async function appendLayers(
   buildConfig: (layers: Descriptor[]) => Buffer,
   opts: AppendOptions & { configMediaType?: string } = {},
 ): Promise<AppendResult> {
+  opts = { maxElements: COSIGN_MAX_SIGNATURE_LAYERS, ...opts };
   const spec: ListSpec = {
     key: 'layers',
     mediaTypes: [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest],

@@ -167,7 +167,7 @@ export class RegistryAuth {
       const scope = `repository:${repo.repository}:${actions}`;
       const res = await this.send(tokenRequest(realmUrl, realm.service, scope, cred, this.basicHeader(cred)));
       if (res.status === 200) {
-        const token = this.parseToken(res, realmUrl, actions, afterRefusal);
+        const token = this.parseToken(res, realmUrl, actions, afterRefusal, repo.repository);
         this.tokens.set(tokenKey(repo), token);
         return token;
       }
@@ -178,7 +178,7 @@ export class RegistryAuth {
     return { failed: lastFailure };
   }
 
-  private parseToken(res: HttpResponse, realm: URL, actions: string, afterRefusal: boolean): Token {
+  private parseToken(res: HttpResponse, realm: URL, asked: string, afterRefusal: boolean, repository: string): Token {
     const body = jsonBody<{ token?: unknown; access_token?: unknown; expires_in?: unknown }>(res);
     const value = typeof body.token === 'string' && body.token ? body.token : body.access_token;
     if (typeof value !== 'string' || value === '') {
@@ -187,9 +187,28 @@ export class RegistryAuth {
       });
     }
     this.remember(value);
+    // Token servers answer 200 with less than was asked (a read-only account): say so when refused later.
+    const granted = grantedActions(value, repository);
+    const actions = granted && !granted.includes('push') ? 'pull' : asked;
     const seconds = typeof body.expires_in === 'number' && body.expires_in >= DEFAULT_TOKEN_SECONDS ? body.expires_in : DEFAULT_TOKEN_SECONDS;
     // Renew a little early, so a token does not expire between our check and the registry's.
     return { header: `Bearer ${value}`, expiresAt: this.now() + seconds * 900, actions, afterRefusal };
+  }
+}
+
+/** The actions a JWT token grants on `repository` (distribution's `access` claim); undefined when it does not say. */
+export function grantedActions(token: string, repository: string): string[] | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as { access?: unknown };
+    if (!Array.isArray(claims.access)) return undefined;
+    const entry = (claims.access as { type?: unknown; name?: unknown; actions?: unknown }[]).find(
+      (a) => a?.type === 'repository' && a.name === repository,
+    );
+    return Array.isArray(entry?.actions) ? entry.actions.filter((a): a is string => typeof a === 'string') : [];
+  } catch {
+    return undefined;
   }
 }
 

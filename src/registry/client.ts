@@ -3,13 +3,13 @@
  * src/net/http.ts (timeouts, retries, redirects without credentials), with the
  * auth of ./auth.ts. Everything read by digest is checked against that digest.
  */
-import { createHash } from 'node:crypto';
 import * as core from '@actions/core';
 import { ActionError } from '../errors.js';
-import { backoffMs, DEFAULT_RETRY, HttpError, request, type HttpRequest, type HttpResponse, type RetryPolicy } from '../net/http.js';
+import { backoffMs, DEFAULT_RETRY, HttpError, request, retryAfterMs, type HttpRequest, type HttpResponse, type RetryPolicy } from '../net/http.js';
 import { RegistryAuth } from './auth.js';
+import { checkedBlob, checkedManifest, mediaTypeOf, sha256Digest, type Manifest } from './content.js';
 import type { CredentialResolver } from './credentials.js';
-import { accessDeniedError, parseRegistryErrors, unexpectedStatusError, unreachableError } from './errors.js';
+import { accessDeniedError, isTransientStatus, parseRegistryErrors, unexpectedStatusError, unreachableError } from './errors.js';
 import { registryBaseUrl } from './hosts.js';
 import { imageName, isDigest, MANIFEST_ACCEPT, MEDIA_TYPES, type Descriptor, type Repo } from './types.js';
 
@@ -27,11 +27,18 @@ export interface ReadOptions {
   expectExists?: boolean;
 }
 
-export interface Manifest {
-  descriptor: Descriptor;
-  body: Buffer;
-  json: Record<string, unknown>;
+export interface WriteOptions {
+  /**
+   * One attempt, no retries here: a retryable failure is thrown as a
+   * TransientRegistryError for the caller to re-read and merge before writing
+   * again (a retried PUT of a tag could overwrite what another writer put there meanwhile).
+   */
+  once?: boolean;
+  /** With `once`: which try of the caller's this is, for the message ("after 3 attempts"). */
+  attempt?: number;
 }
+
+export { sha256Digest, type Manifest } from './content.js';
 
 export type Referrers = { supported: true; manifests: Descriptor[] } | { supported: false };
 
@@ -44,21 +51,6 @@ const MAX_REFERRER_PAGES = 20;
 
 type Sent = HttpResponse & { authDetail?: string };
 
-export function sha256Digest(bytes: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
-/** Digest of `bytes` with the algorithm `expected` names (sha256 or sha512). */
-function digestLike(expected: string, bytes: Buffer): string {
-  const alg = expected.split(':')[0];
-  if (alg !== 'sha256' && alg !== 'sha512') throw new ActionError(`digest algorithm "${alg}" is not supported (${expected})`);
-  return `${alg}:${createHash(alg).update(bytes).digest('hex')}`;
-}
-
-function mediaTypeOf(res: HttpResponse): string | undefined {
-  return res.headers.get('content-type')?.split(';')[0].trim() || undefined;
-}
-
 function networkFailure(err: unknown): boolean {
   return err instanceof ActionError && err.cause instanceof HttpError && err.cause.status === undefined;
 }
@@ -67,6 +59,8 @@ export class RegistryClient {
   /** HTTP requests sent (token requests included; transport-level retries inside http.ts are not). */
   requestCount = 0;
   private readonly auth: RegistryAuth;
+  /** Blobs this run pushed (`registry/repository@digest`): a 404 on reading one is lag, worth a few retries. */
+  private readonly pushed = new Set<string>();
   private readonly retry: RetryPolicy;
   private readonly timeoutMs?: number;
 
@@ -98,27 +92,30 @@ export class RegistryClient {
     for (let attempt = 1; ; attempt++) {
       const req = { url: this.url(repo, `manifests/${ref}`), headers: { accept: MANIFEST_ACCEPT }, maxBodyBytes: MAX_MANIFEST_BYTES };
       const res = await this.send(repo, req);
-      if (res.status === 200) return this.readManifest(repo, ref, res);
+      if (res.status === 200) return checkedManifest(repo, ref, res);
       if (res.status !== 404) throw await this.failure(repo, ref, 'pull', `read ${imageName(repo, ref)}`, res);
       if (!(await this.settle(opts, attempt))) return undefined;
     }
   }
 
-  async putManifest(repo: Repo, ref: string, body: Buffer | string, mediaType: string): Promise<Descriptor> {
+  async putManifest(repo: Repo, ref: string, body: Buffer | string, mediaType: string, opts: WriteOptions = {}): Promise<Descriptor> {
     const bytes = Buffer.from(body);
     const descriptor: Descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
     if (isDigest(ref) && ref !== descriptor.digest) {
       throw new Error(`putManifest: body digest ${descriptor.digest} differs from the reference ${ref}`);
     }
+    const doing = `push the manifest ${imageName(repo, ref)}`;
     for (let attempt = 1; ; attempt++) {
-      const req = { method: 'PUT', url: this.url(repo, `manifests/${ref}`), headers: { 'content-type': mediaType }, body: bytes };
+      const req: HttpRequest = { method: 'PUT', url: this.url(repo, `manifests/${ref}`), headers: { 'content-type': mediaType }, body: bytes };
+      if (opts.once) req.retry = false;
       const res = await this.send(repo, req);
       if (res.status >= 200 && res.status < 300) return descriptor;
       // Blobs pushed a moment ago may not be visible yet on eventually consistent registries.
       const blobUnknown = parseRegistryErrors(res.body).some((e) => /BLOB_UNKNOWN/.test(e.code));
-      if (!blobUnknown || !(await this.settle({ expectExists: true }, attempt))) {
-        throw await this.failure(repo, ref, 'push', `push the manifest ${imageName(repo, ref)}`, res);
+      if (opts.once && (blobUnknown || isTransientStatus(res.status))) {
+        throw unexpectedStatusError(repo, ref, doing, { ...res, attempts: opts.attempt }, this.auth.redact, true);
       }
+      if (!blobUnknown || !(await this.settle({ expectExists: true }, attempt))) throw await this.failure(repo, ref, 'push', doing, res);
     }
   }
 
@@ -129,44 +126,49 @@ export class RegistryClient {
   /** Uploads `bytes` unless the repository has them: POST a session, then PUT `?digest=` (monolithic). */
   async pushBlob(repo: Repo, bytes: Buffer, mediaType: string = MEDIA_TYPES.octetStream): Promise<Descriptor> {
     const descriptor: Descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
+    this.pushed.add(`${imageName(repo)}@${descriptor.digest}`);
     if (await this.blobExists(repo, descriptor.digest, 'push')) return descriptor;
+    const endBy = Date.now() + this.retry.budgetMs;
+    let networkError: unknown;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
       try {
         res = await this.uploadOnce(repo, bytes, descriptor.digest);
         if (res.status === 201 || res.status === 204) return descriptor;
       } catch (err) {
-        if (!networkFailure(err) || attempt >= SETTLE_ATTEMPTS) throw err;
+        // A connection reset mid-upload, or a timeout: the session is spent, start another.
+        if (!networkFailure(err)) throw err;
+        networkError = err;
         res = { status: 0, headers: new Headers(), body: Buffer.alloc(0), url: '' };
       }
       // distribution answers 400/500 when identical bytes are uploaded at the same moment:
       // whoever won stored the blob; otherwise start a new upload session.
-      const retryable = res.status === 0 || res.status === 400 || res.status === 404 || res.status === 429 || res.status >= 500;
-      if (!retryable || attempt >= SETTLE_ATTEMPTS) {
-        throw await this.failure(repo, undefined, 'push', `upload the blob ${descriptor.digest}`, res);
+      const retryable = res.status === 0 || res.status === 400 || res.status === 404 || isTransientStatus(res.status);
+      const wait = retryAfterMs(res.headers.get('retry-after')) ?? backoffMs(attempt, this.retry);
+      if (!retryable || attempt >= SETTLE_ATTEMPTS || Date.now() + wait > endBy) {
+        if (res.status === 0) throw networkError;
+        throw await this.failure(repo, undefined, 'push', `upload the blob ${descriptor.digest}`, { ...res, attempts: attempt });
       }
-      await this.pause(attempt);
+      await new Promise((resolve) => setTimeout(resolve, wait));
       if (await this.blobExists(repo, descriptor.digest, 'push')) return descriptor;
     }
   }
 
+  /** A 404 for a blob this run pushed is retried a few times: eventually consistent registries show it a moment later. */
   async getBlob(repo: Repo, digest: string, maxBytes = DEFAULT_MAX_BLOB_BYTES): Promise<Buffer> {
-    const res = await this.send(repo, { url: this.url(repo, `blobs/${digest}`), maxBodyBytes: maxBytes });
-    if (res.status === 404) {
-      throw new ActionError(`the blob ${digest} is not in the repository`, {
-        image: imageName(repo),
-        fix: 'the signature or artifact that names it is incomplete; write it again',
-      });
+    const expectExists = this.pushed.has(`${imageName(repo)}@${digest}`);
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.send(repo, { url: this.url(repo, `blobs/${digest}`), maxBodyBytes: maxBytes });
+      if (res.status === 404 && (await this.settle({ expectExists }, attempt))) continue;
+      if (res.status === 404) {
+        throw new ActionError(`the blob ${digest} is not in the repository`, {
+          image: imageName(repo),
+          fix: 'the signature or artifact that names it is incomplete; write it again',
+        });
+      }
+      if (res.status !== 200) throw await this.failure(repo, undefined, 'pull', `read the blob ${digest}`, res);
+      return checkedBlob(repo, digest, res.body);
     }
-    if (res.status !== 200) throw await this.failure(repo, undefined, 'pull', `read the blob ${digest}`, res);
-    const actual = digestLike(digest, res.body);
-    if (actual !== digest) {
-      throw new ActionError(`the registry returned bytes whose digest is ${actual} for the blob ${digest}`, {
-        image: imageName(repo),
-        fix: 'the registry or a proxy altered the content; retry, and report it to the registry operator if it persists',
-      });
-    }
-    return res.body;
   }
 
   /** The referrers API, trusted only on a 200 with an OCI index content type. */
@@ -195,26 +197,6 @@ export class RegistryClient {
     if (res.status === 200) return true;
     if (res.status === 404) return false;
     throw await this.failure(repo, undefined, action, `check the blob ${digest}`, res);
-  }
-
-  private readManifest(repo: Repo, ref: string, res: HttpResponse): Manifest {
-    const computed = isDigest(ref) ? digestLike(ref, res.body) : sha256Digest(res.body);
-    const header = res.headers.get('docker-content-digest');
-    const expected = isDigest(ref) ? ref : header?.startsWith('sha256:') ? header : computed;
-    if (computed !== expected) {
-      throw new ActionError(`the registry returned a manifest whose digest is ${computed}, not ${expected}`, {
-        image: imageName(repo, ref),
-        fix: 'the registry or a proxy altered the content; retry, and report it to the registry operator if it persists',
-      });
-    }
-    let json: Record<string, unknown>;
-    try {
-      json = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      throw new ActionError('the registry returned a manifest that is not JSON', { image: imageName(repo, ref) });
-    }
-    const mediaType = (typeof json.mediaType === 'string' && json.mediaType) || mediaTypeOf(res) || MEDIA_TYPES.ociManifest;
-    return { descriptor: { mediaType, digest: computed, size: res.body.length }, body: res.body, json };
   }
 
   private async uploadOnce(repo: Repo, bytes: Buffer, digest: string): Promise<HttpResponse> {
@@ -246,7 +228,10 @@ export class RegistryClient {
       return await request({ timeoutMs: this.timeoutMs, retry: this.retry, ...req });
     } catch (err) {
       if (err instanceof HttpError && err.status === undefined) throw unreachableError(new URL(req.url).host, err);
-      if (err instanceof HttpError) throw new ActionError(err.message, { cause: err });
+      // An answer over the size limit: memory stays bounded, and the person learns what was refused.
+      if (err instanceof HttpError) {
+        throw new ActionError(err.message, { fix: 'check what the registry serves there: no manifest or signature is that large', cause: err });
+      }
       throw err;
     }
   }

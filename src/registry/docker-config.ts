@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import * as exec from '@actions/exec';
+import { spawn } from 'node:child_process';
 import { ActionError } from '../errors.js';
 import { DOCKER_HUB_CONFIG_KEY, isDockerHub } from './hosts.js';
 
@@ -44,8 +44,36 @@ export interface LoadedDockerConfig {
 /** Runs `docker-credential-<helper> get` with the server on stdin; injectable for tests. */
 export type HelperRunner = (program: string, stdin: string) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
 
-export const runHelper: HelperRunner = (program, stdin) =>
-  exec.getExecOutput(program, ['get'], { input: Buffer.from(stdin), silent: true, ignoreReturnCode: true });
+/** A helper waiting on a locked keychain or a prompt must not hang the run: it is stopped after this. */
+export const HELPER_TIMEOUT_MS = 30_000;
+
+export const runHelper = (program: string, stdin: string, timeoutMs = HELPER_TIMEOUT_MS): ReturnType<HelperRunner> =>
+  new Promise((resolve, reject) => {
+    // env given explicitly: the helper is looked up on ITS PATH (the one tests and callers set).
+    const child = spawn(program, ['get'], { env: process.env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      // Its own children may still hold the pipes: let go of them rather than wait.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      reject(new Error(`it did not answer within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    child.stdout.on('data', (c: Buffer) => stdout.push(c));
+    child.stderr.on('data', (c: Buffer) => stderr.push(c));
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ exitCode: code ?? 1, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
+    });
+    // A helper that exits without reading its input is not our failure to report.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(stdin);
+  });
 
 /** Reads `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`; undefined when there is none. */
 export async function loadDockerConfig(env: NodeJS.ProcessEnv = process.env, home = homedir()): Promise<LoadedDockerConfig | undefined> {

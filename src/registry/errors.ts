@@ -2,8 +2,8 @@
  * Registry failures as messages for people: what was refused or missing, for
  * which image, with which credential source (never the secret), and the fix.
  */
-import { ActionError } from '../errors.js';
-import type { HttpError, HttpResponse } from '../net/http.js';
+import { ActionError, type ActionErrorDetails } from '../errors.js';
+import { retryAfterMs, type HttpError, type HttpResponse } from '../net/http.js';
 import type { Credential } from './docker-config.js';
 import { ANONYMOUS_SOURCE } from './credentials.js';
 import { imageName, type Repo } from './types.js';
@@ -32,8 +32,9 @@ export function quoteRegistrySaid(body: Buffer | string, redact: (s: string) => 
   if (entries.length > 0) {
     return entries.map((e) => (e.message ? `${e.code}: ${JSON.stringify(redact(e.message))}` : e.code)).join('; ');
   }
-  const text = body.toString().replace(/\s+/g, ' ').trim().slice(0, 200);
-  return text ? JSON.stringify(redact(text)) : '';
+  // Redacted before it is cut short: a secret cut in half would not be found.
+  const text = redact(body.toString()).replace(/\s+/g, ' ').trim().slice(0, 200);
+  return text ? JSON.stringify(text) : '';
 }
 
 export function isGhcr(host: string): boolean {
@@ -96,30 +97,67 @@ export function imageNotFoundError(repo: Repo, ref: string): ActionError {
 /** The network code of a failed fetch: ECONNREFUSED, ENOTFOUND, timed out, … */
 function networkCode(err: unknown): string {
   let e = err as { name?: string; code?: string; cause?: unknown; message?: string } | undefined;
+  let innermost = (err as Error)?.message ?? String(err);
   for (let depth = 0; e && depth < 5; depth++) {
     if (e.name === 'TimeoutError') return 'timed out';
     if (typeof e.code === 'string') return e.code;
+    if (e.message) innermost = e.message;
     e = e.cause as typeof e;
   }
-  return (err as Error)?.message ?? String(err);
+  // No code (e.g. undici's "bad port"): the deepest cause says most.
+  return innermost;
 }
 
+/**
+ * A failure that may pass if tried again later (5xx, 429, 408, a network error, a
+ * blob not visible yet), after the retries http.ts already made. Callers that
+ * must re-read before trying again (the lossless append) catch it; it carries
+ * how long the registry asked us to wait.
+ */
+export class TransientRegistryError extends ActionError {
+  constructor(
+    what: string,
+    details: ActionErrorDetails,
+    readonly retryAfterMs?: number,
+  ) {
+    super(what, details);
+  }
+}
+
+/** `after 6 attempts`, or '' for a single one. */
+const afterAttempts = (attempts: number | undefined): string => (attempts && attempts > 1 ? `after ${attempts} attempts` : '');
+
 export function unreachableError(host: string, err: HttpError | Error, image?: string): ActionError {
-  return new ActionError(`could not reach ${host} (${networkCode(err)})`, {
+  return new TransientRegistryError(`could not reach ${host} (${networkCode(err)})`, {
     image,
     fix: "check the name, the network, or the registry's status",
     cause: err,
   });
 }
 
-/** Any other status: what we were doing, the status and what the registry said. */
-export function unexpectedStatusError(repo: Repo, ref: string | undefined, doing: string, res: HttpResponse, redact?: (s: string) => string): ActionError {
+export const isTransientStatus = (status: number): boolean => status >= 500 || status === 429 || status === 408;
+
+/**
+ * Any other status: what we were doing, the status and what the registry said.
+ * `transient` marks statuses worth another try besides 5xx/429/408 (a blob just pushed and not visible yet).
+ */
+export function unexpectedStatusError(
+  repo: Repo,
+  ref: string | undefined,
+  doing: string,
+  res: HttpResponse,
+  redact?: (s: string) => string,
+  transient = isTransientStatus(res.status),
+): ActionError {
   const said = quoteRegistrySaid(res.body, redact);
-  const transient = res.status >= 500 || res.status === 429 || res.status === 408;
-  return new ActionError(`${repo.registry} answered HTTP ${res.status} when we tried to ${doing}${said ? `: ${said}` : ''}`, {
+  const tries = afterAttempts(res.attempts);
+  const what = `${repo.registry} answered HTTP ${res.status}${tries ? ` (${tries})` : ''} when we tried to ${doing}${said ? `: ${said}` : ''}`;
+  const details: ActionErrorDetails = {
     image: imageName(repo, ref),
     fix: transient
       ? `the registry is failing or throttling us; run the job again later, or check ${repo.registry}'s status page`
       : 'check the image name and that the registry supports the OCI distribution API; report this if it persists',
-  });
+  };
+  if (!transient) return new ActionError(what, details);
+  return new TransientRegistryError(what, details, retryAfterMs(res.headers.get('retry-after')));
 }

@@ -1,15 +1,21 @@
 /**
- * Step outputs (contract.md). Only this folder and index.ts talk to @actions/core.
+ * Step outputs (contract.md, plus the added `verify-commands-cosign3`,
+ * `policies-audit`, `policies-enforce` and, in verify mode, `verify-results`).
+ * Only this folder and index.ts talk to @actions/core.
  */
 import * as core from '@actions/core';
 import type { SignatureRecord } from '../sign/types.js';
+import type { ImageVerdict } from '../verify/verdict.js';
+import type { VerifyCommands } from './commands.js';
+import { policiesYaml, type PolicyReport } from './policy-output.js';
 
 export interface SignOutputs {
   records: SignatureRecord[];
   identity: string;
   issuer: string;
   bundleDir: string;
-  verifyCommands: string[];
+  verifyCommands: VerifyCommands;
+  policies: PolicyReport;
   verified: boolean;
 }
 
@@ -25,6 +31,16 @@ export function signaturesJson(records: SignatureRecord[]): unknown[] {
   }));
 }
 
+/** The outputs both modes give: identity, issuer, commands, policies. */
+function setGuidanceOutputs(identity: string, issuer: string, commands: VerifyCommands, policies: PolicyReport): void {
+  core.setOutput('certificate-identity', identity);
+  core.setOutput('certificate-oidc-issuer', issuer);
+  core.setOutput('verify-commands', commands.cosign2.join('\n'));
+  core.setOutput('verify-commands-cosign3', commands.cosign3.join('\n'));
+  core.setOutput('policies-audit', policiesYaml(policies, 'audit'));
+  core.setOutput('policies-enforce', policiesYaml(policies, 'enforce'));
+}
+
 export function setSignOutputs(o: SignOutputs): void {
   core.setOutput('signatures', JSON.stringify(signaturesJson(o.records)));
   const first = o.records[0];
@@ -33,9 +49,41 @@ export function setSignOutputs(o: SignOutputs): void {
     core.setOutput('rekor-log-index', String(first.rekor.logIndex));
     core.setOutput('rekor-entry-url', first.rekor.url);
   }
-  core.setOutput('certificate-identity', o.identity);
-  core.setOutput('certificate-oidc-issuer', o.issuer);
+  setGuidanceOutputs(o.identity, o.issuer, o.verifyCommands, o.policies);
   core.setOutput('bundle-path', o.bundleDir);
-  core.setOutput('verify-commands', o.verifyCommands.join('\n'));
   core.setOutput('verified', String(o.verified));
+}
+
+/** `verify-results`: one object per image, with every signature judged (for scripts that act on failures). */
+export function verifyResultsJson(results: ImageVerdict[]): unknown[] {
+  return results.map((r) => ({
+    image: r.image,
+    digest: r.subject.digest,
+    verified: r.ok,
+    reason: r.reason,
+    ...(r.cosign3 ? { cosign3: r.cosign3 } : {}),
+    signatures: r.verdicts.map((v) => ({
+      format: v.format,
+      reference: v.reference,
+      verified: v.ok,
+      ...(v.identity !== undefined ? { identity: v.identity, issuer: v.issuer } : {}),
+      ...(v.logIndex !== undefined ? { logIndex: v.logIndex, integratedTime: v.integratedTime } : {}),
+      ...(v.ok ? {} : { failure: v.failure, reason: v.reason }),
+    })),
+  }));
+}
+
+export interface VerifyOutputs {
+  results: ImageVerdict[];
+  /** The exact identity required, or the one a regexp matched ('' when none or several). */
+  identity: string;
+  issuer: string;
+  verifyCommands: VerifyCommands;
+  policies: PolicyReport;
+}
+
+export function setVerifyOutputs(o: VerifyOutputs): void {
+  setGuidanceOutputs(o.identity, o.issuer, o.verifyCommands, o.policies);
+  core.setOutput('verify-results', JSON.stringify(verifyResultsJson(o.results)));
+  core.setOutput('verified', String(o.results.length > 0 && o.results.every((r) => r.ok)));
 }

@@ -1,10 +1,13 @@
 /**
  * The job summary: what was signed, where it is stored, the log entry, whether
- * it verified, and the commands to check it yourself.
+ * it verified, the commands to check it yourself, and cluster policies.
  */
 import * as core from '@actions/core';
 import type { SignatureRecord } from '../sign/types.js';
 import type { SignatureVerdict } from '../verify/check.js';
+import type { VerifyCommands } from './commands.js';
+import { commandsMarkdown, policiesMarkdown } from './details.js';
+import type { PolicyReport } from './policy-output.js';
 
 const short = (digest: string): string => `${digest.slice(0, 19)}…`;
 const escapeCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -14,7 +17,8 @@ export interface SignSummary {
   verdicts: Map<SignatureRecord, SignatureVerdict | undefined>;
   identity: string;
   issuer: string;
-  verifyCommands: string[];
+  verifyCommands: VerifyCommands;
+  policies: PolicyReport;
   selfCheck: boolean;
 }
 
@@ -35,12 +39,8 @@ export function signSummaryMarkdown(s: SignSummary): string {
     `**Identity:** \`${s.identity}\`  `,
     `**Issuer:** \`${s.issuer}\``,
     '',
-    'Verify it yourself:',
-    '',
-    '```sh',
-    ...s.verifyCommands,
-    '```',
-    '',
+    ...commandsMarkdown(s.verifyCommands),
+    ...policiesMarkdown(s.policies),
   ].join('\n');
 }
 

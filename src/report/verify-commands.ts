@@ -1,16 +1,26 @@
-/** The `verify-commands` output: cosign commands for every image signed, with the exact identity. */
-import type { Config } from '../config-types.js';
+/**
+ * The `cosign verify` commands of a run, for cosign 2 and 3: in sign mode for the
+ * identity that just signed, in verify mode for the identity (or regexp) asked for.
+ */
+import type { Config, IdentityPolicy, SignatureFormat } from '../config-types.js';
 import type { SignatureRecord } from '../sign/types.js';
-import { cosignVerifyCommands } from './commands.js';
+import { cosignVerifyCommands, cosignVerifyCommandsForRegexp, type CustomInstanceFlags, type VerifyCommands } from './commands.js';
 
-export function verifyCommandsFor(config: Config, records: SignatureRecord[], identity: string, issuer: string): string[] {
+function customFlags(config: Config): CustomInstanceFlags | undefined {
+  const s = config.sigstore;
+  return s.kind === 'custom' ? { trustedRootPath: s.trustedRootPath, rekorUrl: s.rekorUrl } : undefined;
+}
+
+/** Sign mode: one command per image signed, with the exact identity of the certificate. */
+export function verifyCommandsFor(config: Config, records: SignatureRecord[], identity: string, issuer: string): VerifyCommands {
   const images = [...new Set(records.map((r) => r.image))];
-  const { cosign2 } = cosignVerifyCommands({
-    images,
-    identity,
-    issuer,
-    format: config.signatureFormat,
-    custom: config.sigstore.kind === 'custom' ? { trustedRootPath: config.sigstore.trustedRootPath, rekorUrl: config.sigstore.rekorUrl } : undefined,
-  });
-  return cosign2;
+  return cosignVerifyCommands({ images, identity, issuer, format: config.signatureFormat, custom: customFlags(config) });
+}
+
+/** Verify mode: the policy asked for, pointed at the format that was found. */
+export function verifyModeCommands(config: Config, images: string[], policy: IdentityPolicy, format: SignatureFormat): VerifyCommands {
+  const common = { images: [...new Set(images)], issuer: policy.issuer, format, custom: customFlags(config) };
+  return policy.exact !== undefined
+    ? cosignVerifyCommands({ ...common, identity: policy.exact })
+    : cosignVerifyCommandsForRegexp({ ...common, identityRegexp: policy.regexp ?? '' });
 }

@@ -1,28 +1,93 @@
-/** The job summary of verify mode: one row per image with its verdict. */
-import * as core from '@actions/core';
-import type { Config } from '../config-types.js';
-import type { ImageVerdict } from '../verify/mode.js';
+/**
+ * What verify mode reports: the outputs, and a job summary with one row per
+ * image (its digest, the verdict, the one-line reason), every signature
+ * judged, the commands to check it with cosign, and policies for the identity.
+ */
+import type { Config, IdentityPolicy } from '../config-types.js';
 import { describePolicy } from '../verify/policy.js';
+import { formatFound, verifiedIdentity, type ImageVerdict } from '../verify/verdict.js';
+import type { VerifyCommands } from './commands.js';
+import { commandsMarkdown, htmlText, policiesMarkdown } from './details.js';
+import { setVerifyOutputs } from './outputs.js';
+import { policiesFor, type PolicyReport } from './policy-output.js';
+import { writeSummary } from './summary.js';
+import { verifyModeCommands } from './verify-commands.js';
 
-export function verifyModeMarkdown(results: ImageVerdict[], config: Config): string {
-  const policy = config.identity!;
-  const rows = results.map(
-    (r) => `| \`${r.image}\` | ${r.ok ? '✅ verified' : config.audit ? '⚠️ would fail' : '❌ failed'} | ${r.reason.replace(/\|/g, '\\|')} |`,
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+const short = (digest: string): string => `${digest.slice(0, 19)}…`;
+
+export interface VerifyReport {
+  results: ImageVerdict[];
+  policy: IdentityPolicy;
+  audit: boolean;
+  commands: VerifyCommands;
+  policies: PolicyReport;
+}
+
+function resultCell(r: ImageVerdict, audit: boolean): string {
+  if (r.ok) return r.cosign3 ? '✅ verified (⚠️ not by cosign 3)' : '✅ verified';
+  return audit ? '⚠️ would fail' : '❌ failed';
+}
+
+function signaturesTable(results: ImageVerdict[]): string[] {
+  const rows = results.flatMap((r) =>
+    r.verdicts.map(
+      (v) =>
+        `| \`${cell(r.image.split('@')[0])}\` | ${v.format} | \`${cell(v.reference)}\` | ${cell(v.identity ? `\`${v.identity}\`` : '')} | ${v.logIndex ?? ''} | ${v.ok ? '✅' : `❌ ${cell(v.reason ?? '')}`} |`,
+    ),
   );
+  if (!rows.length) return [];
   return [
-    `## Signature verification${config.audit ? ' (audit)' : ''}`,
+    `<details><summary>${htmlText(`Every signature checked (${rows.length})`)}</summary>`,
+    '',
+    '| image | format | stored at | signed by | log entry | result |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    '</details>',
+    '',
+  ];
+}
+
+export function verifyModeMarkdown(report: VerifyReport): string {
+  const { results, policy, audit } = report;
+  const passed = results.filter((r) => r.ok).length;
+  const rows = results.map((r) => {
+    const extra = [r.cosign3, ...r.notes].filter(Boolean).map((n) => `<br>⚠️ ${cell(n!)}`).join('');
+    return `| \`${cell(r.image.split('@')[0])}\` | \`${short(r.subject.digest)}\` | ${resultCell(r, audit)} | ${cell(r.reason)}${extra} |`;
+  });
+  return [
+    `## Signature verification${audit ? ' (audit: nothing fails)' : ''}: ${passed} of ${results.length} image${results.length === 1 ? '' : 's'} verified`,
     '',
     `**Identity:** \`${describePolicy(policy)}\`  `,
     `**Issuer:** \`${policy.issuer}\``,
     '',
-    '| image | result | reason |',
-    '|---|---|---|',
+    '| image | digest | result | reason |',
+    '|---|---|---|---|',
     ...rows,
     '',
+    ...signaturesTable(results),
+    ...commandsMarkdown(report.commands),
+    ...policiesMarkdown(report.policies),
   ].join('\n');
 }
 
-export async function verifyModeSummary(results: ImageVerdict[], config: Config): Promise<void> {
-  if (!process.env.GITHUB_STEP_SUMMARY) return;
-  await core.summary.addRaw(verifyModeMarkdown(results, config)).write();
+/** Commands that cannot be written (an identity no shell line can hold) become a note, never a failure. */
+function commandsOrNote(make: () => VerifyCommands): VerifyCommands {
+  try {
+    return make();
+  } catch (err) {
+    return { cosign2: [], cosign3: [], notes: [`No cosign commands: ${err instanceof Error ? err.message : String(err)}`] };
+  }
+}
+
+export async function reportVerifyMode(results: ImageVerdict[], config: Config): Promise<void> {
+  const policy = config.identity!;
+  const images = results.map((r) => r.image);
+  const format = formatFound(results);
+  const identity = policy.exact ?? verifiedIdentity(results);
+  const commands = commandsOrNote(() => verifyModeCommands(config, images, policy, format));
+  const policies = policiesFor(config, images, identity, policy.issuer, format);
+  setVerifyOutputs({ results, identity: identity ?? '', issuer: policy.issuer, verifyCommands: commands, policies });
+  if (config.summary) await writeSummary(verifyModeMarkdown({ results, policy, audit: config.audit, commands, policies }));
 }

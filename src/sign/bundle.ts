@@ -95,7 +95,7 @@ export async function signBundle(subject: Subject, ctx: BundleSigningContext): P
     const integratedTime = Math.floor(timestamp.genTime.getTime() / 1000);
     logged = { logIndex: entry.logIndex, logId: entry.logId, integratedTime, uuid: '', url: ctx.rekorV2.baseUrl, kind: entry.kind };
   } else {
-    const created = await ctx.rekor.createEntry(dsseProposal(envelope, cert.leafPem), image);
+    const created = await ctx.rekor.createEntry(dsseProposal(envelope, cert.leafPem), image, { deadline: cert.notAfter.getTime() });
     checkWithinValidity('the transparency log recorded the signature at', new Date(created.integratedTime * 1000), cert, image);
     const entry = await withInclusionProof(created, ctx, image);
     bundle = dsseBundle({ envelope, certificatePem: cert.leafPem, rekor: entry, rfc3161Timestamps });

@@ -43,7 +43,9 @@ export async function signLegacy(subject: Subject, ctx: SigningContext): Promise
   const signatureB64 = signature.toString('base64');
   // cosign's --timestamp-server-url: the imprint covers the raw signature bytes.
   const timestamp = ctx.tsa ? await ctx.tsa.timestamp(signature, image) : undefined;
-  const entry = await ctx.rekor.createEntry(hashedRekordProposal(sha256Hex(payload), signatureB64, cert.leafPem), image);
+  // Retries stop when the certificate expires: an entry logged after that would not verify.
+  const proposal = hashedRekordProposal(sha256Hex(payload), signatureB64, cert.leafPem);
+  const entry = await ctx.rekor.createEntry(proposal, image, { deadline: cert.notAfter.getTime() });
   const loggedAt = entry.integratedTime * 1000;
   if (loggedAt < cert.notBefore.getTime() - 1000 || loggedAt > cert.notAfter.getTime()) {
     throw new ActionError(

@@ -62,11 +62,25 @@ export function platformString(d: ManifestDescriptor): string | undefined {
   return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/');
 }
 
-async function resolveOne(ref: ImageRef, source: ManifestSource, log: ResolveLog): Promise<Subject> {
+export interface ResolveOptions {
+  recursive: Recursive;
+  /**
+   * `sign`: every digest must exist before anything is signed (cosign signs
+   * digests that do not exist). `verify`: like `cosign verify`, a digest is
+   * checked from its signatures alone, even when its manifest cannot be read.
+   */
+  purpose: 'sign' | 'verify';
+}
+
+async function resolveOne(ref: ImageRef, source: ManifestSource, log: ResolveLog, opts: ResolveOptions): Promise<Subject> {
   const repo = { registry: ref.registry, repository: ref.repository };
   const image = ref.original;
   const target = ref.digest ?? ref.tag ?? 'latest';
-  const found = await source.headManifest(repo, target, { expectExists: true });
+  const found = await source.headManifest(repo, target, { expectExists: opts.purpose === 'sign' });
+  if (!found && ref.digest && opts.purpose === 'verify') {
+    log.info(`${image}: the manifest is not readable in ${repositoryOf(ref)}; checking its signatures by digest alone (as cosign verify does)`);
+    return { repo, digest: ref.digest, mediaType: 'unknown', size: 0, dockerReference: repositoryOf(ref), names: [image] };
+  }
   if (!found) {
     throw new ActionError(`${ref.digest ? 'digest' : `tag ${target}`} not found in ${repositoryOf(ref)}`, {
       image,
@@ -75,7 +89,9 @@ async function resolveOne(ref: ImageRef, source: ManifestSource, log: ResolveLog
   }
   if (!ref.digest) {
     log.warning(
-      `${image}: resolved tag '${target}' to ${found.digest}; the digest is what gets signed (tags can move). Pass the digest to be explicit: images: ${repositoryOf(ref)}@${found.digest}`,
+      opts.purpose === 'sign'
+        ? `${image}: resolved tag '${target}' to ${found.digest}; the digest is what gets signed (tags can move). Pass the digest to be explicit: images: ${repositoryOf(ref)}@${found.digest}`
+        : `${image}: resolved tag '${target}' to ${found.digest}; that digest is what gets verified (tags can move)`,
     );
   }
   return {
@@ -110,14 +126,15 @@ async function children(subject: Subject, source: ManifestSource, mode: Recursiv
   return out;
 }
 
-export async function resolveSubjects(images: ImageRef[], source: ManifestSource, recursive: Recursive, log: ResolveLog): Promise<Subject[]> {
+export async function resolveSubjects(images: ImageRef[], source: ManifestSource, opts: ResolveOptions, log: ResolveLog): Promise<Subject[]> {
+  const { recursive } = opts;
   const unique = new Map<string, Subject>();
   const add = (s: Subject): void => {
     const known = unique.get(subjectKey(s));
     if (known) known.names.push(...s.names.filter((n) => !known.names.includes(n)));
     else unique.set(subjectKey(s), s);
   };
-  const top = await Promise.all(images.map((ref) => resolveOne(ref, source, log)));
+  const top = await Promise.all(images.map((ref) => resolveOne(ref, source, log, opts)));
   top.forEach(add);
   for (const s of top) (await children(s, source, recursive, 0)).forEach(add);
   const merged = top.length - new Set(top.map(subjectKey)).size;

@@ -2,9 +2,12 @@
  * A Rekor v1 client: create an entry (hashedrekord for legacy signatures, dsse
  * for bundles) and fetch an existing one. 409 (the same entry exists, e.g. a
  * retried request that had landed) is not an error: we fetch the entry it names.
+ * 5xx, 429 and timeouts are retried by http.ts, never past the deadline the
+ * caller gives (the signing certificate's expiry: an entry logged after it
+ * would not verify).
  */
 import { ActionError } from '../errors.js';
-import { jsonBody, request, type HttpResponse } from '../net/http.js';
+import { HttpError, jsonBody, request, type HttpResponse } from '../net/http.js';
 
 export interface InclusionProof {
   logIndex: number;
@@ -68,6 +71,21 @@ export function parseEntries(map: EntryMap): RekorEntry[] {
   });
 }
 
+export interface EntryOptions {
+  /** Latest moment (epoch ms) to try: the signing certificate's notAfter. */
+  deadline?: number;
+}
+
+const UNAVAILABLE_FIX = 'the transparency log is unavailable (https://status.sigstore.dev); re-run the job later — nothing was attached for this image';
+
+/** The entry a 409 names: its Location header, else the UUID in Rekor's message. */
+function existingEntryPath(res: HttpResponse): string | undefined {
+  const location = res.headers.get('location');
+  if (location) return location;
+  const uuid = /\b([0-9a-f]{80}|[0-9a-f]{64})\b/.exec(res.body.toString('utf8'))?.[1];
+  return uuid ? `/api/v1/log/entries/${uuid}` : undefined;
+}
+
 export class RekorClient {
   requests = 0;
 
@@ -76,52 +94,63 @@ export class RekorClient {
     private readonly deadline?: () => number | undefined,
   ) {}
 
-  private async send(method: string, url: string, body?: object): Promise<HttpResponse> {
+  private async send(method: string, url: string, body: object | undefined, image: string | undefined, deadline: number | undefined): Promise<HttpResponse> {
     this.requests++;
-    return request({
-      method,
-      url,
-      headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-      timeoutMs: 30_000,
-      deadline: this.deadline?.(),
-    });
+    try {
+      return await request({
+        method,
+        url,
+        headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+        timeoutMs: 30_000,
+        deadline,
+      });
+    } catch (err) {
+      if (!(err instanceof HttpError) || err.status !== undefined) throw err;
+      throw new ActionError(`Rekor (${this.baseUrl}): ${err.message}${certificateNote(err.gaveUp, deadline)}`, { image, fix: UNAVAILABLE_FIX, cause: err });
+    }
   }
 
-  async createEntry(proposed: object, image?: string): Promise<RekorEntry> {
-    const res = await this.send('POST', `${this.baseUrl}/api/v1/log/entries`, proposed);
+  async createEntry(proposed: object, image?: string, opts: EntryOptions = {}): Promise<RekorEntry> {
+    const deadline = opts.deadline ?? this.deadline?.();
+    const res = await this.send('POST', `${this.baseUrl}/api/v1/log/entries`, proposed, image, deadline);
     if (res.status === 409) {
-      const location = res.headers.get('location');
-      if (location) return this.getByUrl(new URL(location, this.baseUrl).toString(), image);
+      // Our earlier attempt landed though its answer was lost: the log already holds this very entry.
+      const existing = existingEntryPath(res);
+      if (existing) return this.getByUrl(new URL(existing, this.baseUrl).toString(), image, deadline);
     }
-    if (res.status !== 201 && res.status !== 200) throw this.failure('refused the log entry', res, image);
+    if (res.status !== 201 && res.status !== 200) throw this.failure('refused the log entry', res, image, deadline);
     const entry = parseEntries(jsonBody<EntryMap>(res))[0];
     if (!entry?.signedEntryTimestamp) throw new ActionError(`Rekor (${this.baseUrl}) answered without a signed entry timestamp`, { image });
     return entry;
   }
 
   async getByIndex(logIndex: number, image?: string): Promise<RekorEntry> {
-    return this.getByUrl(`${this.baseUrl}/api/v1/log/entries?logIndex=${logIndex}`, image);
+    return this.getByUrl(`${this.baseUrl}/api/v1/log/entries?logIndex=${logIndex}`, image, this.deadline?.());
   }
 
-  private async getByUrl(url: string, image?: string): Promise<RekorEntry> {
-    const res = await this.send('GET', url);
-    if (res.status !== 200) throw this.failure('could not return the existing entry', res, image);
+  private async getByUrl(url: string, image: string | undefined, deadline: number | undefined): Promise<RekorEntry> {
+    const res = await this.send('GET', url, undefined, image, deadline);
+    if (res.status !== 200) throw this.failure('could not return the existing entry', res, image, deadline);
     const entry = parseEntries(jsonBody<EntryMap>(res))[0];
     if (!entry) throw new ActionError(`Rekor (${this.baseUrl}) returned no entry at ${url}`, { image });
     return entry;
   }
 
-  private failure(what: string, res: HttpResponse, image?: string): ActionError {
+  private failure(what: string, res: HttpResponse, image: string | undefined, deadline: number | undefined): ActionError {
     const detail = res.body.toString('utf8').slice(0, 300).trim();
-    return new ActionError(`Rekor (${this.baseUrl}) ${what}: HTTP ${res.status} ${detail}`, {
+    const tries = res.attempts && res.attempts > 1 ? ` (after ${res.attempts} attempts)` : '';
+    return new ActionError(`Rekor (${this.baseUrl}) ${what}: HTTP ${res.status}${tries} ${detail}${certificateNote(res.gaveUp, deadline)}`, {
       image,
-      fix:
-        res.status >= 500 || res.status === 429
-          ? 'the transparency log is unavailable (https://status.sigstore.dev); re-run the job later — nothing was attached for this image'
-          : 'check `rekor-url` (it must be a Rekor v1 API)',
+      fix: res.status >= 500 || res.status === 429 || res.status === 408 ? UNAVAILABLE_FIX : 'check `rekor-url` (it must be a Rekor v1 API)',
     });
   }
+}
+
+/** Why we stopped early, when the certificate's expiry was the limit. */
+function certificateNote(gaveUp: string | undefined, deadline: number | undefined): string {
+  if (gaveUp !== 'deadline' || deadline === undefined) return '';
+  return `; stopped retrying because the signing certificate expires at ${new Date(deadline).toISOString()} (an entry logged after that would not verify)`;
 }
 
 /** The link users click: search.sigstore.dev for the public log, the API otherwise. */

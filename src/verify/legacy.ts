@@ -23,6 +23,8 @@ import type { Trust } from './trust.js';
 
 /** cosign reads at most this many signature layers; so do we (bounded memory). */
 export const MAX_SIGNATURE_LAYERS = 1000;
+/** A simple-signing payload is a few hundred bytes; annotations make it larger, never this large. */
+const MAX_PAYLOAD_BYTES = 64 * 1024;
 
 export interface SignatureReader {
   getManifest(repo: RepoRef, ref: string): Promise<{ body: Buffer; json: unknown } | undefined>;
@@ -72,6 +74,17 @@ export function digestClaim(payload: Buffer): string | undefined {
   }
 }
 
+export interface LegacyCheckOptions {
+  /**
+   * Fail a layer without the chain annotation. Our own signatures must carry it
+   * (Kyverno `type: Cosign` builds its intermediates only from it), so the
+   * self-check requires it; cosign does not, so verify mode only notes it.
+   */
+  requireChain?: boolean;
+}
+
+const NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
+
 export function verifyLegacyLayer(
   layer: LayerDescriptor,
   payload: Buffer,
@@ -79,27 +92,35 @@ export function verifyLegacyLayer(
   trust: Trust,
   policy: IdentityPolicy,
   reference: string,
+  opts: LegacyCheckOptions = {},
 ): SignatureVerdict {
   const base = { format: 'legacy' as const, reference };
   const a = layer.annotations ?? {};
   if (!a[ANNOTATION_SIGNATURE] || !a[ANNOTATION_CERTIFICATE]) {
     return failed(base, 'malformed', `layer ${layer.digest} has no signature or certificate annotation (a key-based signature?)`);
   }
-  if (!a[ANNOTATION_BUNDLE]) return failed(base, 'log-proof', 'no transparency-log proof (dev.sigstore.cosign/bundle is missing)');
-  if (!a[ANNOTATION_CHAIN]) return failed(base, 'chain', 'no certificate chain annotation (Kyverno type: Cosign needs it)');
+  if (!a[ANNOTATION_BUNDLE]) return failed(base, 'log-proof', 'missing transparency-log proof (no dev.sigstore.cosign/bundle annotation)');
+  const requireChain = opts.requireChain ?? true;
+  if (!a[ANNOTATION_CHAIN] && requireChain) return failed(base, 'chain', NO_CHAIN);
   let rekor: RekorEntry;
   try {
     rekor = entryFromAnnotation(a[ANNOTATION_BUNDLE]);
   } catch {
     return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
   }
-  const bundle = messageSignatureBundle({
-    payloadSha256Hex: sha256Hex(payload),
-    signatureB64: a[ANNOTATION_SIGNATURE],
-    certificatePem: a[ANNOTATION_CERTIFICATE],
-    rekor: { ...rekor, inclusionProof: undefined },
-    rfc3161TimestampB64: rfc3161FromAnnotation(a[ANNOTATION_RFC3161]),
-  });
+  let bundle: ReturnType<typeof messageSignatureBundle>;
+  try {
+    bundle = messageSignatureBundle({
+      payloadSha256Hex: sha256Hex(payload),
+      signatureB64: a[ANNOTATION_SIGNATURE],
+      certificatePem: a[ANNOTATION_CERTIFICATE],
+      rekor: { ...rekor, inclusionProof: undefined },
+      rfc3161TimestampB64: rfc3161FromAnnotation(a[ANNOTATION_RFC3161]),
+    });
+  } catch (err) {
+    // One layer with a garbled certificate must not hide the others' verdicts.
+    return failed(base, 'malformed', `the certificate annotation cannot be read: ${(err as Error).message}`);
+  }
   const verdict = verifyBundle(bundle, payload, trust, policy, {
     ...base,
     logIndex: rekor.logIndex,
@@ -108,9 +129,9 @@ export function verifyLegacyLayer(
   if (!verdict.ok) return verdict;
   const claimed = digestClaim(payload);
   if (claimed !== digest) {
-    return failed(verdict, 'digest-claim', `the signed payload claims ${claimed ?? 'no digest'}, not ${digest}`);
+    return failed(verdict, 'digest-claim', `signed for another image: the payload claims ${claimed ?? 'no digest'}, not ${digest}`);
   }
-  return verdict;
+  return a[ANNOTATION_CHAIN] ? verdict : { ...verdict, note: NO_CHAIN };
 }
 
 export async function verifyLegacySignatures(
@@ -119,6 +140,7 @@ export async function verifyLegacySignatures(
   digest: string,
   trust: Trust,
   policy: IdentityPolicy,
+  opts: LegacyCheckOptions = {},
 ): Promise<SignatureVerdict[]> {
   const tag = signatureTag(digest);
   const reference = `${repo.registry}/${repo.repository}:${tag}`;
@@ -129,8 +151,15 @@ export async function verifyLegacySignatures(
     .slice(0, MAX_SIGNATURE_LAYERS);
   const verdicts: SignatureVerdict[] = [];
   for (const layer of layers) {
-    const payload = await reader.getBlob(repo, layer.digest, 64 * 1024);
-    verdicts.push(verifyLegacyLayer(layer, payload, digest, trust, policy, reference));
+    let payload: Buffer;
+    try {
+      payload = await reader.getBlob(repo, layer.digest, MAX_PAYLOAD_BYTES);
+    } catch (err) {
+      // One unreadable layer (deleted blob, wrong digest) must not hide the others.
+      verdicts.push(failed({ format: 'legacy', reference }, 'malformed', `the payload ${layer.digest} cannot be read: ${(err as Error).message}`));
+      continue;
+    }
+    verdicts.push(verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts));
   }
   return verdicts;
 }

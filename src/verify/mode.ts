@@ -1,68 +1,105 @@
 /**
- * `mode: verify`: check the existing signatures of each image against the
- * required identity and issuer. An image passes when one signature verifies.
- * With `audit: true` every failure is a warning and the step succeeds.
+ * `mode: verify`: check the existing signatures of each image, legacy `.sig`
+ * and bundle referrers alike, against the required identity and issuer. An
+ * image passes when one signature verifies. With `audit: true` every failure
+ * is a warning and the step succeeds (with `verified: false`).
  */
 import * as core from '@actions/core';
-import type { Config } from '../config-types.js';
+import type { Config, IdentityPolicy } from '../config-types.js';
 import { ActionError } from '../errors.js';
+import { BUNDLE_MEDIA_TYPE } from '../formats/bundle.js';
+import { reportVerifyMode } from '../report/verify-summary.js';
 import type { Subject } from '../subjects/resolve.js';
-import type { SignatureVerdict } from './check.js';
-import { verifyBundleSignatures, type BundleReader } from './bundle.js';
+import { settleLimited } from '../util/pool.js';
+import { listReferrers, verifyBundleSignatures, type BundleReader } from './bundle.js';
+import { failed, type SignatureVerdict } from './check.js';
 import { verifyLegacySignatures } from './legacy.js';
 import { describePolicy, looseRegexpWarning } from './policy.js';
-import { loadTrust } from './trust.js';
-import { verifyModeSummary } from '../report/verify-summary.js';
+import { loadTrust, type Trust } from './trust.js';
+import { judgeImage, type ImageVerdict } from './verdict.js';
 
-export interface ImageVerdict {
-  subject: Subject;
-  image: string;
-  ok: boolean;
-  verdicts: SignatureVerdict[];
-  /** One line: why it failed (or which signature passed). */
-  reason: string;
+export type { ImageVerdict } from './verdict.js';
+
+/** Images checked at once: each is a handful of small registry reads. */
+const CONCURRENCY = 8;
+
+/** Bundle referrers that are not signatures (attestations) still make cosign 3 ignore the `.sig`. */
+async function hasOtherBundles(reader: BundleReader, subject: Subject): Promise<boolean> {
+  try {
+    const listed = await listReferrers(reader, subject.repo, subject.digest);
+    return listed.some((d) => d.artifactType === BUNDLE_MEDIA_TYPE);
+  } catch {
+    return false; // only a hint about cosign 3: never worth failing an image that verified
+  }
 }
 
-/** The most telling reason among failed signatures, or "none found". */
-export function imageReason(verdicts: SignatureVerdict[]): string {
-  if (!verdicts.length) return 'no signatures found (neither a .sig tag nor a bundle referrer)';
-  const passed = verdicts.find((v) => v.ok);
-  if (passed) return `verified (${passed.format}, log entry ${passed.logIndex})`;
-  const distinct = [...new Set(verdicts.map((v) => v.reason))];
-  return distinct.length === 1 ? distinct[0]! : `${distinct[0]} (and ${distinct.length - 1} other reason(s) on other signatures)`;
+export async function verifyImage(reader: BundleReader, subject: Subject, trust: Trust, policy: IdentityPolicy): Promise<ImageVerdict> {
+  const [legacy, bundles] = await Promise.all([
+    // cosign does not need the chain annotation; verify mode judges as cosign does and notes it.
+    verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy, { requireChain: false }),
+    verifyBundleSignatures(reader, subject.repo, subject.digest, trust, policy),
+  ]);
+  const verdicts = [...legacy, ...bundles];
+  const legacyOnly = legacy.some((v) => v.ok) && !bundles.length;
+  return judgeImage(subject, verdicts, legacyOnly && (await hasOtherBundles(reader, subject)));
 }
 
-export async function runVerifyMode(config: Config, reader: BundleReader, subjects: Subject[]): Promise<void> {
+/** An image whose signatures could not be read: one verdict saying why, so audit mode can report it. */
+function unreadable(subject: Subject, err: unknown): ImageVerdict {
+  const message = err instanceof Error ? err.message : String(err);
+  const verdict: SignatureVerdict = failed(
+    { format: 'legacy', reference: `${subject.dockerReference}@${subject.digest}` },
+    'unreadable',
+    `could not read its signatures: ${message}`,
+  );
+  return judgeImage(subject, [verdict]);
+}
+
+async function verifyAll(reader: BundleReader, subjects: Subject[], trust: Trust, policy: IdentityPolicy): Promise<ImageVerdict[]> {
+  const settled = await settleLimited(subjects, CONCURRENCY, (s) => verifyImage(reader, s, trust, policy));
+  return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : unreadable(subjects[i], r.reason)));
+}
+
+/** Loads the trust root; in audit mode a failure becomes every image's reason instead of failing the step. */
+async function trustOrReason(config: Config): Promise<Trust | string> {
+  try {
+    return await loadTrust(config.sigstore);
+  } catch (err) {
+    if (!config.audit) throw err;
+    return `not checked: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+function annotate(results: ImageVerdict[], audit: boolean): void {
+  for (const r of results) {
+    if (r.ok) core.notice(`${r.image}: ${r.reason}`, { title: 'Signature verified' });
+    else if (audit) core.warning(`${r.image}: ${r.reason}`, { title: 'Would fail verification (audit)' });
+    if (r.cosign3) core.warning(`${r.image}: ${r.cosign3}`, { title: 'cosign 3 would conclude otherwise' });
+  }
+}
+
+export async function runVerifyMode(config: Config, reader: BundleReader, subjects: Subject[]): Promise<ImageVerdict[]> {
   const policy = config.identity;
   if (!policy) throw new ActionError('verify mode needs an identity', { input: 'certificate-identity', fix: 'set `certificate-identity`' });
   if (policy.regexp) {
     const warning = looseRegexpWarning(policy.regexp);
     if (warning) core.warning(warning);
   }
-  const trust = await loadTrust(config.sigstore);
-  const results: ImageVerdict[] = [];
-  for (const subject of subjects) {
-    const image = `${subject.dockerReference}@${subject.digest}`;
-    // Both formats: cosign 2 reads only `.sig`, cosign 3 prefers bundle referrers.
-    const verdicts = [
-      ...(await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy)),
-      ...(await verifyBundleSignatures(reader, subject.repo, subject.digest, trust, policy)),
-    ];
-    results.push({ subject, image, ok: verdicts.some((v) => v.ok), verdicts, reason: imageReason(verdicts) });
-  }
-  const failed = results.filter((r) => !r.ok);
-  for (const r of results) {
-    if (r.ok) core.notice(`${r.image}: ${r.reason}`, { title: 'Signature verified' });
-    else if (config.audit) core.warning(`${r.image}: ${r.reason}`, { title: 'Would fail verification (audit)' });
-  }
-  core.setOutput('verified', String(failed.length === 0));
-  core.setOutput('certificate-identity', describePolicy(policy));
-  core.setOutput('certificate-oidc-issuer', policy.issuer);
-  if (config.summary) await verifyModeSummary(results, config);
-  if (failed.length && !config.audit) {
+  const trust = await trustOrReason(config);
+  const results =
+    typeof trust === 'string'
+      ? subjects.map((s) => judgeImage(s, [failed({ format: 'legacy', reference: `${s.dockerReference}@${s.digest}` }, 'unreadable', trust)]))
+      : await verifyAll(reader, subjects, trust, policy);
+  if (typeof trust !== 'string') core.info(`Trusted root: ${trust.source}`);
+  annotate(results, config.audit);
+  await reportVerifyMode(results, config);
+
+  const failures = results.filter((r) => !r.ok);
+  if (failures.length && !config.audit) {
     throw new ActionError(
-      `${failed.length} of ${results.length} image(s) failed verification for ${describePolicy(policy)}:\n${failed.map((r) => `${r.image}: ${r.reason}`).join('\n')}`,
+      `${failures.length} of ${results.length} image(s) failed verification for ${describePolicy(policy)} (issuer ${policy.issuer}):\n${failures.map((r) => `${r.image}: ${r.reason}`).join('\n')}`,
       { fix: 'sign the images with this identity, or set `audit: true` to report without failing while you roll out' },
     );
   }
+  return results;
 }

@@ -1,0 +1,100 @@
+/**
+ * From the verdicts on each signature of an image to the verdict on the image:
+ * it passes when one signature verifies; otherwise the one-line reason is the
+ * most telling failure. Also what cosign 3 would conclude, which differs when a
+ * bundle referrer exists: cosign 3 then reads only bundles (formats.md, "Who
+ * reads what"), so a passing `.sig` beside a failing bundle does not count.
+ */
+import type { SignatureFormat } from '../config-types.js';
+import type { Subject } from '../subjects/resolve.js';
+import type { FailureKind, SignatureVerdict } from './check.js';
+
+export interface ImageVerdict {
+  subject: Subject;
+  /** `repo@sha256:…`, the digest that was checked (a tag was resolved to it). */
+  image: string;
+  ok: boolean;
+  verdicts: SignatureVerdict[];
+  /** One line: why it failed, or which signature passed. */
+  reason: string;
+  /** Set when cosign 3 would conclude otherwise: what it would say. */
+  cosign3?: string;
+  /** Facts worth knowing that change nothing here (other verifiers, other cosign versions). */
+  notes: string[];
+}
+
+/**
+ * Most telling first: a signature that verified cryptographically but names
+ * someone else says more than one that is broken, and broken says more than
+ * unreadable.
+ */
+const RANK: FailureKind[] = ['identity', 'issuer', 'digest-claim', 'signature', 'log-proof', 'chain', 'malformed', 'unreadable', 'none-found'];
+const rankOf = (v: SignatureVerdict): number => RANK.indexOf(v.failure ?? 'malformed');
+
+export const NO_SIGNATURES = 'no signatures found (neither a `.sig` tag nor a bundle referrer for this digest)';
+
+export function imageReason(verdicts: SignatureVerdict[]): string {
+  if (!verdicts.length) return NO_SIGNATURES;
+  const passed = verdicts.find((v) => v.ok);
+  if (passed) {
+    const entry = passed.logIndex === undefined ? '' : `, log entry ${passed.logIndex}`;
+    return `verified (${passed.format}${entry}): signed by ${passed.identity}`;
+  }
+  const sorted = [...verdicts].sort((a, b) => rankOf(a) - rankOf(b));
+  const first = sorted[0]!;
+  const others = sorted.length - 1;
+  const prefix = sorted.length > 1 ? `${sorted.length} signatures, none verifies; ` : '';
+  const suffix = others > 0 && new Set(sorted.map((v) => v.reason)).size > 1 ? ` (the others: ${[...new Set(sorted.slice(1).map((v) => v.failure))].join(', ')})` : '';
+  return `${prefix}${first.format}: ${first.reason}${suffix}`;
+}
+
+/**
+ * cosign 3's view. `otherBundles`: bundle referrers that parse but are not
+ * signatures (attestations); cosign 3 counts those as "bundles exist" too.
+ */
+export function cosign3View(verdicts: SignatureVerdict[], otherBundles = false): string | undefined {
+  const legacyPass = verdicts.some((v) => v.format === 'legacy' && v.ok);
+  const bundles = verdicts.filter((v) => v.format === 'bundle' && v.failure !== 'malformed');
+  if (!legacyPass || bundles.some((v) => v.ok) || (!bundles.length && !otherBundles)) return undefined;
+  const why = bundles.length ? imageReason(bundles) : 'the bundle referrers are attestations, not signatures by this identity';
+  return `cosign 3 would reject it: a Sigstore bundle referrer exists for this digest, so cosign 3 reads only bundles and ignores the .sig signature that verified here; ${why}`;
+}
+
+/** Notes for the summary: who else reads what was found. */
+export function imageNotes(verdicts: SignatureVerdict[]): string[] {
+  const notes = new Set<string>();
+  const passing = verdicts.filter((v) => v.ok);
+  if (passing.length && passing.every((v) => v.format === 'bundle')) {
+    notes.add('only the bundle verifies: cosign 2 reads it only with `--new-bundle-format` (2.6+); Kyverno `type: Cosign` and policy-controller (legacy format) do not read it');
+  }
+  for (const v of passing) if (v.note) notes.add(v.note);
+  return [...notes];
+}
+
+export function judgeImage(subject: Subject, verdicts: SignatureVerdict[], otherBundles = false): ImageVerdict {
+  const ok = verdicts.some((v) => v.ok);
+  return {
+    subject,
+    image: `${subject.dockerReference}@${subject.digest}`,
+    ok,
+    verdicts,
+    reason: imageReason(verdicts),
+    cosign3: cosign3View(verdicts, otherBundles),
+    notes: imageNotes(verdicts),
+  };
+}
+
+/** The format verifiers should be pointed at: what verified, else what was found, else legacy. */
+export function formatFound(results: ImageVerdict[]): SignatureFormat {
+  const all = results.flatMap((r) => r.verdicts);
+  const pool = all.some((v) => v.ok) ? all.filter((v) => v.ok) : all;
+  const formats = new Set(pool.map((v) => v.format));
+  if (formats.size === 2) return 'both';
+  return formats.has('bundle') ? 'bundle' : 'legacy';
+}
+
+/** The single exact identity that verified (regexp policies), or undefined when none or several did. */
+export function verifiedIdentity(results: ImageVerdict[]): string | undefined {
+  const identities = new Set(results.flatMap((r) => r.verdicts.filter((v) => v.ok && v.identity).map((v) => v.identity!)));
+  return identities.size === 1 ? [...identities][0] : undefined;
+}
