@@ -39612,6 +39612,7 @@ function networkFailure(err) {
 class RegistryClient {
     /** HTTP requests sent (token requests included; transport-level retries inside http.ts are not). */
     requestCount = 0;
+    noReferrersApi = new Set();
     auth;
     /** Blobs this run pushed (`registry/repository@digest`): a 404 on reading one is lag, worth a few retries. */
     pushed = new Set();
@@ -39680,10 +39681,16 @@ class RegistryClient {
         return this.blobExists(repo, digest, 'pull');
     }
     /** Uploads `bytes` unless the repository has them: POST a session, then PUT `?digest=` (monolithic). */
-    async pushBlob(repo, bytes, mediaType = MEDIA_TYPES.octetStream) {
+    /**
+     * Uploads a blob (POST then PUT). `checkExists` (default) asks first with a
+     * HEAD and skips blobs already there; callers turn it off for blobs that are
+     * new by construction (a fresh signature's payload, a config for a new layer
+     * list), where the HEAD would only cost a round trip.
+     */
+    async pushBlob(repo, bytes, mediaType = MEDIA_TYPES.octetStream, opts = {}) {
         const descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
         this.pushed.add(`${types_imageName(repo)}@${descriptor.digest}`);
-        if (await this.blobExists(repo, descriptor.digest, 'push'))
+        if ((opts.checkExists ?? true) && (await this.blobExists(repo, descriptor.digest, 'push')))
             return descriptor;
         const endBy = Date.now() + this.retry.budgetMs;
         let networkError;
@@ -39735,14 +39742,19 @@ class RegistryClient {
     }
     /** The referrers API, trusted only on a 200 with an OCI index content type. */
     async referrers(repo, digest) {
+        // A registry without the API does not grow one during a run: ask each host once.
+        if (this.noReferrersApi.has(repo.registry))
+            return { supported: false };
         const manifests = [];
         let url = this.url(repo, `referrers/${digest}`);
         for (let page = 0; url && page < MAX_REFERRER_PAGES; page++) {
             const res = await this.send(repo, { url, headers: { accept: MEDIA_TYPES.ociIndex }, maxBodyBytes: MAX_MANIFEST_BYTES });
             if (res.status === 401 || res.status === 403)
                 throw await this.failure(repo, digest, 'pull', 'list referrers', res);
-            if (res.status !== 200 || mediaTypeOf(res) !== MEDIA_TYPES.ociIndex)
+            if (res.status !== 200 || mediaTypeOf(res) !== MEDIA_TYPES.ociIndex) {
+                this.noReferrersApi.add(repo.registry);
                 return { supported: false };
+            }
             const index = JSON.parse(res.body.toString('utf8'));
             manifests.push(...(Array.isArray(index.manifests) ? index.manifests : []));
             const next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(res.headers.get('link') ?? '');
@@ -41077,7 +41089,9 @@ async function appendLossless(client, repo, tag, ours, spec, opts) {
         if (opts.maxElements !== undefined && merged.length > opts.maxElements)
             throw tooMany(repo, tag, spec, present.length, opts);
         const { body, mediaType } = await spec.build(merged);
-        const now = await client.headManifest(repo, tag);
+        // Under contention (a round lost already), check the tag did not move while we built: the
+        // first round skips this request, as we read the tag just before building.
+        const now = attempt > 1 ? await client.headManifest(repo, tag) : current?.descriptor;
         if (now?.digest !== current?.descriptor.digest) {
             // Someone wrote since we read: merge their version instead of overwriting it.
             await append_sleep(backoffMs(attempt, backoff));
@@ -41101,16 +41115,12 @@ async function appendLossless(client, repo, tag, ours, spec, opts) {
             continue;
         }
         const settleMs = opts.settleMs ?? Math.min(5000, Math.max(100, 2 * (Date.now() - putStarted)));
-        let complete = true;
-        for (const delay of [0, settleMs]) {
-            await append_sleep(delay);
-            current = await client.getManifest(repo, tag, { expectExists: true });
-            const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
-            if ([...known.keys()].some((id) => !ids.has(id))) {
-                complete = false;
-                break;
-            }
-        }
+        // One read-back, after a writer that read before our PUT has had time to write: if it
+        // dropped our element (or we dropped one of theirs), merge and write again.
+        await append_sleep(settleMs);
+        current = await client.getManifest(repo, tag, { expectExists: true });
+        const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
+        const complete = ![...known.keys()].some((id) => !ids.has(id));
         if (complete && current)
             return { descriptor: current.descriptor, attempts: attempt };
         await append_sleep(backoffMs(attempt, backoff));
@@ -41137,15 +41147,17 @@ async function appendLayers(client, repo, tag, newLayers, buildConfig, opts = {}
         noun: 'signature',
         build: async (elements) => {
             const configBytes = buildConfig(elements.map((e) => e.value));
-            const config = await client.pushBlob(repo, configBytes, opts.configMediaType ?? MEDIA_TYPES.ociConfig);
+            // A config for this exact layer list is new unless this very list was written before: no HEAD first.
+            const config = await client.pushBlob(repo, configBytes, opts.configMediaType ?? MEDIA_TYPES.ociConfig, { checkExists: false });
             const body = `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociManifest}","config":${JSON.stringify(config)},` +
                 `"layers":[${elements.map((e) => e.raw).join(',')}]}`;
             return { body, mediaType: MEDIA_TYPES.ociManifest };
         },
     };
-    // Our blobs go up once, before any manifest can name them.
-    for (const layer of newLayers)
-        await client.pushBlob(repo, layer.blob, layer.descriptor.mediaType);
+    // Our blobs go up once, before any manifest can name them (unless the caller already pushed them).
+    if (!opts.blobsPresent)
+        for (const layer of newLayers)
+            await client.pushBlob(repo, layer.blob, layer.descriptor.mediaType);
     return appendLossless(client, repo, tag, newLayers.map((l) => toElement(l.descriptor, spec)), spec, opts);
 }
 /**
@@ -41310,7 +41322,8 @@ function bundleFileName(subject, format) {
 async function signLegacy(subject, ctx) {
     const image = `${subject.dockerReference}@${subject.digest}`;
     const payload = simpleSigningPayload(subject.dockerReference, subject.digest, ctx.annotations);
-    await ctx.registry.pushBlob(subject.repo, payload);
+    // No HEAD first: the upload itself is the proof of write access we want before logging.
+    await ctx.registry.pushBlob(subject.repo, payload, undefined, { checkExists: false });
     const cert = await ctx.signer.certificate();
     const signature = ctx.signer.sign(payload);
     const signatureB64 = signature.toString('base64');
@@ -41328,6 +41341,7 @@ async function signLegacy(subject, ctx) {
     const tag = signatureTag(subject.digest);
     await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
         image,
+        blobsPresent: true,
     });
     const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
     const bundle = messageSignatureBundle({ payloadSha256Hex: sha256Hex(payload), signatureB64, certificatePem: cert.leafPem, rekor: entry, rfc3161TimestampB64 });
@@ -41424,7 +41438,8 @@ async function signBundle(subject, ctx) {
         logged = { logIndex: entry.logIndex, logId: entry.logId, integratedTime: entry.integratedTime, uuid: entry.uuid, url, kind: entry.kind };
     }
     const bundleBytes = Buffer.from(JSON.stringify(bundle));
-    const layer = await ctx.registry.pushBlob(subject.repo, bundleBytes, BUNDLE_MEDIA_TYPE);
+    // A fresh bundle (new signature, new log entry) cannot be there yet: no HEAD first.
+    const layer = await ctx.registry.pushBlob(subject.repo, bundleBytes, BUNDLE_MEDIA_TYPE, { checkExists: false });
     const annotations = referrerAnnotations((ctx.now ?? (() => new Date()))());
     const manifest = referrerManifest(subject, layer, annotations);
     const descriptor = referrerDescriptor(manifest, annotations);
@@ -42036,6 +42051,15 @@ function rfc3161FromAnnotation(text) {
         return undefined;
     }
 }
+/** The log index a layer's `dev.sigstore.cosign/bundle` names, read without fetching anything. */
+function layerLogIndex(layer) {
+    try {
+        return entryFromAnnotation(layer.annotations?.[ANNOTATION_BUNDLE] ?? '').logIndex;
+    }
+    catch {
+        return undefined;
+    }
+}
 /** Checks the payload claims the digest we asked about (cosign checks the same). */
 function digestClaim(payload) {
     try {
@@ -42100,7 +42124,8 @@ async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts 
         return [];
     const layers = (manifest.json.layers ?? [])
         .filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE)
-        .slice(0, MAX_SIGNATURE_LAYERS);
+        .slice(0, MAX_SIGNATURE_LAYERS)
+        .filter((l) => !opts.only || opts.only(l));
     const verdicts = [];
     for (const layer of layers) {
         let payload;
@@ -42131,7 +42156,10 @@ async function selfCheck(reader, records, subjects, trust, cert) {
             out.set(record, await selfCheckBundle(reader, record, subject.repo, trust, cert));
             continue;
         }
-        const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy);
+        // Read back only our own layer (found by its log index): a .sig may hold up to 1000 others.
+        const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy, {
+            only: (layer) => layerLogIndex(layer) === record.rekor.logIndex,
+        });
         // Ours is the layer whose log entry we were given; other layers may be other runs' signatures.
         out.set(record, verdicts.find((v) => v.logIndex === record.rekor.logIndex && v.integratedTime === record.rekor.integratedTime));
     }

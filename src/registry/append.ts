@@ -144,7 +144,9 @@ async function appendLossless(
     if (opts.maxElements !== undefined && merged.length > opts.maxElements) throw tooMany(repo, tag, spec, present.length, opts);
 
     const { body, mediaType } = await spec.build(merged);
-    const now = await client.headManifest(repo, tag);
+    // Under contention (a round lost already), check the tag did not move while we built: the
+    // first round skips this request, as we read the tag just before building.
+    const now = attempt > 1 ? await client.headManifest(repo, tag) : current?.descriptor;
     if (now?.digest !== current?.descriptor.digest) {
       // Someone wrote since we read: merge their version instead of overwriting it.
       await sleep(backoffMs(attempt, backoff));
@@ -166,16 +168,12 @@ async function appendLossless(
     }
     const settleMs = opts.settleMs ?? Math.min(5000, Math.max(100, 2 * (Date.now() - putStarted)));
 
-    let complete = true;
-    for (const delay of [0, settleMs]) {
-      await sleep(delay);
-      current = await client.getManifest(repo, tag, { expectExists: true });
-      const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
-      if ([...known.keys()].some((id) => !ids.has(id))) {
-        complete = false;
-        break;
-      }
-    }
+    // One read-back, after a writer that read before our PUT has had time to write: if it
+    // dropped our element (or we dropped one of theirs), merge and write again.
+    await sleep(settleMs);
+    current = await client.getManifest(repo, tag, { expectExists: true });
+    const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
+    const complete = ![...known.keys()].some((id) => !ids.has(id));
     if (complete && current) return { descriptor: current.descriptor, attempts: attempt };
     await sleep(backoffMs(attempt, backoff));
   }
@@ -206,7 +204,7 @@ export async function appendLayers(
   tag: string,
   newLayers: NewLayer[],
   buildConfig: (layers: Descriptor[]) => Buffer,
-  opts: AppendOptions & { configMediaType?: string } = {},
+  opts: AppendOptions & { configMediaType?: string; blobsPresent?: boolean } = {},
 ): Promise<AppendResult> {
   opts = { maxElements: COSIGN_MAX_SIGNATURE_LAYERS, ...opts };
   const spec: ListSpec = {
@@ -216,15 +214,16 @@ export async function appendLayers(
     noun: 'signature',
     build: async (elements) => {
       const configBytes = buildConfig(elements.map((e) => e.value as unknown as Descriptor));
-      const config = await client.pushBlob(repo, configBytes, opts.configMediaType ?? MEDIA_TYPES.ociConfig);
+      // A config for this exact layer list is new unless this very list was written before: no HEAD first.
+      const config = await client.pushBlob(repo, configBytes, opts.configMediaType ?? MEDIA_TYPES.ociConfig, { checkExists: false });
       const body =
         `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociManifest}","config":${JSON.stringify(config)},` +
         `"layers":[${elements.map((e) => e.raw).join(',')}]}`;
       return { body, mediaType: MEDIA_TYPES.ociManifest };
     },
   };
-  // Our blobs go up once, before any manifest can name them.
-  for (const layer of newLayers) await client.pushBlob(repo, layer.blob, layer.descriptor.mediaType);
+  // Our blobs go up once, before any manifest can name them (unless the caller already pushed them).
+  if (!opts.blobsPresent) for (const layer of newLayers) await client.pushBlob(repo, layer.blob, layer.descriptor.mediaType);
   return appendLossless(client, repo, tag, newLayers.map((l) => toElement(l.descriptor, spec)), spec, opts);
 }
 

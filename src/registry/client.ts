@@ -58,6 +58,7 @@ function networkFailure(err: unknown): boolean {
 export class RegistryClient {
   /** HTTP requests sent (token requests included; transport-level retries inside http.ts are not). */
   requestCount = 0;
+  private readonly noReferrersApi = new Set<string>();
   private readonly auth: RegistryAuth;
   /** Blobs this run pushed (`registry/repository@digest`): a 404 on reading one is lag, worth a few retries. */
   private readonly pushed = new Set<string>();
@@ -124,10 +125,16 @@ export class RegistryClient {
   }
 
   /** Uploads `bytes` unless the repository has them: POST a session, then PUT `?digest=` (monolithic). */
-  async pushBlob(repo: Repo, bytes: Buffer, mediaType: string = MEDIA_TYPES.octetStream): Promise<Descriptor> {
+  /**
+   * Uploads a blob (POST then PUT). `checkExists` (default) asks first with a
+   * HEAD and skips blobs already there; callers turn it off for blobs that are
+   * new by construction (a fresh signature's payload, a config for a new layer
+   * list), where the HEAD would only cost a round trip.
+   */
+  async pushBlob(repo: Repo, bytes: Buffer, mediaType: string = MEDIA_TYPES.octetStream, opts: { checkExists?: boolean } = {}): Promise<Descriptor> {
     const descriptor: Descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
     this.pushed.add(`${imageName(repo)}@${descriptor.digest}`);
-    if (await this.blobExists(repo, descriptor.digest, 'push')) return descriptor;
+    if ((opts.checkExists ?? true) && (await this.blobExists(repo, descriptor.digest, 'push'))) return descriptor;
     const endBy = Date.now() + this.retry.budgetMs;
     let networkError: unknown;
     for (let attempt = 1; ; attempt++) {
@@ -173,12 +180,17 @@ export class RegistryClient {
 
   /** The referrers API, trusted only on a 200 with an OCI index content type. */
   async referrers(repo: Repo, digest: string): Promise<Referrers> {
+    // A registry without the API does not grow one during a run: ask each host once.
+    if (this.noReferrersApi.has(repo.registry)) return { supported: false };
     const manifests: Descriptor[] = [];
     let url: string | undefined = this.url(repo, `referrers/${digest}`);
     for (let page = 0; url && page < MAX_REFERRER_PAGES; page++) {
       const res: Sent = await this.send(repo, { url, headers: { accept: MEDIA_TYPES.ociIndex }, maxBodyBytes: MAX_MANIFEST_BYTES });
       if (res.status === 401 || res.status === 403) throw await this.failure(repo, digest, 'pull', 'list referrers', res);
-      if (res.status !== 200 || mediaTypeOf(res) !== MEDIA_TYPES.ociIndex) return { supported: false };
+      if (res.status !== 200 || mediaTypeOf(res) !== MEDIA_TYPES.ociIndex) {
+        this.noReferrersApi.add(repo.registry);
+        return { supported: false };
+      }
       const index = JSON.parse(res.body.toString('utf8')) as { manifests?: Descriptor[] };
       manifests.push(...(Array.isArray(index.manifests) ? index.manifests : []));
       const next = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(res.headers.get('link') ?? '');

@@ -103,7 +103,8 @@ export async function signBundle(subject: Subject, ctx: BundleSigningContext): P
     logged = { logIndex: entry.logIndex, logId: entry.logId, integratedTime: entry.integratedTime, uuid: entry.uuid, url, kind: entry.kind };
   }
   const bundleBytes = Buffer.from(JSON.stringify(bundle));
-  const layer = await ctx.registry.pushBlob(subject.repo, bundleBytes, BUNDLE_MEDIA_TYPE);
+  // A fresh bundle (new signature, new log entry) cannot be there yet: no HEAD first.
+  const layer = await ctx.registry.pushBlob(subject.repo, bundleBytes, BUNDLE_MEDIA_TYPE, { checkExists: false });
   const annotations = referrerAnnotations((ctx.now ?? (() => new Date()))());
   const manifest = referrerManifest(subject, layer, annotations);
   const descriptor = referrerDescriptor(manifest, annotations);

@@ -36,7 +36,8 @@ export function bundleFileName(subject: Subject, format: string): string {
 export async function signLegacy(subject: Subject, ctx: SigningContext): Promise<SignatureRecord> {
   const image = `${subject.dockerReference}@${subject.digest}`;
   const payload = simpleSigningPayload(subject.dockerReference, subject.digest, ctx.annotations);
-  await ctx.registry.pushBlob(subject.repo, payload);
+  // No HEAD first: the upload itself is the proof of write access we want before logging.
+  await ctx.registry.pushBlob(subject.repo, payload, undefined, { checkExists: false });
 
   const cert = await ctx.signer.certificate();
   const signature = ctx.signer.sign(payload);
@@ -59,6 +60,7 @@ export async function signLegacy(subject: Subject, ctx: SigningContext): Promise
   const tag = signatureTag(subject.digest);
   await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
     image,
+    blobsPresent: true,
   });
 
   const bundlePath = path.join(ctx.bundleDir, bundleFileName(subject, 'legacy'));

@@ -64,6 +64,15 @@ function rfc3161FromAnnotation(text: string | undefined): string | undefined {
   }
 }
 
+/** The log index a layer's `dev.sigstore.cosign/bundle` names, read without fetching anything. */
+export function layerLogIndex(layer: LayerDescriptor): number | undefined {
+  try {
+    return entryFromAnnotation(layer.annotations?.[ANNOTATION_BUNDLE] ?? '').logIndex;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Checks the payload claims the digest we asked about (cosign checks the same). */
 export function digestClaim(payload: Buffer): string | undefined {
   try {
@@ -81,6 +90,8 @@ export interface LegacyCheckOptions {
    * self-check requires it; cosign does not, so verify mode only notes it.
    */
   requireChain?: boolean;
+  /** Only layers this accepts are read and verified (the self-check: just our own layer). */
+  only?: (layer: LayerDescriptor) => boolean;
 }
 
 const NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
@@ -148,7 +159,8 @@ export async function verifyLegacySignatures(
   if (!manifest) return [];
   const layers = ((manifest.json as { layers?: LayerDescriptor[] }).layers ?? [])
     .filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE)
-    .slice(0, MAX_SIGNATURE_LAYERS);
+    .slice(0, MAX_SIGNATURE_LAYERS)
+    .filter((l) => !opts.only || opts.only(l));
   const verdicts: SignatureVerdict[] = [];
   for (const layer of layers) {
     let payload: Buffer;

@@ -7,7 +7,7 @@ import type { SignatureRecord } from '../sign/types.js';
 import type { Subject } from '../subjects/resolve.js';
 import { selfCheckBundle, type BundleReader } from './bundle.js';
 import type { SignatureVerdict } from './check.js';
-import { verifyLegacySignatures } from './legacy.js';
+import { layerLogIndex, verifyLegacySignatures } from './legacy.js';
 import type { Trust } from './trust.js';
 
 export async function selfCheck(
@@ -26,7 +26,10 @@ export async function selfCheck(
       out.set(record, await selfCheckBundle(reader, record, subject.repo, trust, cert));
       continue;
     }
-    const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy);
+    // Read back only our own layer (found by its log index): a .sig may hold up to 1000 others.
+    const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy, {
+      only: (layer) => layerLogIndex(layer) === record.rekor.logIndex,
+    });
     // Ours is the layer whose log entry we were given; other layers may be other runs' signatures.
     out.set(
       record,
