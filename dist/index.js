@@ -37949,14 +37949,14 @@ function parseImageInputs(read) {
     const metadata = read('metadata');
     const digestText = read('digest');
     if (images && metadata) {
-        throw new errors/* ActionError */.l('both `images` and `metadata` are set', { input: 'metadata', fix: 'keep one: metadata alone, or images (with digest)' });
+        throw new errors/* ActionError */.lZ('both `images` and `metadata` are set', { input: 'metadata', fix: 'keep one: metadata alone, or images (with digest)' });
     }
     const digest = digestText ? (0,reference/* parseDigest */.m)(digestText, { input: 'digest' }).value : undefined;
     let refs;
     if (metadata) {
         const fromBuild = parseMetadata(metadata);
         if (digest && digest !== fromBuild.digest) {
-            throw new errors/* ActionError */.l(`\`digest\` is ${digest} but the metadata's containerimage.digest is ${fromBuild.digest}`, {
+            throw new errors/* ActionError */.lZ(`\`digest\` is ${digest} but the metadata's containerimage.digest is ${fromBuild.digest}`, {
                 input: 'digest',
                 fix: 'drop the digest input: metadata already carries the digest',
             });
@@ -37967,10 +37967,10 @@ function parseImageInputs(read) {
         refs = splitList(images).map((text) => withDigest((0,reference/* parseReference */.F2)(text), digest, 'digest'));
     }
     else {
-        throw new errors/* ActionError */.l('no image is given', { input: 'images', fix: IMAGES_FIX });
+        throw new errors/* ActionError */.lZ('no image is given', { input: 'images', fix: IMAGES_FIX });
     }
     if (refs.length === 0)
-        throw new errors/* ActionError */.l('the list of images is empty', { input: metadata ? 'metadata' : 'images', fix: IMAGES_FIX });
+        throw new errors/* ActionError */.lZ('the list of images is empty', { input: metadata ? 'metadata' : 'images', fix: IMAGES_FIX });
     return dedupe(refs);
 }
 /** build-push-action's metadata: flat keys with dots, `image.name` a comma-separated list. */
@@ -37980,19 +37980,19 @@ function parseMetadata(text) {
         parsed = JSON.parse(text);
     }
     catch (e) {
-        throw new errors/* ActionError */.l(`metadata is not JSON (${e.message})`, { input: 'metadata', fix: METADATA_FIX });
+        throw new errors/* ActionError */.lZ(`metadata is not JSON (${e.message})`, { input: 'metadata', fix: METADATA_FIX });
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        throw new errors/* ActionError */.l('metadata is not a JSON object', { input: 'metadata', fix: METADATA_FIX });
+        throw new errors/* ActionError */.lZ('metadata is not a JSON object', { input: 'metadata', fix: METADATA_FIX });
     }
     const fields = parsed;
     const name = fields['image.name'];
     if (typeof name !== 'string' || !name.trim()) {
-        throw new errors/* ActionError */.l('metadata has no "image.name" (was the image pushed, with tags or a name?)', { input: 'metadata', fix: METADATA_FIX });
+        throw new errors/* ActionError */.lZ('metadata has no "image.name" (was the image pushed, with tags or a name?)', { input: 'metadata', fix: METADATA_FIX });
     }
     const digest = fields['containerimage.digest'];
     if (typeof digest !== 'string' || !digest.trim()) {
-        throw new errors/* ActionError */.l('metadata has no "containerimage.digest"', { input: 'metadata', fix: METADATA_FIX });
+        throw new errors/* ActionError */.lZ('metadata has no "containerimage.digest"', { input: 'metadata', fix: METADATA_FIX });
     }
     return { names: splitList(name), digest: (0,reference/* parseDigest */.m)(digest, { input: 'metadata' }).value };
 }
@@ -38005,7 +38005,7 @@ function withDigest(ref, digest, source) {
     if (ref.digest === digest)
         return ref;
     const other = source === 'digest' ? 'the `digest` input' : "the metadata's containerimage.digest";
-    throw new errors/* ActionError */.l(`the name has its own digest ${ref.digest}, but ${other} is ${digest}`, {
+    throw new errors/* ActionError */.lZ(`the name has its own digest ${ref.digest}, but ${other} is ${digest}`, {
         image: ref.original,
         input: source,
         fix: 'keep one digest: remove it from the name or from the digest input',
@@ -38054,7 +38054,7 @@ function parseConfig(inputs, env) {
         return buildConfig(read, env);
     }
     catch (e) {
-        throw e instanceof errors/* ActionError */.l ? redact(e, secrets) : e;
+        throw e instanceof errors/* ActionError */.lZ ? redact(e, secrets) : e;
     }
 }
 function buildConfig(read, env) {
@@ -38068,7 +38068,7 @@ function buildConfig(read, env) {
     const registryPassword = read('registry-password');
     if (!!registryUsername !== !!registryPassword) {
         const missing = registryUsername ? 'registry-password' : 'registry-username';
-        throw new errors/* ActionError */.l(`${missing} is empty while ${registryUsername ? 'registry-username' : 'registry-password'} is set`, {
+        throw new errors/* ActionError */.lZ(`${missing} is empty while ${registryUsername ? 'registry-username' : 'registry-password'} is set`, {
             input: missing,
             fix: 'set both registry-username and registry-password, or neither (docker/login-action credentials are then used)',
         });
@@ -38100,7 +38100,7 @@ function buildConfig(read, env) {
 function checkSigningAllowed(config) {
     assertPublicLogAllowed(config, config.runner.visibility);
     if (!config.runner.idTokenUrl || !config.runner.idTokenRequestToken) {
-        throw new errors/* ActionError */.l('missing the id-token permission: ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN are not set, so no OIDC token can be requested', {
+        throw new errors/* ActionError */.lZ('missing the id-token permission: ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN are not set, so no OIDC token can be requested', {
             fix: 'add `permissions: id-token: write` to the job (for a pull request from a fork, GitHub does not issue the token)',
         });
     }
@@ -38113,7 +38113,7 @@ function checkSigningAllowed(config) {
  */
 function assertPublicLogAllowed(config, visibility) {
     if (config.sigstore.kind === 'public-good' && (visibility === 'private' || visibility === 'internal') && !config.allowPublicLog) {
-        throw new errors/* ActionError */.l(`this repository is ${visibility}, and signing with the public Sigstore instance publishes the repository name, ` +
+        throw new errors/* ActionError */.lZ(`this repository is ${visibility}, and signing with the public Sigstore instance publishes the repository name, ` +
             'workflow path and ref in the public transparency log (Rekor), forever; nothing has been sent', { input: 'allow-public-log', fix: 'set `allow-public-log: true` if that is acceptable, or `sigstore: custom` to use your own instance' });
     }
 }
@@ -38122,14 +38122,14 @@ function identityPolicy(read, runner) {
     const regexp = read('certificate-identity-regexp');
     const issuer = read('certificate-oidc-issuer') || GITHUB_ACTIONS_ISSUER;
     if (exact && regexp) {
-        throw new errors/* ActionError */.l('both certificate-identity and certificate-identity-regexp are set', {
+        throw new errors/* ActionError */.lZ('both certificate-identity and certificate-identity-regexp are set', {
             input: 'certificate-identity-regexp',
             fix: 'keep one: certificate-identity for one exact identity, or certificate-identity-regexp for a pattern',
         });
     }
     if (!exact && !regexp) {
         const repo = runner.repository ?? '<owner>/<repo>';
-        throw new errors/* ActionError */.l('verify mode needs the identity the signatures must have', {
+        throw new errors/* ActionError */.lZ('verify mode needs the identity the signatures must have', {
             input: 'certificate-identity',
             fix: `set certificate-identity: ${runner.serverUrl}/${repo}/.github/workflows/<workflow>.yml@refs/heads/main (or certificate-identity-regexp)`,
         });
@@ -38140,7 +38140,7 @@ function identityPolicy(read, runner) {
         new RegExp(regexp);
     }
     catch (e) {
-        throw new errors/* ActionError */.l(`the regular expression does not compile: ${e.message}`, {
+        throw new errors/* ActionError */.lZ(`the regular expression does not compile: ${e.message}`, {
             input: 'certificate-identity-regexp',
             fix: 'fix the pattern (JavaScript syntax; it must match the whole identity), or use certificate-identity for an exact match',
         });
@@ -38152,7 +38152,7 @@ function sigstoreInstance(read, willVerify) {
     if (kind === 'public-good') {
         const stray = CUSTOM_ONLY_INPUTS.find((name) => read(name));
         if (stray) {
-            throw new errors/* ActionError */.l(`${stray} is set, but sigstore is public-good, whose endpoints and trust are fixed`, {
+            throw new errors/* ActionError */.lZ(`${stray} is set, but sigstore is public-good, whose endpoints and trust are fixed`, {
                 input: stray,
                 fix: `set sigstore: custom to use your own instance, or remove ${stray}`,
             });
@@ -38167,7 +38167,7 @@ function sigstoreInstance(read, willVerify) {
     if (trustedRoot)
         instance.trustedRootPath = checkTrustedRoot(trustedRoot);
     else if (willVerify) {
-        throw new errors/* ActionError */.l('a custom instance needs its trusted root to verify signatures', {
+        throw new errors/* ActionError */.lZ('a custom instance needs its trusted root to verify signatures', {
             input: 'trusted-root',
             fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or verify: false to sign without the check)',
         });
@@ -38180,24 +38180,24 @@ function endpoint(read, name, required) {
     if (!raw) {
         if (!required)
             return undefined;
-        throw new errors/* ActionError */.l(`${name} is required when sigstore is custom`, { input: name, fix: `set ${name}, e.g. ${example}` });
+        throw new errors/* ActionError */.lZ(`${name} is required when sigstore is custom`, { input: name, fix: `set ${name}, e.g. ${example}` });
     }
     let url;
     try {
         url = new URL(raw);
     }
     catch {
-        throw new errors/* ActionError */.l(`"${raw}" is not a URL`, { input: name, fix: `write the full URL, e.g. ${example}` });
+        throw new errors/* ActionError */.lZ(`"${raw}" is not a URL`, { input: name, fix: `write the full URL, e.g. ${example}` });
     }
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (0,hosts/* isLoopbackHost */.cW)(url.host))) {
         // The OIDC token and signatures travel to these endpoints: plain HTTP only where nothing leaves the machine.
-        throw new errors/* ActionError */.l(`${url.protocol}// is not allowed here`, { input: name, fix: `use https:// (plain http:// only on localhost, 127.0.0.0/8 or [::1]), e.g. ${example}` });
+        throw new errors/* ActionError */.lZ(`${url.protocol}// is not allowed here`, { input: name, fix: `use https:// (plain http:// only on localhost, 127.0.0.0/8 or [::1]), e.g. ${example}` });
     }
     if (url.username || url.password) {
-        throw new errors/* ActionError */.l('the URL carries credentials', { input: name, fix: `remove the user:password@ part: ${url.origin}` });
+        throw new errors/* ActionError */.lZ('the URL carries credentials', { input: name, fix: `remove the user:password@ part: ${url.origin}` });
     }
     if (url.search || url.hash) {
-        throw new errors/* ActionError */.l('the URL has a query or fragment', { input: name, fix: `give the base URL only: ${url.origin}${url.pathname}` });
+        throw new errors/* ActionError */.lZ('the URL has a query or fragment', { input: name, fix: `give the base URL only: ${url.origin}${url.pathname}` });
     }
     return url.href.replace(/\/+$/, '');
 }
@@ -38209,7 +38209,7 @@ function checkTrustedRoot(file) {
         text = (0,external_node_fs_.readFileSync)(absolute, 'utf8');
     }
     catch (e) {
-        throw new errors/* ActionError */.l(`cannot read ${absolute} (${e.code ?? e.message})`, {
+        throw new errors/* ActionError */.lZ(`cannot read ${absolute} (${e.code ?? e.message})`, {
             input: 'trusted-root',
             fix: 'give the path of your instance\'s trusted_root.json (relative paths start at the workspace), written by an earlier step or checked out',
         });
@@ -38219,10 +38219,10 @@ function checkTrustedRoot(file) {
         parsed = JSON.parse(text);
     }
     catch (e) {
-        throw new errors/* ActionError */.l(`${absolute} is not JSON (${e.message})`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
+        throw new errors/* ActionError */.lZ(`${absolute} is not JSON (${e.message})`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        throw new errors/* ActionError */.l(`${absolute} is not a JSON object`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
+        throw new errors/* ActionError */.lZ(`${absolute} is not a JSON object`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
     }
     return absolute;
 }
@@ -38235,10 +38235,10 @@ function parseAnnotations(text) {
         const eq = line.indexOf('=');
         const key = eq < 0 ? '' : line.slice(0, eq).trim();
         if (eq < 0 || !key) {
-            throw new errors/* ActionError */.l(`"${line}" is not key=value`, { input: 'annotations', fix: 'write one key=value per line, e.g. team=platform' });
+            throw new errors/* ActionError */.lZ(`"${line}" is not key=value`, { input: 'annotations', fix: 'write one key=value per line, e.g. team=platform' });
         }
         if (pairs.has(key))
-            throw new errors/* ActionError */.l(`the key "${key}" is given twice`, { input: 'annotations', fix: `keep one ${key}= line` });
+            throw new errors/* ActionError */.lZ(`the key "${key}" is given twice`, { input: 'annotations', fix: `keep one ${key}= line` });
         pairs.set(key, line.slice(eq + 1).trim());
     }
     return Object.fromEntries([...pairs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -38284,7 +38284,7 @@ function oneOf(read, name, values, fallback) {
     const value = values.find((v) => v === raw.toLowerCase());
     if (value)
         return value;
-    throw new errors/* ActionError */.l(`"${raw}" is not an accepted value`, { input: name, fix: `set ${name} to one of: ${values.join(', ')}` });
+    throw new errors/* ActionError */.lZ(`"${raw}" is not an accepted value`, { input: name, fix: `set ${name} to one of: ${values.join(', ')}` });
 }
 /** Like core.getBooleanInput: true/false in any case; empty takes the default. */
 function bool(read, name, fallback) {
@@ -38295,7 +38295,7 @@ function bool(read, name, fallback) {
         return true;
     if (raw.toLowerCase() === 'false')
         return false;
-    throw new errors/* ActionError */.l(`"${raw}" is not a boolean`, { input: name, fix: `set ${name} to true or false` });
+    throw new errors/* ActionError */.lZ(`"${raw}" is not a boolean`, { input: name, fix: `set ${name} to true or false` });
 }
 /** A copy of the error with every secret value replaced by ***. */
 function redact(error, secrets) {
@@ -38303,7 +38303,7 @@ function redact(error, secrets) {
     if (present.length === 0)
         return error;
     const scrub = (text) => present.reduce((t, s) => t?.replaceAll(s, '***'), text);
-    const clean = new errors/* ActionError */.l(scrub(error.message) ?? '');
+    const clean = new errors/* ActionError */.lZ(scrub(error.message) ?? '');
     return Object.assign(clean, { image: scrub(error.image), input: error.input, fix: scrub(error.fix) });
 }
 
@@ -38314,7 +38314,8 @@ function redact(error, secrets) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   l: () => (/* binding */ ActionError)
+/* harmony export */   IJ: () => (/* binding */ SummarizedError),
+/* harmony export */   lZ: () => (/* binding */ ActionError)
 /* harmony export */ });
 /* unused harmony export formatMessage */
 class ActionError extends Error {
@@ -38328,6 +38329,9 @@ class ActionError extends Error {
         this.input = details.input;
         this.fix = details.fix;
     }
+}
+/** A failure whose job summary was already written, with the cause on top: not summarized again. */
+class SummarizedError extends ActionError {
 }
 /** `<image>: input `x`: <what>. Fix: <fix>` with the parts that are known. */
 function formatMessage(what, d) {
@@ -38368,7 +38372,7 @@ async function main() {
         config = (0,_config_js__WEBPACK_IMPORTED_MODULE_1__/* .parseConfig */ .o4)(readInput, process.env);
     }
     catch (err) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__.setFailed(err instanceof _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ActionError */ .l ? err.message : `could not read the inputs: ${err.message}`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__.setFailed(err instanceof _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ActionError */ .lZ ? err.message : `could not read the inputs: ${err.message}`);
         return;
     }
     await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .run */ .e)(config);
@@ -38605,12 +38609,12 @@ const MISSING_PERMISSION_FIX = 'add `permissions: id-token: write` to the job (G
 function decodeJwtClaims(jwt) {
     const parts = jwt.split('.');
     if (parts.length !== 3)
-        throw new errors/* ActionError */.l('the identity token is not a JWT', { fix: MISSING_PERMISSION_FIX });
+        throw new errors/* ActionError */.lZ('the identity token is not a JWT', { fix: MISSING_PERMISSION_FIX });
     try {
         return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
     }
     catch {
-        throw new errors/* ActionError */.l('the identity token has unreadable claims');
+        throw new errors/* ActionError */.lZ('the identity token has unreadable claims');
     }
 }
 /** The subject Fulcio asks us to prove we hold the key for (sigstore-js does the same). */
@@ -38622,7 +38626,7 @@ function challengeSubject(claims) {
 }
 async function requestIdToken(url, requestToken, audience = 'sigstore') {
     if (!url || !requestToken) {
-        throw new errors/* ActionError */.l('no GitHub OIDC token is available (ACTIONS_ID_TOKEN_REQUEST_URL is not set)', {
+        throw new errors/* ActionError */.lZ('no GitHub OIDC token is available (ACTIONS_ID_TOKEN_REQUEST_URL is not set)', {
             fix: MISSING_PERMISSION_FIX,
         });
     }
@@ -38639,13 +38643,13 @@ async function requestIdToken(url, requestToken, audience = 'sigstore') {
         });
     }
     catch (err) {
-        throw new errors/* ActionError */.l(`could not get the GitHub OIDC token: ${err.message.split(requestToken).join('***')}`, {
+        throw new errors/* ActionError */.lZ(`could not get the GitHub OIDC token: ${err.message.split(requestToken).join('***')}`, {
             fix: 're-run the job; if it persists, check https://www.githubstatus.com',
             cause: err,
         });
     }
     if (res.status !== 200) {
-        throw new errors/* ActionError */.l(`GitHub refused the OIDC token request (HTTP ${res.status})`, {
+        throw new errors/* ActionError */.lZ(`GitHub refused the OIDC token request (HTTP ${res.status})`, {
             fix: `${MISSING_PERMISSION_FIX}; if it is there, re-run the job (request tokens expire with the job)`,
         });
     }
@@ -38654,10 +38658,10 @@ async function requestIdToken(url, requestToken, audience = 'sigstore') {
         value = jsonBody(res).value;
     }
     catch {
-        throw new errors/* ActionError */.l('the OIDC token endpoint answered with something that is not JSON', { fix: 're-run the job' });
+        throw new errors/* ActionError */.lZ('the OIDC token endpoint answered with something that is not JSON', { fix: 're-run the job' });
     }
     if (!value)
-        throw new errors/* ActionError */.l('the OIDC token endpoint answered without a token', { fix: 're-run the job' });
+        throw new errors/* ActionError */.lZ('the OIDC token endpoint answered without a token', { fix: 're-run the job' });
     lib_core.setSecret(value);
     return { jwt: value, claims: decodeJwtClaims(value) };
 }
@@ -38755,7 +38759,7 @@ class EphemeralSigner {
             });
         }
         catch (err) {
-            throw new errors/* ActionError */.l(`could not get a signing certificate from Fulcio (${this.fulcioUrl}): ${scrub(err.message)}`, {
+            throw new errors/* ActionError */.lZ(`could not get a signing certificate from Fulcio (${this.fulcioUrl}): ${scrub(err.message)}`, {
                 fix: 'check `fulcio-url` and the network; if Sigstore is having an outage (https://status.sigstore.dev), re-run the job later',
                 cause: err,
             });
@@ -38764,7 +38768,7 @@ class EphemeralSigner {
             // Scrubbed before it is cut short: a token cut in half would not be found.
             const detail = scrub(res.body.toString('utf8')).slice(0, 300).trim();
             const tries = res.attempts && res.attempts > 1 ? ` (after ${res.attempts} attempts)` : '';
-            throw new errors/* ActionError */.l(`Fulcio (${this.fulcioUrl}) refused the certificate request: HTTP ${res.status}${tries} ${detail}`, {
+            throw new errors/* ActionError */.lZ(`Fulcio (${this.fulcioUrl}) refused the certificate request: HTTP ${res.status}${tries} ${detail}`, {
                 fix: res.status >= 500 || res.status === 429
                     ? 'Sigstore may be having an outage (https://status.sigstore.dev); re-run the job later'
                     : 'check that the job has `permissions: id-token: write` and that `fulcio-url` points at Fulcio',
@@ -38775,11 +38779,11 @@ class EphemeralSigner {
             body = jsonBody(res);
         }
         catch {
-            throw new errors/* ActionError */.l(`Fulcio (${this.fulcioUrl}) answered with something that is not JSON`, { fix: 'check that `fulcio-url` points at a Fulcio v2 API' });
+            throw new errors/* ActionError */.lZ(`Fulcio (${this.fulcioUrl}) answered with something that is not JSON`, { fix: 'check that `fulcio-url` points at a Fulcio v2 API' });
         }
         const pems = splitPemChain(body.signedCertificateEmbeddedSct?.chain?.certificates ?? body.signedCertificateDetachedSct?.chain?.certificates ?? []);
         if (pems.length < 2) {
-            throw new errors/* ActionError */.l(`Fulcio (${this.fulcioUrl}) answered without an issuing chain`, {
+            throw new errors/* ActionError */.lZ(`Fulcio (${this.fulcioUrl}) answered without an issuing chain`, {
                 fix: 'check that `fulcio-url` points at a Fulcio v2 API',
             });
         }
@@ -38787,7 +38791,7 @@ class EphemeralSigner {
         const described = describeCertificate(leafPem);
         const leaf = dist.X509Certificate.parse(leafPem);
         if (!leaf.publicKey.equals(this.key.publicKey.export({ format: 'der', type: 'spki' }))) {
-            throw new errors/* ActionError */.l('Fulcio returned a certificate for another key', { fix: 'check `fulcio-url`' });
+            throw new errors/* ActionError */.lZ('Fulcio returned a certificate for another key', { fix: 'check `fulcio-url`' });
         }
         return { leafPem, chainPems, ...described };
     }
@@ -38974,7 +38978,7 @@ async function loadDockerConfig(env = process.env, home = (0,external_node_os_.h
     catch (err) {
         if (err.code === 'ENOENT')
             return undefined;
-        throw new errors/* ActionError */.l(`could not read the Docker config ${path}: ${err.message}`, {
+        throw new errors/* ActionError */.lZ(`could not read the Docker config ${path}: ${err.message}`, {
             fix: 'make the file readable by the runner user, or remove it',
         });
     }
@@ -38985,7 +38989,7 @@ async function loadDockerConfig(env = process.env, home = (0,external_node_os_.h
         return { config, displayPath };
     }
     catch (err) {
-        throw new errors/* ActionError */.l(`the Docker config ${path} is not valid JSON (${err.message})`, {
+        throw new errors/* ActionError */.lZ(`the Docker config ${path} is not valid JSON (${err.message})`, {
             fix: 'run the docker/login-action step again or repair the file',
         });
     }
@@ -39256,7 +39260,7 @@ function accessDeniedError(a) {
     const said = quoteRegistrySaid(a.res.body, a.redact);
     const what = `${a.repo.registry} refused to let us ${verb} ${a.repo.repository} (HTTP ${a.res.status}${said ? ` ${said}` : ''}) ` +
         `${describeCredential(a.repo.registry, a.credential)}${a.detail ? `; ${a.detail}` : ''}`;
-    return new errors/* ActionError */.l(what, { image: types_imageName(a.repo, a.ref), fix: accessFix(a.repo, a.action) });
+    return new errors/* ActionError */.lZ(what, { image: types_imageName(a.repo, a.ref), fix: accessFix(a.repo, a.action) });
 }
 function imageNotFoundError(repo, ref) {
     return new ActionError('not found in the registry', {
@@ -39286,7 +39290,7 @@ function networkCode(err) {
  * must re-read before trying again (the lossless append) catch it; it carries
  * how long the registry asked us to wait.
  */
-class TransientRegistryError extends errors/* ActionError */.l {
+class TransientRegistryError extends errors/* ActionError */.lZ {
     retryAfterMs;
     constructor(what, details, retryAfterMs) {
         super(what, details);
@@ -39318,7 +39322,7 @@ function unexpectedStatusError(repo, ref, doing, res, redact, transient = isTran
             : 'check the image name and that the registry supports the OCI distribution API; report this if it persists',
     };
     if (!transient)
-        return new errors/* ActionError */.l(what, details);
+        return new errors/* ActionError */.lZ(what, details);
     return new TransientRegistryError(what, details, retryAfterMs(res.headers.get('retry-after')));
 }
 
@@ -39482,7 +39486,7 @@ class RegistryAuth {
         const body = jsonBody(res);
         const value = typeof body.token === 'string' && body.token ? body.token : body.access_token;
         if (typeof value !== 'string' || value === '') {
-            throw new errors/* ActionError */.l(`the token server ${realm.origin}${realm.pathname} answered without a token`, {
+            throw new errors/* ActionError */.lZ(`the token server ${realm.origin}${realm.pathname} answered without a token`, {
                 fix: "check the registry's status; report this if it persists",
             });
         }
@@ -39552,7 +39556,7 @@ function sha256Digest(bytes) {
 function digestLike(expected, bytes) {
     const alg = expected.split(':')[0];
     if (alg !== 'sha256' && alg !== 'sha512')
-        throw new errors/* ActionError */.l(`digest algorithm "${alg}" is not supported (${expected})`);
+        throw new errors/* ActionError */.lZ(`digest algorithm "${alg}" is not supported (${expected})`);
     return `${alg}:${(0,external_node_crypto_.createHash)(alg).update(bytes).digest('hex')}`;
 }
 function mediaTypeOf(res) {
@@ -39564,14 +39568,14 @@ function checkedManifest(repo, ref, res) {
     const header = res.headers.get('docker-content-digest');
     const expected = isDigest(ref) ? ref : header?.startsWith('sha256:') ? header : computed;
     if (computed !== expected) {
-        throw new errors/* ActionError */.l(`the registry returned a manifest whose digest is ${computed}, not ${expected}`, { image: types_imageName(repo, ref), fix: ALTERED_FIX });
+        throw new errors/* ActionError */.lZ(`the registry returned a manifest whose digest is ${computed}, not ${expected}`, { image: types_imageName(repo, ref), fix: ALTERED_FIX });
     }
     let json;
     try {
         json = JSON.parse(res.body.toString('utf8'));
     }
     catch {
-        throw new errors/* ActionError */.l('the registry returned a manifest that is not JSON', { image: types_imageName(repo, ref) });
+        throw new errors/* ActionError */.lZ('the registry returned a manifest that is not JSON', { image: types_imageName(repo, ref) });
     }
     const mediaType = (typeof json.mediaType === 'string' && json.mediaType) || mediaTypeOf(res) || MEDIA_TYPES.ociManifest;
     return { descriptor: { mediaType, digest: computed, size: res.body.length }, body: res.body, json };
@@ -39580,7 +39584,7 @@ function checkedManifest(repo, ref, res) {
 function checkedBlob(repo, digest, body) {
     const actual = digestLike(digest, body);
     if (actual !== digest) {
-        throw new errors/* ActionError */.l(`the registry returned bytes whose digest is ${actual} for the blob ${digest}`, { image: types_imageName(repo), fix: ALTERED_FIX });
+        throw new errors/* ActionError */.lZ(`the registry returned bytes whose digest is ${actual} for the blob ${digest}`, { image: types_imageName(repo), fix: ALTERED_FIX });
     }
     return body;
 }
@@ -39607,7 +39611,7 @@ const DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024;
 const SETTLE_ATTEMPTS = 5;
 const MAX_REFERRER_PAGES = 20;
 function networkFailure(err) {
-    return err instanceof errors/* ActionError */.l && err.cause instanceof HttpError && err.cause.status === undefined;
+    return err instanceof errors/* ActionError */.lZ && err.cause instanceof HttpError && err.cause.status === undefined;
 }
 class RegistryClient {
     /** HTTP requests sent (token requests included; transport-level retries inside http.ts are not). */
@@ -39730,7 +39734,7 @@ class RegistryClient {
             if (res.status === 404 && (await this.settle({ expectExists }, attempt)))
                 continue;
             if (res.status === 404) {
-                throw new errors/* ActionError */.l(`the blob ${digest} is not in the repository`, {
+                throw new errors/* ActionError */.lZ(`the blob ${digest} is not in the repository`, {
                     image: types_imageName(repo),
                     fix: 'the signature or artifact that names it is incomplete; write it again',
                 });
@@ -39806,7 +39810,7 @@ class RegistryClient {
                 throw unreachableError(new URL(req.url).host, err);
             // An answer over the size limit: memory stays bounded, and the person learns what was refused.
             if (err instanceof HttpError) {
-                throw new errors/* ActionError */.l(err.message, { fix: 'check what the registry serves there: no manifest or signature is that large', cause: err });
+                throw new errors/* ActionError */.lZ(err.message, { fix: 'check what the registry serves there: no manifest or signature is that large', cause: err });
             }
             throw err;
         }
@@ -40008,14 +40012,14 @@ function pemFromTrustedRoot(trustedRootJson, rekorUrl) {
         root = JSON.parse(trustedRootJson);
     }
     catch (cause) {
-        throw new errors/* ActionError */.l('the trusted root is not valid JSON', {
+        throw new errors/* ActionError */.lZ('the trusted root is not valid JSON', {
             input: 'trusted-root',
             fix: "point `trusted-root` at the instance's trusted_root.json",
             cause,
         });
     }
     if (typeof root !== 'object' || root === null) {
-        throw new errors/* ActionError */.l('the trusted root is not a JSON object', { input: 'trusted-root', fix: "point `trusted-root` at the instance's trusted_root.json" });
+        throw new errors/* ActionError */.lZ('the trusted root is not a JSON object', { input: 'trusted-root', fix: "point `trusted-root` at the instance's trusted_root.json" });
     }
     const certificates = (root.certificateAuthorities ?? [])
         .flatMap((ca) => ca.certChain?.certificates ?? [])
@@ -40064,12 +40068,12 @@ function exactRegexp(text) {
 const POLICY_CONTROLLER_GLOB = /^[a-zA-Z0-9-_:/*.@]+$/;
 function checkInput(input) {
     if (!input.imagePattern.trim() || !POLICY_CONTROLLER_GLOB.test(input.imagePattern)) {
-        throw new errors/* ActionError */.l(`the image pattern '${input.imagePattern}' cannot be written as a policy image pattern`, {
+        throw new errors/* ActionError */.lZ(`the image pattern '${input.imagePattern}' cannot be written as a policy image pattern`, {
             fix: 'use a repository with an optional `*`, such as ghcr.io/acme/app*',
         });
     }
     if (!input.identity || !input.issuer) {
-        throw new errors/* ActionError */.l('a policy needs the exact certificate identity and issuer', { fix: 'pass the identity and issuer of the signing certificate' });
+        throw new errors/* ActionError */.lZ('a policy needs the exact certificate identity and issuer', { fix: 'pass the identity and issuer of the signing certificate' });
     }
 }
 /**
@@ -40438,6 +40442,8 @@ function signSummaryMarkdown(s) {
         return `| \`${escapeCell(image)}\` | \`${summary_short(r.digest)}\` | ${r.format} | \`${escapeCell(r.reference)}\` | [${r.rekor.logIndex}](${r.rekor.url}) | ${verified} |`;
     });
     return [
+        // A failure leads: the cause first, what did get signed after it.
+        ...(s.failures?.length ? failureMarkdown(`${s.failures.length} signature(s) failed`, s.failures) : []),
         `## Signed ${s.records.length} signature${s.records.length === 1 ? '' : 's'}`,
         '',
         '| image | digest | format | stored at | log entry | verified |',
@@ -40450,6 +40456,14 @@ function signSummaryMarkdown(s) {
         ...commandsMarkdown(s.verifyCommands),
         ...policiesMarkdown(s.policies),
     ].join('\n');
+}
+/** `## ❌ <title>` then one bullet per cause, its fix on its own line. */
+function failureMarkdown(title, causes) {
+    const bullets = causes.map((c) => {
+        const [cause, fix] = c.split(/\. Fix: /);
+        return `- ${cause.replace(/\n/g, '\n  ')}${fix ? `\n  **Fix:** ${fix}` : ''}`;
+    });
+    return [`## ❌ ${title}`, '', ...bullets, ''];
 }
 async function writeSummary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY)
@@ -40494,7 +40508,7 @@ const DIGEST_REFERENCE = /@sha256:[0-9a-f]{64}$/;
 function assertOneLine(value, what, image) {
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(value)) {
-        throw new errors/* ActionError */.l(`the ${what} contains a control character (such as a newline), so no one-line cosign command can be written for it`, {
+        throw new errors/* ActionError */.lZ(`the ${what} contains a control character (such as a newline), so no one-line cosign command can be written for it`, {
             image,
             fix: `check where the ${what} comes from; a certificate identity or issuer is a single-line URI or e-mail address`,
         });
@@ -40504,7 +40518,7 @@ function checkImages(images) {
     for (const image of images) {
         assertOneLine(image, 'image reference', image);
         if (!DIGEST_REFERENCE.test(image)) {
-            throw new errors/* ActionError */.l('a verify command must name the image by digest (`repo@sha256:<64 hex>`): a tag can be moved to other content', {
+            throw new errors/* ActionError */.lZ('a verify command must name the image by digest (`repo@sha256:<64 hex>`): a tag can be moved to other content', {
                 image,
                 fix: 'pass the `repo@sha256:…` reference that was signed',
             });
@@ -41042,7 +41056,7 @@ function elementsOf(manifest, spec, repo, tag) {
     if (!manifest)
         return [];
     if (!spec.mediaTypes.includes(manifest.descriptor.mediaType)) {
-        throw new errors/* ActionError */.l(`the tag ${tag} holds a ${manifest.descriptor.mediaType}, not a ${spec.noun} list; refusing to overwrite it`, {
+        throw new errors/* ActionError */.lZ(`the tag ${tag} holds a ${manifest.descriptor.mediaType}, not a ${spec.noun} list; refusing to overwrite it`, {
             image: types_imageName(repo, tag),
             fix: 'move or delete that tag, which is reserved for signatures of the image',
         });
@@ -41052,7 +41066,7 @@ function elementsOf(manifest, spec, repo, tag) {
         raws = rawArrayElements(manifest.body.toString('utf8'), spec.key) ?? [];
     }
     catch (err) {
-        throw new errors/* ActionError */.l(`the manifest at the tag is malformed (${err.message}); refusing to overwrite it`, {
+        throw new errors/* ActionError */.lZ(`the manifest at the tag is malformed (${err.message}); refusing to overwrite it`, {
             image: types_imageName(repo, tag),
         });
     }
@@ -41125,10 +41139,10 @@ async function appendLossless(client, repo, tag, ours, spec, opts) {
             return { descriptor: current.descriptor, attempts: attempt };
         await append_sleep(backoffMs(attempt, backoff));
     }
-    throw new errors/* ActionError */.l(`could not add the ${spec.noun}${ours.length > 1 ? 's' : ''} to ${types_imageName(repo, tag)}: other writers kept replacing the tag for ${maxAttempts} attempts`, { image: opts.image, fix: 'run the job again; what is already in the tag is kept' });
+    throw new errors/* ActionError */.lZ(`could not add the ${spec.noun}${ours.length > 1 ? 's' : ''} to ${types_imageName(repo, tag)}: other writers kept replacing the tag for ${maxAttempts} attempts`, { image: opts.image, fix: 'run the job again; what is already in the tag is kept' });
 }
 function tooMany(repo, tag, spec, present, opts) {
-    return new errors/* ActionError */.l(`${types_imageName(repo, tag)} already holds ${present} ${spec.noun}s; one more would pass ${opts.maxElements}, the most cosign reads ` +
+    return new errors/* ActionError */.lZ(`${types_imageName(repo, tag)} already holds ${present} ${spec.noun}s; one more would pass ${opts.maxElements}, the most cosign reads ` +
         `(past it, verifiers reject every ${spec.noun} in the tag), so nothing was added`, {
         image: opts.image,
         fix: `remove ${spec.noun}s that are no longer needed from ${tag} (cosign clean --type signature removes them all), then run the job again`,
@@ -41248,7 +41262,7 @@ class RekorClient {
         catch (err) {
             if (!(err instanceof HttpError) || err.status !== undefined)
                 throw err;
-            throw new errors/* ActionError */.l(`Rekor (${this.baseUrl}): ${err.message}${certificateNote(err.gaveUp, deadline)}`, { image, fix: UNAVAILABLE_FIX, cause: err });
+            throw new errors/* ActionError */.lZ(`Rekor (${this.baseUrl}): ${err.message}${certificateNote(err.gaveUp, deadline)}`, { image, fix: UNAVAILABLE_FIX, cause: err });
         }
     }
     async createEntry(proposed, image, opts = {}) {
@@ -41264,7 +41278,7 @@ class RekorClient {
             throw this.failure('refused the log entry', res, image, deadline);
         const entry = parseEntries(jsonBody(res))[0];
         if (!entry?.signedEntryTimestamp)
-            throw new errors/* ActionError */.l(`Rekor (${this.baseUrl}) answered without a signed entry timestamp`, { image });
+            throw new errors/* ActionError */.lZ(`Rekor (${this.baseUrl}) answered without a signed entry timestamp`, { image });
         return entry;
     }
     async getByIndex(logIndex, image) {
@@ -41276,13 +41290,13 @@ class RekorClient {
             throw this.failure('could not return the existing entry', res, image, deadline);
         const entry = parseEntries(jsonBody(res))[0];
         if (!entry)
-            throw new errors/* ActionError */.l(`Rekor (${this.baseUrl}) returned no entry at ${url}`, { image });
+            throw new errors/* ActionError */.lZ(`Rekor (${this.baseUrl}) returned no entry at ${url}`, { image });
         return entry;
     }
     failure(what, res, image, deadline) {
         const detail = res.body.toString('utf8').slice(0, 300).trim();
         const tries = res.attempts && res.attempts > 1 ? ` (after ${res.attempts} attempts)` : '';
-        return new errors/* ActionError */.l(`Rekor (${this.baseUrl}) ${what}: HTTP ${res.status}${tries} ${detail}${certificateNote(res.gaveUp, deadline)}`, {
+        return new errors/* ActionError */.lZ(`Rekor (${this.baseUrl}) ${what}: HTTP ${res.status}${tries} ${detail}${certificateNote(res.gaveUp, deadline)}`, {
             image,
             fix: res.status >= 500 || res.status === 429 || res.status === 408 ? UNAVAILABLE_FIX : 'check `rekor-url` (it must be a Rekor v1 API)',
         });
@@ -41334,7 +41348,7 @@ async function signLegacy(subject, ctx) {
     const entry = await ctx.rekor.createEntry(proposal, image, { deadline: cert.notAfter.getTime() });
     const loggedAt = entry.integratedTime * 1000;
     if (loggedAt < cert.notBefore.getTime() - 1000 || loggedAt > cert.notAfter.getTime()) {
-        throw new errors/* ActionError */.l(`the transparency log recorded the signature at ${new Date(loggedAt).toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`, { image, fix: 're-run the job; if it persists, the log or the runner clock is off' });
+        throw new errors/* ActionError */.lZ(`the transparency log recorded the signature at ${new Date(loggedAt).toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`, { image, fix: 're-run the job; if it persists, the log or the runner clock is off' });
     }
     const rfc3161TimestampB64 = timestamp?.response.toString('base64');
     const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry, rfc3161TimestampB64 });
@@ -41386,7 +41400,7 @@ async function signLegacy(subject, ctx) {
 function checkWithinValidity(what, at, cert, image) {
     const t = at.getTime();
     if (t < cert.notBefore.getTime() - 1000 || t > cert.notAfter.getTime()) {
-        throw new errors/* ActionError */.l(`${what} ${at.toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`, { image, fix: 're-run the job; if it persists, the log, the timestamp authority or the runner clock is off' });
+        throw new errors/* ActionError */.lZ(`${what} ${at.toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`, { image, fix: 're-run the job; if it persists, the log, the timestamp authority or the runner clock is off' });
     }
 }
 /** A v0.3 bundle needs the inclusion proof; Rekor gives it on creation, else we ask for the entry. */
@@ -41395,7 +41409,7 @@ async function withInclusionProof(entry, ctx, image) {
         return entry;
     const fetched = await ctx.rekor.getByIndex(entry.logIndex, image);
     if (!fetched.inclusionProof) {
-        throw new errors/* ActionError */.l(`Rekor (${ctx.rekor.baseUrl}) gave no inclusion proof for entry ${entry.logIndex}`, {
+        throw new errors/* ActionError */.lZ(`Rekor (${ctx.rekor.baseUrl}) gave no inclusion proof for entry ${entry.logIndex}`, {
             image,
             fix: 'check that `rekor-url` is a current Rekor v1 API (bundles need the inclusion proof)',
         });
@@ -41417,7 +41431,7 @@ async function signBundle(subject, ctx) {
     let logged;
     if (ctx.rekorV2) {
         if (!timestamp) {
-            throw new errors/* ActionError */.l('Rekor v2 records no signing time, so a bundle logged there needs an RFC 3161 timestamp', {
+            throw new errors/* ActionError */.lZ('Rekor v2 records no signing time, so a bundle logged there needs an RFC 3161 timestamp', {
                 image,
                 input: 'tsa-url',
                 fix: 'set `tsa-url` to the timestamp authority of the custom Sigstore instance',
@@ -41488,7 +41502,7 @@ async function resolveOne(ref, source, log, opts) {
         return { repo, digest: ref.digest, mediaType: 'unknown', size: 0, dockerReference: (0,reference/* repositoryOf */._M)(ref), names: [image] };
     }
     if (!found) {
-        throw new errors/* ActionError */.l(`${ref.digest ? 'digest' : `tag ${target}`} not found in ${(0,reference/* repositoryOf */._M)(ref)}`, {
+        throw new errors/* ActionError */.lZ(`${ref.digest ? 'digest' : `tag ${target}`} not found in ${(0,reference/* repositoryOf */._M)(ref)}`, {
             image,
             fix: 'push the image first (docker/build-push-action with `push: true`) and pass its digest, or check the name',
         });
@@ -41613,7 +41627,7 @@ class RekorV2Client {
             return parseV2Entry(jsonBody(res));
         }
         catch (err) {
-            throw new errors/* ActionError */.l(`Rekor v2 (${this.baseUrl}) sent an unusable answer: ${err.message}`, {
+            throw new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) sent an unusable answer: ${err.message}`, {
                 image,
                 fix: 'check that `rekor-url` points at a Rekor v2 (rekor-tiles) API',
                 cause: err,
@@ -41622,7 +41636,7 @@ class RekorV2Client {
     }
     failure(res, image) {
         const detail = res.body.toString('utf8').slice(0, 300).trim();
-        return new errors/* ActionError */.l(`Rekor v2 (${this.baseUrl}) refused the log entry: HTTP ${res.status} ${detail}`, {
+        return new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) refused the log entry: HTTP ${res.status} ${detail}`, {
             image,
             fix: res.status >= 500 || res.status === 429
                 ? 'the transparency log is unavailable; re-run the job later — nothing was attached for this image'
@@ -41636,13 +41650,13 @@ class RekorV2Client {
  */
 async function rekorApiVersion(rekorUrl) {
     const probe = (path) => request({ url: `${rekorUrl}${path}`, timeoutMs: 15_000 }).then((r) => r.status === 200, (err) => {
-        throw new errors/* ActionError */.l(`could not reach Rekor: ${err.message}`, { input: 'rekor-url', fix: 'check `rekor-url`', cause: err });
+        throw new errors/* ActionError */.lZ(`could not reach Rekor: ${err.message}`, { input: 'rekor-url', fix: 'check `rekor-url`', cause: err });
     });
     if (await probe('/api/v1/log'))
         return 1;
     if (await probe('/api/v2/checkpoint'))
         return 2;
-    throw new errors/* ActionError */.l(`${rekorUrl} answers neither the Rekor v1 API (/api/v1/log) nor Rekor v2 (/api/v2/checkpoint)`, {
+    throw new errors/* ActionError */.lZ(`${rekorUrl} answers neither the Rekor v1 API (/api/v1/log) nor Rekor v2 (/api/v2/checkpoint)`, {
         input: 'rekor-url',
         fix: 'set `rekor-url` to the base URL of the Rekor instance (without /api/...)',
     });
@@ -41723,7 +41737,7 @@ class TimestampClient {
             timeoutMs: 30_000,
             maxBodyBytes: 1024 * 1024,
         }).catch((err) => {
-            throw new errors/* ActionError */.l(`could not reach the timestamp authority: ${err.message}`, {
+            throw new errors/* ActionError */.lZ(`could not reach the timestamp authority: ${err.message}`, {
                 image,
                 input: 'tsa-url',
                 fix: 'check `tsa-url`, or leave it empty to sign without a timestamp',
@@ -41732,7 +41746,7 @@ class TimestampClient {
         });
         if (res.status !== 200 && res.status !== 201) {
             const detail = res.body.toString('utf8').slice(0, 300).trim();
-            throw new errors/* ActionError */.l(`the timestamp authority (${this.url}) refused the request: HTTP ${res.status} ${detail}`, {
+            throw new errors/* ActionError */.lZ(`the timestamp authority (${this.url}) refused the request: HTTP ${res.status} ${detail}`, {
                 image,
                 input: 'tsa-url',
                 fix: res.status >= 500 || res.status === 429
@@ -41744,7 +41758,7 @@ class TimestampClient {
             return checkTimestampResponse(res.body, digest, nonce);
         }
         catch (err) {
-            throw new errors/* ActionError */.l(`the timestamp authority (${this.url}) sent an unusable answer: ${err.message}`, {
+            throw new errors/* ActionError */.lZ(`the timestamp authority (${this.url}) sent an unusable answer: ${err.message}`, {
                 image,
                 input: 'tsa-url',
                 fix: 'check that `tsa-url` points at an RFC 3161 timestamp endpoint',
@@ -43078,7 +43092,7 @@ async function loadPublicGoodTrust(deps) {
             continue;
         }
     }
-    throw new errors/* ActionError */.l(`could not get the Sigstore public-good trusted root: ${fetchError?.message ?? String(fetchError)}`, {
+    throw new errors/* ActionError */.lZ(`could not get the Sigstore public-good trusted root: ${fetchError?.message ?? String(fetchError)}`, {
         fix: 'allow the runner to reach tuf-repo-cdn.sigstore.dev (HTTPS); no copy is cached on this runner yet',
         cause: fetchError,
     });
@@ -43098,7 +43112,7 @@ function defaultPublicGoodDeps() {
 }
 async function loadCustomTrust(trustedRootPath) {
     if (!trustedRootPath) {
-        throw new errors/* ActionError */.l('verifying needs the trusted root of the custom Sigstore instance', {
+        throw new errors/* ActionError */.lZ('verifying needs the trusted root of the custom Sigstore instance', {
             input: 'trusted-root',
             fix: 'set `trusted-root` to the path of its trusted_root.json',
         });
@@ -43107,7 +43121,7 @@ async function loadCustomTrust(trustedRootPath) {
         return trustFromJson(JSON.parse(await promises_default().readFile(trustedRootPath, 'utf8')), trustedRootPath);
     }
     catch (err) {
-        throw new errors/* ActionError */.l(`cannot use ${trustedRootPath} as a trusted root: ${err.message}`, {
+        throw new errors/* ActionError */.lZ(`cannot use ${trustedRootPath} as a trusted root: ${err.message}`, {
             input: 'trusted-root',
             fix: 'point `trusted-root` at the trusted_root.json of your Sigstore instance',
         });
@@ -43359,7 +43373,7 @@ function annotate(results, audit) {
 async function runVerifyMode(config, reader, subjects) {
     const policy = config.identity;
     if (!policy)
-        throw new errors/* ActionError */.l('verify mode needs an identity', { input: 'certificate-identity', fix: 'set `certificate-identity`' });
+        throw new errors/* ActionError */.lZ('verify mode needs an identity', { input: 'certificate-identity', fix: 'set `certificate-identity`' });
     if (policy.regexp) {
         const warning = looseRegexpWarning(policy.regexp);
         if (warning)
@@ -43375,7 +43389,9 @@ async function runVerifyMode(config, reader, subjects) {
     await reportVerifyMode(results, config);
     const failures = results.filter((r) => !r.ok);
     if (failures.length && !config.audit) {
-        throw new errors/* ActionError */.l(`${failures.length} of ${results.length} image(s) failed verification for ${describePolicy(policy)} (issuer ${policy.issuer}):\n${failures.map((r) => `${r.image}: ${r.reason}`).join('\n')}`, { fix: 'sign the images with this identity, or set `audit: true` to report without failing while you roll out' });
+        // The summary (when written) already leads with each image's reason.
+        const Failure = config.summary ? errors/* SummarizedError */.IJ : errors/* ActionError */.lZ;
+        throw new Failure(`${failures.length} of ${results.length} image(s) failed verification for ${describePolicy(policy)} (issuer ${policy.issuer}):\n${failures.map((r) => `${r.image}: ${r.reason}`).join('\n')}`, { fix: 'sign the images with this identity, or set `audit: true` to report without failing while you roll out' });
     }
     return results;
 }
@@ -43410,7 +43426,7 @@ async function runVerifyMode(config, reader, subjects) {
 /** Parallel signatures: the public Rekor rate-limits per client; a private instance takes more. */
 const concurrencyFor = (config) => (config.sigstore.kind === 'public-good' ? 4 : 8);
 function errorText(err) {
-    return err instanceof errors/* ActionError */.l ? err.message : err instanceof Error ? `${err.message}` : String(err);
+    return err instanceof errors/* ActionError */.lZ ? err.message : err instanceof Error ? `${err.message}` : String(err);
 }
 async function signAll(config, registry, subjects) {
     const signer = new EphemeralSigner(config.sigstore.fulcioUrl, async () => {
@@ -43423,7 +43439,7 @@ async function signAll(config, registry, subjects) {
         ? new RekorV2Client(config.sigstore.rekorUrl)
         : undefined;
     if (rekorV2 && config.signatureFormat !== 'bundle') {
-        throw new errors/* ActionError */.l(`${config.sigstore.rekorUrl} is a Rekor v2 log, which gives no signed entry timestamp: legacy .sig signatures need Rekor v1`, {
+        throw new errors/* ActionError */.lZ(`${config.sigstore.rekorUrl} is a Rekor v2 log, which gives no signed entry timestamp: legacy .sig signatures need Rekor v1`, {
             input: 'signature-format',
             fix: 'use `signature-format: bundle` with this instance, or point `rekor-url` at a Rekor v1 log',
         });
@@ -43485,16 +43501,16 @@ async function signAll(config, registry, subjects) {
         policies,
         verified: Boolean(trust) && failures.length === 0 && unverified.length === 0,
     });
+    const failed = [
+        ...failures,
+        ...unverified.map((r) => `${r.image}: written, but does not verify: ${verdicts.get(r)?.reason ?? 'not found when read back'}`),
+    ];
     if (config.summary) {
-        await writeSummary(signSummaryMarkdown({ records, verdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust) }));
+        await writeSummary(signSummaryMarkdown({ records, verdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust), failures: failed }));
     }
-    if (failures.length || unverified.length) {
-        const lines = [
-            ...failures,
-            ...unverified.map((r) => `${r.image}: written, but does not verify: ${verdicts.get(r)?.reason ?? 'not found when read back'}`),
-        ];
+    if (failed.length) {
         const kept = records.length ? ` (${records.length} other signature${records.length === 1 ? ' was' : 's were'} written and kept)` : '';
-        throw new errors/* ActionError */.l(`${lines.length} of ${tasks.length} signature(s) failed${kept}:\n${lines.join('\n')}`);
+        throw new errors/* SummarizedError */.IJ(`${failed.length} of ${tasks.length} signature(s) failed${kept}:\n${failed.join('\n')}`);
     }
 }
 async function run(config) {
@@ -43508,10 +43524,12 @@ async function run(config) {
         await signAll(config, registry, subjects);
     }
     catch (err) {
-        if (err instanceof errors/* ActionError */.l)
-            lib_core.setFailed(err.message);
-        else
-            lib_core.setFailed(`unexpected error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        const message = err instanceof errors/* ActionError */.lZ ? err.message : `unexpected error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+        lib_core.setFailed(message);
+        // Failures before any table exists still get a summary, cause first.
+        if (config.summary && !(err instanceof errors/* SummarizedError */.IJ)) {
+            await writeSummary(failureMarkdown(config.mode === 'verify' ? 'Verification failed' : 'Signing failed', [message]).join('\n')).catch(() => undefined);
+        }
     }
 }
 
@@ -43585,7 +43603,7 @@ function registryBaseUrl(registry) {
         parsed = undefined;
     }
     if (!parsed?.hostname || parsed.username || parsed.password || parsed.pathname !== '/' || parsed.search || parsed.hash) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .l(`"${registry}" is not a registry host name`, {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`"${registry}" is not a registry host name`, {
             fix: 'name the registry as host or host:port, e.g. ghcr.io or 127.0.0.1:5000, without a scheme or path',
         });
     }
@@ -43639,7 +43657,7 @@ const EXAMPLE = 'ghcr.io/acme/app@sha256:<64 hex>';
 function parseReference(text, options = {}) {
     const original = text.trim();
     const input = options.input ?? 'images';
-    const fail = (what, fix) => new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .l(what, { image: shown(original), input, fix });
+    const fail = (what, fix) => new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(what, { image: shown(original), input, fix });
     if (!original)
         throw fail('an image reference is empty', `write an image such as ${EXAMPLE}`);
     const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(original);
@@ -43688,7 +43706,7 @@ function formatRef(ref) {
 /** Validates `sha256:<64 lower-case hex>` or `sha512:<128>`; errors say what is wrong and carry `details`. */
 function parseDigest(text, details = {}) {
     const value = text.trim();
-    const fail = (what, fix) => new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .l(what, { ...details, fix });
+    const fail = (what, fix) => new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(what, { ...details, fix });
     const colon = value.indexOf(':');
     if (colon < 0)
         throw fail(`the digest "${value}" has no algorithm`, 'write it as sha256:<64 hex>, e.g. ${{ steps.build.outputs.digest }}');

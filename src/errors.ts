@@ -27,6 +27,9 @@ export class ActionError extends Error {
   }
 }
 
+/** A failure whose job summary was already written, with the cause on top: not summarized again. */
+export class SummarizedError extends ActionError {}
+
 /** `<image>: input `x`: <what>. Fix: <fix>` with the parts that are known. */
 export function formatMessage(what: string, d: ActionErrorDetails): string {
   const where = [d.image, d.input ? `input \`${d.input}\`` : undefined].filter(Boolean).join(', ');

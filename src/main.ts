@@ -7,13 +7,13 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { assertPublicLogAllowed } from './config.js';
 import type { Config } from './config-types.js';
-import { ActionError } from './errors.js';
+import { ActionError, SummarizedError } from './errors.js';
 import { EphemeralSigner } from './identity/certificate.js';
 import { requestIdToken } from './identity/token.js';
 import type { RegistryClient } from './registry/client.js';
 import { createRegistryClient } from './registry/factory.js';
 import { setSignOutputs } from './report/outputs.js';
-import { signSummaryMarkdown, writeSummary } from './report/summary.js';
+import { failureMarkdown, signSummaryMarkdown, writeSummary } from './report/summary.js';
 import { verifyCommandsFor } from './report/verify-commands.js';
 import { policiesFor } from './report/policy-output.js';
 import { signBundle, type BundleSigningContext } from './sign/bundle.js';
@@ -108,18 +108,18 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
     policies,
     verified: Boolean(trust) && failures.length === 0 && unverified.length === 0,
   });
+  const failed = [
+    ...failures,
+    ...unverified.map((r) => `${r.image}: written, but does not verify: ${verdicts.get(r)?.reason ?? 'not found when read back'}`),
+  ];
   if (config.summary) {
     await writeSummary(
-      signSummaryMarkdown({ records, verdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust) }),
+      signSummaryMarkdown({ records, verdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust), failures: failed }),
     );
   }
-  if (failures.length || unverified.length) {
-    const lines = [
-      ...failures,
-      ...unverified.map((r) => `${r.image}: written, but does not verify: ${verdicts.get(r)?.reason ?? 'not found when read back'}`),
-    ];
+  if (failed.length) {
     const kept = records.length ? ` (${records.length} other signature${records.length === 1 ? ' was' : 's were'} written and kept)` : '';
-    throw new ActionError(`${lines.length} of ${tasks.length} signature(s) failed${kept}:\n${lines.join('\n')}`);
+    throw new SummarizedError(`${failed.length} of ${tasks.length} signature(s) failed${kept}:\n${failed.join('\n')}`);
   }
 }
 
@@ -133,7 +133,12 @@ export async function run(config: Config): Promise<void> {
     }
     await signAll(config, registry, subjects);
   } catch (err) {
-    if (err instanceof ActionError) core.setFailed(err.message);
-    else core.setFailed(`unexpected error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    const message =
+      err instanceof ActionError ? err.message : `unexpected error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+    core.setFailed(message);
+    // Failures before any table exists still get a summary, cause first.
+    if (config.summary && !(err instanceof SummarizedError)) {
+      await writeSummary(failureMarkdown(config.mode === 'verify' ? 'Verification failed' : 'Signing failed', [message]).join('\n')).catch(() => undefined);
+    }
   }
 }

@@ -162,6 +162,11 @@ describe('legacy signing refuses before writing anything', () => {
     expect(run.code).not.toBe(0);
     expect(run.stdout).toMatch(/not found/);
     expect(run.stdout).toContain(missing);
+    // The job summary leads with the cause and the fix.
+    expect(run.summary.split('\n')[0]).toBe('## ❌ Signing failed');
+    const [cause, fix] = run.summary.split('\n').filter((l) => l.trim()).slice(1, 3);
+    expect(cause).toMatch(new RegExp(`^- .*${missing}.*not found`));
+    expect(fix).toMatch(/^ {2}\*\*Fix:\*\* push the image first/);
     expect(await rekorTreeSize()).toBe(size);
   });
 

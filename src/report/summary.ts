@@ -20,6 +20,8 @@ export interface SignSummary {
   verifyCommands: VerifyCommands;
   policies: PolicyReport;
   selfCheck: boolean;
+  /** One line per signature that failed (cause and fix): shown first. */
+  failures?: string[];
 }
 
 export function signSummaryMarkdown(s: SignSummary): string {
@@ -30,6 +32,8 @@ export function signSummaryMarkdown(s: SignSummary): string {
     return `| \`${escapeCell(image)}\` | \`${short(r.digest)}\` | ${r.format} | \`${escapeCell(r.reference)}\` | [${r.rekor.logIndex}](${r.rekor.url}) | ${verified} |`;
   });
   return [
+    // A failure leads: the cause first, what did get signed after it.
+    ...(s.failures?.length ? failureMarkdown(`${s.failures.length} signature(s) failed`, s.failures) : []),
     `## Signed ${s.records.length} signature${s.records.length === 1 ? '' : 's'}`,
     '',
     '| image | digest | format | stored at | log entry | verified |',
@@ -42,6 +46,15 @@ export function signSummaryMarkdown(s: SignSummary): string {
     ...commandsMarkdown(s.verifyCommands),
     ...policiesMarkdown(s.policies),
   ].join('\n');
+}
+
+/** `## ❌ <title>` then one bullet per cause, its fix on its own line. */
+export function failureMarkdown(title: string, causes: string[]): string[] {
+  const bullets = causes.map((c) => {
+    const [cause, fix] = c.split(/\. Fix: /);
+    return `- ${cause.replace(/\n/g, '\n  ')}${fix ? `\n  **Fix:** ${fix}` : ''}`;
+  });
+  return [`## ❌ ${title}`, '', ...bullets, ''];
 }
 
 export async function writeSummary(markdown: string): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import * as core from '@actions/core';
 import type { Config, IdentityPolicy } from '../config-types.js';
-import { ActionError } from '../errors.js';
+import { ActionError, SummarizedError } from '../errors.js';
 import { BUNDLE_MEDIA_TYPE } from '../formats/bundle.js';
 import { reportVerifyMode } from '../report/verify-summary.js';
 import type { Subject } from '../subjects/resolve.js';
@@ -96,7 +96,9 @@ export async function runVerifyMode(config: Config, reader: BundleReader, subjec
 
   const failures = results.filter((r) => !r.ok);
   if (failures.length && !config.audit) {
-    throw new ActionError(
+    // The summary (when written) already leads with each image's reason.
+    const Failure = config.summary ? SummarizedError : ActionError;
+    throw new Failure(
       `${failures.length} of ${results.length} image(s) failed verification for ${describePolicy(policy)} (issuer ${policy.issuer}):\n${failures.map((r) => `${r.image}: ${r.reason}`).join('\n')}`,
       { fix: 'sign the images with this identity, or set `audit: true` to report without failing while you roll out' },
     );
