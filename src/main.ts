@@ -63,11 +63,12 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
     tsa: config.sigstore.tsaUrl ? new TimestampClient(config.sigstore.tsaUrl) : undefined,
     rekorV2,
   };
-  // Start fetching the trusted root while we sign: it is needed only afterwards.
-  const trust = config.verify ? loadTrust(config.sigstore) : undefined;
-  trust?.catch(() => undefined);
 
   const cert = await signer.certificate();
+  // Fetch the trusted root while we sign (it is needed only afterwards), once the
+  // identity checks behind the certificate have passed.
+  const trust = config.verify ? loadTrust(config.sigstore) : undefined;
+  trust?.catch(() => undefined);
   core.info(`Signing as ${cert.identity} (issuer ${cert.issuer}); certificate valid until ${cert.notAfter.toISOString()}`);
   // One task per subject and format; `both` signs each subject twice with the one certificate.
   const formats = config.signatureFormat === 'both' ? (['legacy', 'bundle'] as const) : ([config.signatureFormat] as const);

@@ -155,6 +155,18 @@ describe('legacy signing refuses before writing anything', () => {
     expect(run.stdout).toContain('allow-public-log');
   });
 
+  it('refuses a private repository named only by the token (an event without visibility) before asking Fulcio', async () => {
+    const img = await pushImage(open, 'acme/private-token');
+    const run = await runAction({
+      inputs: { images: `${open.host}/acme/private-token@${img.digest}` },
+      env: runnerEnvFor(sandbox, { repository_visibility: 'internal' }),
+      event: { schedule: '0 0 * * *' },
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toMatch(/this repository is internal.*allow-public-log: true/);
+    expect(run.stdout).not.toMatch(/fulcio\.sigstore\.dev/);
+  });
+
   it('fails for a digest that is not in the registry, before logging anything', async () => {
     const size = await rekorTreeSize();
     const missing = `sha256:${'0'.repeat(64)}`;
