@@ -43469,7 +43469,8 @@ async function signAll(config, registry, subjects) {
     const failures = [];
     settled.forEach((r, i) => {
         const { subject, format } = tasks[i];
-        const name = `${subject.dockerReference}@${subject.digest}${formats.length > 1 ? ` (${format})` : ''}`;
+        const image = `${subject.dockerReference}@${subject.digest}`;
+        const name = `${image}${formats.length > 1 ? ` (${format})` : ''}`;
         if (r.status === 'fulfilled') {
             records.push(r.value);
             lib_core.startGroup(`✍️ ${name}`);
@@ -43479,17 +43480,28 @@ async function signAll(config, registry, subjects) {
             lib_core.endGroup();
         }
         else {
-            failures.push(errorText(r.reason).startsWith(name) ? errorText(r.reason) : `${name}: ${errorText(r.reason)}`);
+            const text = errorText(r.reason);
+            failures.push(text.startsWith(`${image}: `) ? `${name}: ${text.slice(image.length + 2)}` : `${name}: ${text}`);
         }
     });
-    const verdicts = trust && records.length ? await selfCheck(registry, records, subjects, await trust, cert) : new Map();
+    // The signatures are written: whatever happens to the self-check, the outputs below are set.
+    let verdicts = new Map();
+    let notChecked = 'not found when read back';
+    if (trust && records.length) {
+        try {
+            verdicts = await selfCheck(registry, records, subjects, await trust, cert);
+        }
+        catch (err) {
+            notChecked = `could not be checked: ${errorText(err)}`;
+        }
+    }
+    const whyNot = (r) => verdicts.get(r)?.reason ?? notChecked;
     const unverified = records.filter((r) => trust && !verdicts.get(r)?.ok);
     for (const r of records) {
-        const v = verdicts.get(r);
-        if (!trust || v?.ok)
+        if (!trust || verdicts.get(r)?.ok)
             lib_core.notice(`Signed ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
         else
-            lib_core.error(`${r.image}: the signature written does not verify: ${v?.reason ?? 'not found when read back'}`);
+            lib_core.error(`${r.image}: the signature written does not verify: ${whyNot(r)}`);
     }
     const verifyCommands = verifyCommandsFor(config, records, cert.identity, cert.issuer);
     const policies = policiesFor(config, records.map((r) => r.image), cert.identity, cert.issuer, config.signatureFormat);
@@ -43504,7 +43516,7 @@ async function signAll(config, registry, subjects) {
     });
     const failed = [
         ...failures,
-        ...unverified.map((r) => `${r.image}: written, but does not verify: ${verdicts.get(r)?.reason ?? 'not found when read back'}`),
+        ...unverified.map((r) => `${r.image} (${r.format}): written, but does not verify: ${whyNot(r)}`),
     ];
     if (config.summary) {
         await writeSummary(signSummaryMarkdown({ records, verdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust), failures: failed }));

@@ -23,6 +23,7 @@ import { resolveSubjects, type Subject } from './subjects/resolve.js';
 import { RekorClient } from './transparency/rekor.js';
 import { RekorV2Client, rekorApiVersion } from './transparency/rekor-v2.js';
 import { TimestampClient } from './transparency/tsa.js';
+import type { SignatureVerdict } from './verify/check.js';
 import { selfCheck } from './verify/self-check.js';
 import { loadTrust } from './verify/trust.js';
 import { settleLimited } from './util/pool.js';
@@ -78,7 +79,8 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
   const failures: string[] = [];
   settled.forEach((r, i) => {
     const { subject, format } = tasks[i];
-    const name = `${subject.dockerReference}@${subject.digest}${formats.length > 1 ? ` (${format})` : ''}`;
+    const image = `${subject.dockerReference}@${subject.digest}`;
+    const name = `${image}${formats.length > 1 ? ` (${format})` : ''}`;
     if (r.status === 'fulfilled') {
       records.push(r.value);
       core.startGroup(`✍️ ${name}`);
@@ -87,16 +89,26 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
       core.info(`bundle: ${r.value.bundlePath}`);
       core.endGroup();
     } else {
-      failures.push(errorText(r.reason).startsWith(name) ? errorText(r.reason) : `${name}: ${errorText(r.reason)}`);
+      const text = errorText(r.reason);
+      failures.push(text.startsWith(`${image}: `) ? `${name}: ${text.slice(image.length + 2)}` : `${name}: ${text}`);
     }
   });
 
-  const verdicts = trust && records.length ? await selfCheck(registry, records, subjects, await trust, cert) : new Map();
+  // The signatures are written: whatever happens to the self-check, the outputs below are set.
+  let verdicts = new Map<SignatureRecord, SignatureVerdict | undefined>();
+  let notChecked = 'not found when read back';
+  if (trust && records.length) {
+    try {
+      verdicts = await selfCheck(registry, records, subjects, await trust, cert);
+    } catch (err) {
+      notChecked = `could not be checked: ${errorText(err)}`;
+    }
+  }
+  const whyNot = (r: SignatureRecord): string => verdicts.get(r)?.reason ?? notChecked;
   const unverified = records.filter((r) => trust && !verdicts.get(r)?.ok);
   for (const r of records) {
-    const v = verdicts.get(r);
-    if (!trust || v?.ok) core.notice(`Signed ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
-    else core.error(`${r.image}: the signature written does not verify: ${v?.reason ?? 'not found when read back'}`);
+    if (!trust || verdicts.get(r)?.ok) core.notice(`Signed ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
+    else core.error(`${r.image}: the signature written does not verify: ${whyNot(r)}`);
   }
   const verifyCommands = verifyCommandsFor(config, records, cert.identity, cert.issuer);
   const policies = policiesFor(config, records.map((r) => r.image), cert.identity, cert.issuer, config.signatureFormat);
@@ -111,7 +123,7 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
   });
   const failed = [
     ...failures,
-    ...unverified.map((r) => `${r.image}: written, but does not verify: ${verdicts.get(r)?.reason ?? 'not found when read back'}`),
+    ...unverified.map((r) => `${r.image} (${r.format}): written, but does not verify: ${whyNot(r)}`),
   ];
   if (config.summary) {
     await writeSummary(

@@ -4,6 +4,8 @@
  * checked against formats.md by __tests__/helpers/legacy-checks.ts.
  */
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { pushImage, getManifest, type RegistryAccess } from '../../sandbox/oci.js';
 import { runAction, runnerEnvFor, sigstoreInputsFor } from '../../sandbox/runner.js';
@@ -124,6 +126,18 @@ describe('legacy signing, end to end', () => {
     expect(records.map((r) => r.image).sort()).toEqual([`${open.host}/acme/multi@${a.digest}`, `${token.host}/team/other@${b.digest}`].sort());
     expect((await readAndCheckLegacy(open, 'acme/multi', a.digest, `${open.host}/acme/multi`, trustedRoot)).signatures).toHaveLength(1);
     expect((await readAndCheckLegacy(token, 'team/other', b.digest, `${token.host}/team/other`, trustedRoot)).signatures).toHaveLength(1);
+  });
+
+  it('fails when what it wrote does not verify against the trusted root, keeping the outputs of what was written', async () => {
+    const img = await pushImage(open, 'acme/untrusted');
+    const emptyRoot = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'root-')), 'trusted_root.json');
+    fs.writeFileSync(emptyRoot, '{}');
+    const run = await sign({ images: `${open.host}/acme/untrusted@${img.digest}`, 'trusted-root': emptyRoot });
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toMatch(/written, but does not verify/);
+    expect(run.outputs.verified).toBe('false');
+    expect(JSON.parse(run.outputs.signatures)).toHaveLength(1);
+    expect(run.summary.split('\n')[0]).toMatch(/^## ❌ 1 signature\(s\) failed/);
   });
 
   it('resolves a tag to its digest, warns, and signs the digest', async () => {
