@@ -38706,6 +38706,30 @@ function derHeaderLength(der) {
     const len = der[1];
     return len < 0x80 ? 2 : 2 + (len & 0x7f);
 }
+/**
+ * A signature counts only if it was logged (or timestamped) while the certificate
+ * was valid: verifiers judge validity at that time, notBefore ≤ t ≤ notAfter,
+ * with no slack (cosign's CheckExpiry, sigstore-go, @sigstore/verify).
+ */
+function assertWithinValidity(what, at, cert, image) {
+    const t = at.getTime();
+    if (t < cert.notBefore.getTime() || t > cert.notAfter.getTime()) {
+        throw new errors/* ActionError */.lZ(`${what} ${at.toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`, { image, fix: 're-run the job; if it persists, the log, the timestamp authority or the runner clock is off' });
+    }
+}
+/** True when the last certificate of the chain is self-signed: verifiers take it as the root and drop it. */
+function chainEndsAtRoot(chainPems) {
+    const last = chainPems.at(-1);
+    if (!last)
+        return false;
+    try {
+        const cert = dist.X509Certificate.parse(last);
+        return cert.verify(cert);
+    }
+    catch {
+        return false;
+    }
+}
 class EphemeralSigner {
     fulcioUrl;
     token;
@@ -38788,6 +38812,14 @@ class EphemeralSigner {
             });
         }
         const [leafPem, ...chainPems] = pems;
+        // cosign, Kyverno (type: Cosign) and containers/image drop the chain annotation's last
+        // certificate as the root and use the rest as intermediates: without a root there,
+        // the intermediate would be dropped and the leaf would not chain.
+        if (!chainEndsAtRoot(chainPems)) {
+            throw new errors/* ActionError */.lZ(`Fulcio (${this.fulcioUrl}) returned a chain that does not end with its root certificate`, {
+                fix: 'check that `fulcio-url` points at a Fulcio that returns its full chain (leaf, intermediates, root)',
+            });
+        }
         const described = describeCertificate(leafPem);
         const leaf = dist.X509Certificate.parse(leafPem);
         if (!leaf.publicKey.equals(this.key.publicKey.export({ format: 'der', type: 'spki' }))) {
@@ -41099,7 +41131,7 @@ async function appendLossless(client, repo, tag, ours, spec, opts) {
                 known.set(e.id, e);
         const merged = merge(present, known);
         if (current && merged.length === present.length)
-            return { descriptor: current.descriptor, attempts: attempt - 1 };
+            return { descriptor: current.descriptor, attempts: attempt - 1, count: present.length };
         if (opts.maxElements !== undefined && merged.length > opts.maxElements)
             throw tooMany(repo, tag, spec, present.length, opts);
         const { body, mediaType } = await spec.build(merged);
@@ -41136,7 +41168,7 @@ async function appendLossless(client, repo, tag, ours, spec, opts) {
         const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
         const complete = ![...known.keys()].some((id) => !ids.has(id));
         if (complete && current)
-            return { descriptor: current.descriptor, attempts: attempt };
+            return { descriptor: current.descriptor, attempts: attempt, count: ids.size };
         await append_sleep(backoffMs(attempt, backoff));
     }
     throw new errors/* ActionError */.lZ(`could not add the ${spec.noun}${ours.length > 1 ? 's' : ''} to ${types_imageName(repo, tag)}: other writers kept replacing the tag for ${maxAttempts} attempts`, { image: opts.image, fix: 'run the job again; what is already in the tag is kept' });
@@ -41346,10 +41378,9 @@ async function signLegacy(subject, ctx) {
     // Retries stop when the certificate expires: an entry logged after that would not verify.
     const proposal = hashedRekordProposal(sha256Hex(payload), signatureB64, cert.leafPem);
     const entry = await ctx.rekor.createEntry(proposal, image, { deadline: cert.notAfter.getTime() });
-    const loggedAt = entry.integratedTime * 1000;
-    if (loggedAt < cert.notBefore.getTime() - 1000 || loggedAt > cert.notAfter.getTime()) {
-        throw new errors/* ActionError */.lZ(`the transparency log recorded the signature at ${new Date(loggedAt).toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`, { image, fix: 're-run the job; if it persists, the log or the runner clock is off' });
-    }
+    assertWithinValidity('the transparency log recorded the signature at', new Date(entry.integratedTime * 1000), cert, image);
+    if (timestamp)
+        assertWithinValidity('the timestamp authority dated the signature', timestamp.genTime, cert, image);
     const rfc3161TimestampB64 = timestamp?.response.toString('base64');
     const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry, rfc3161TimestampB64 });
     const tag = signatureTag(subject.digest);
@@ -41396,12 +41427,18 @@ async function signLegacy(subject, ctx) {
 
 
 
-/** Fulcio certificates live 10 minutes: a time outside them means a skewed clock or a slow log. */
-function checkWithinValidity(what, at, cert, image) {
-    const t = at.getTime();
-    if (t < cert.notBefore.getTime() - 1000 || t > cert.notAfter.getTime()) {
-        throw new errors/* ActionError */.lZ(`${what} ${at.toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`, { image, fix: 're-run the job; if it persists, the log, the timestamp authority or the runner clock is off' });
-    }
+
+/**
+ * Kyverno's SigstoreBundle verifier gives up on a digest with more than 50
+ * referrers (attestations and SBOMs count too): say so before it happens.
+ */
+const KYVERNO_REFERRER_LIMIT = 50;
+function referrerCountNotes(count) {
+    if (count < KYVERNO_REFERRER_LIMIT - 10)
+        return undefined;
+    return [
+        `this digest has ${count} referrers; Kyverno (type: SigstoreBundle) rejects digests with more than ${KYVERNO_REFERRER_LIMIT}: stop re-signing it, or prune old referrers`,
+    ];
 }
 /** A v0.3 bundle needs the inclusion proof; Rekor gives it on creation, else we ask for the entry. */
 async function withInclusionProof(entry, ctx, image) {
@@ -41425,7 +41462,7 @@ async function signBundle(subject, ctx) {
     const envelope = dsseEnvelope(statement, signature);
     const timestamp = ctx.tsa ? await ctx.tsa.timestamp(signature, image) : undefined;
     if (timestamp)
-        checkWithinValidity('the timestamp authority dated the signature', timestamp.genTime, cert, image);
+        assertWithinValidity('the timestamp authority dated the signature', timestamp.genTime, cert, image);
     const rfc3161Timestamps = timestamp ? [timestamp.response] : [];
     let bundle;
     let logged;
@@ -41445,7 +41482,7 @@ async function signBundle(subject, ctx) {
     }
     else {
         const created = await ctx.rekor.createEntry(dsseProposal(envelope, cert.leafPem), image, { deadline: cert.notAfter.getTime() });
-        checkWithinValidity('the transparency log recorded the signature at', new Date(created.integratedTime * 1000), cert, image);
+        assertWithinValidity('the transparency log recorded the signature at', new Date(created.integratedTime * 1000), cert, image);
         const entry = await withInclusionProof(created, ctx, image);
         bundle = dsseBundle({ envelope, certificatePem: cert.leafPem, rekor: entry, rfc3161Timestamps });
         const url = entryUrl(ctx.instance, ctx.rekor.baseUrl, entry.logIndex);
@@ -41460,9 +41497,9 @@ async function signBundle(subject, ctx) {
     await ctx.registry.putManifest(subject.repo, descriptor.digest, manifest, MEDIA_TYPES.ociManifest);
     // The API lists referrers by itself; without it, we maintain the fallback index.
     const referrers = await ctx.registry.referrers(subject.repo, subject.digest);
-    if (!referrers.supported) {
-        await appendIndexDescriptors(ctx.registry, subject.repo, referrersTag(subject.digest), [descriptor], { image });
-    }
+    const listed = referrers.supported
+        ? referrers.manifests.length
+        : (await appendIndexDescriptors(ctx.registry, subject.repo, referrersTag(subject.digest), [descriptor], { image })).count;
     const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'bundle'));
     await promises_default().writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
     return {
@@ -41473,6 +41510,7 @@ async function signBundle(subject, ctx) {
         rekor: logged,
         bundlePath,
         platform: subject.platform,
+        notes: referrerCountNotes(listed),
     };
 }
 
@@ -43478,6 +43516,8 @@ async function signAll(config, registry, subjects) {
             lib_core.info(`transparency log entry ${r.value.rekor.logIndex}: ${r.value.rekor.url}`);
             lib_core.info(`bundle: ${r.value.bundlePath}`);
             lib_core.endGroup();
+            for (const note of r.value.notes ?? [])
+                lib_core.warning(`${name}: ${note}`);
         }
         else {
             const text = errorText(r.reason);

@@ -88,6 +88,7 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
       core.info(`transparency log entry ${r.value.rekor.logIndex}: ${r.value.rekor.url}`);
       core.info(`bundle: ${r.value.bundlePath}`);
       core.endGroup();
+      for (const note of r.value.notes ?? []) core.warning(`${name}: ${note}`);
     } else {
       const text = errorText(r.reason);
       failures.push(text.startsWith(`${image}: `) ? `${name}: ${text.slice(image.length + 2)}` : `${name}: ${text}`);

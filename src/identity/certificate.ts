@@ -56,6 +56,33 @@ function derHeaderLength(der: Buffer): number {
   return len < 0x80 ? 2 : 2 + (len & 0x7f);
 }
 
+/**
+ * A signature counts only if it was logged (or timestamped) while the certificate
+ * was valid: verifiers judge validity at that time, notBefore ≤ t ≤ notAfter,
+ * with no slack (cosign's CheckExpiry, sigstore-go, @sigstore/verify).
+ */
+export function assertWithinValidity(what: string, at: Date, cert: Pick<SigningCertificate, 'notBefore' | 'notAfter'>, image: string): void {
+  const t = at.getTime();
+  if (t < cert.notBefore.getTime() || t > cert.notAfter.getTime()) {
+    throw new ActionError(
+      `${what} ${at.toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`,
+      { image, fix: 're-run the job; if it persists, the log, the timestamp authority or the runner clock is off' },
+    );
+  }
+}
+
+/** True when the last certificate of the chain is self-signed: verifiers take it as the root and drop it. */
+export function chainEndsAtRoot(chainPems: string[]): boolean {
+  const last = chainPems.at(-1);
+  if (!last) return false;
+  try {
+    const cert = X509Certificate.parse(last);
+    return cert.verify(cert);
+  } catch {
+    return false;
+  }
+}
+
 interface FulcioResponse {
   signedCertificateEmbeddedSct?: { chain?: { certificates?: string[] } };
   signedCertificateDetachedSct?: { chain?: { certificates?: string[] } };
@@ -145,6 +172,14 @@ export class EphemeralSigner {
       });
     }
     const [leafPem, ...chainPems] = pems;
+    // cosign, Kyverno (type: Cosign) and containers/image drop the chain annotation's last
+    // certificate as the root and use the rest as intermediates: without a root there,
+    // the intermediate would be dropped and the leaf would not chain.
+    if (!chainEndsAtRoot(chainPems)) {
+      throw new ActionError(`Fulcio (${this.fulcioUrl}) returned a chain that does not end with its root certificate`, {
+        fix: 'check that `fulcio-url` points at a Fulcio that returns its full chain (leaf, intermediates, root)',
+      });
+    }
     const described = describeCertificate(leafPem);
     const leaf = X509Certificate.parse(leafPem);
     if (!leaf.publicKey.equals(this.key.publicKey.export({ format: 'der', type: 'spki' }))) {

@@ -46,6 +46,8 @@ export interface AppendResult {
   descriptor: Descriptor;
   /** Rounds of read–merge–write it took: 1 without contention, 0 when everything was already there. */
   attempts: number;
+  /** Elements in the list as read back (signatures in the `.sig`, referrers in the index). */
+  count: number;
 }
 
 export interface NewLayer {
@@ -140,7 +142,7 @@ async function appendLossless(
     for (const e of present) if (!known.has(e.id)) known.set(e.id, e);
     for (const e of ours) if (!known.has(e.id)) known.set(e.id, e);
     const merged = merge(present, known);
-    if (current && merged.length === present.length) return { descriptor: current.descriptor, attempts: attempt - 1 };
+    if (current && merged.length === present.length) return { descriptor: current.descriptor, attempts: attempt - 1, count: present.length };
     if (opts.maxElements !== undefined && merged.length > opts.maxElements) throw tooMany(repo, tag, spec, present.length, opts);
 
     const { body, mediaType } = await spec.build(merged);
@@ -174,7 +176,7 @@ async function appendLossless(
     current = await client.getManifest(repo, tag, { expectExists: true });
     const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
     const complete = ![...known.keys()].some((id) => !ids.has(id));
-    if (complete && current) return { descriptor: current.descriptor, attempts: attempt };
+    if (complete && current) return { descriptor: current.descriptor, attempts: attempt, count: ids.size };
     await sleep(backoffMs(attempt, backoff));
   }
   throw new ActionError(

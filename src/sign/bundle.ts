@@ -26,7 +26,7 @@ import {
   referrersTag,
   signStatement,
 } from '../formats/bundle.js';
-import type { SigningCertificate } from '../identity/certificate.js';
+import { assertWithinValidity } from '../identity/certificate.js';
 import { appendIndexDescriptors } from '../registry/append.js';
 import { MEDIA_TYPES } from '../registry/types.js';
 import type { Subject } from '../subjects/resolve.js';
@@ -42,15 +42,16 @@ export interface BundleSigningContext extends SigningContext {
   now?: () => Date;
 }
 
-/** Fulcio certificates live 10 minutes: a time outside them means a skewed clock or a slow log. */
-function checkWithinValidity(what: string, at: Date, cert: SigningCertificate, image: string): void {
-  const t = at.getTime();
-  if (t < cert.notBefore.getTime() - 1000 || t > cert.notAfter.getTime()) {
-    throw new ActionError(
-      `${what} ${at.toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`,
-      { image, fix: 're-run the job; if it persists, the log, the timestamp authority or the runner clock is off' },
-    );
-  }
+/**
+ * Kyverno's SigstoreBundle verifier gives up on a digest with more than 50
+ * referrers (attestations and SBOMs count too): say so before it happens.
+ */
+export const KYVERNO_REFERRER_LIMIT = 50;
+export function referrerCountNotes(count: number): string[] | undefined {
+  if (count < KYVERNO_REFERRER_LIMIT - 10) return undefined;
+  return [
+    `this digest has ${count} referrers; Kyverno (type: SigstoreBundle) rejects digests with more than ${KYVERNO_REFERRER_LIMIT}: stop re-signing it, or prune old referrers`,
+  ];
 }
 
 /** A v0.3 bundle needs the inclusion proof; Rekor gives it on creation, else we ask for the entry. */
@@ -76,7 +77,7 @@ export async function signBundle(subject: Subject, ctx: BundleSigningContext): P
   const envelope = dsseEnvelope(statement, signature);
 
   const timestamp = ctx.tsa ? await ctx.tsa.timestamp(signature, image) : undefined;
-  if (timestamp) checkWithinValidity('the timestamp authority dated the signature', timestamp.genTime, cert, image);
+  if (timestamp) assertWithinValidity('the timestamp authority dated the signature', timestamp.genTime, cert, image);
   const rfc3161Timestamps = timestamp ? [timestamp.response] : [];
 
   let bundle: SerializedBundle;
@@ -96,7 +97,7 @@ export async function signBundle(subject: Subject, ctx: BundleSigningContext): P
     logged = { logIndex: entry.logIndex, logId: entry.logId, integratedTime, uuid: '', url: ctx.rekorV2.baseUrl, kind: entry.kind };
   } else {
     const created = await ctx.rekor.createEntry(dsseProposal(envelope, cert.leafPem), image, { deadline: cert.notAfter.getTime() });
-    checkWithinValidity('the transparency log recorded the signature at', new Date(created.integratedTime * 1000), cert, image);
+    assertWithinValidity('the transparency log recorded the signature at', new Date(created.integratedTime * 1000), cert, image);
     const entry = await withInclusionProof(created, ctx, image);
     bundle = dsseBundle({ envelope, certificatePem: cert.leafPem, rekor: entry, rfc3161Timestamps });
     const url = entryUrl(ctx.instance, ctx.rekor.baseUrl, entry.logIndex);
@@ -112,9 +113,9 @@ export async function signBundle(subject: Subject, ctx: BundleSigningContext): P
 
   // The API lists referrers by itself; without it, we maintain the fallback index.
   const referrers = await ctx.registry.referrers(subject.repo, subject.digest);
-  if (!referrers.supported) {
-    await appendIndexDescriptors(ctx.registry, subject.repo, referrersTag(subject.digest), [descriptor], { image });
-  }
+  const listed = referrers.supported
+    ? referrers.manifests.length
+    : (await appendIndexDescriptors(ctx.registry, subject.repo, referrersTag(subject.digest), [descriptor], { image })).count;
 
   const bundlePath = path.join(ctx.bundleDir, bundleFileName(subject, 'bundle'));
   await fs.writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
@@ -127,5 +128,6 @@ export async function signBundle(subject: Subject, ctx: BundleSigningContext): P
     rekor: logged,
     bundlePath,
     platform: subject.platform,
+    notes: referrerCountNotes(listed),
   };
 }

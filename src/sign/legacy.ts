@@ -6,10 +6,9 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ActionError } from '../errors.js';
 import { sha256Hex, signatureConfig, signatureLayer, signatureTag, simpleSigningPayload } from '../formats/legacy.js';
 import { messageSignatureBundle } from '../formats/message-bundle.js';
-import type { EphemeralSigner } from '../identity/certificate.js';
+import { assertWithinValidity, type EphemeralSigner } from '../identity/certificate.js';
 import { appendLayers } from '../registry/append.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { Subject } from '../subjects/resolve.js';
@@ -47,13 +46,8 @@ export async function signLegacy(subject: Subject, ctx: SigningContext): Promise
   // Retries stop when the certificate expires: an entry logged after that would not verify.
   const proposal = hashedRekordProposal(sha256Hex(payload), signatureB64, cert.leafPem);
   const entry = await ctx.rekor.createEntry(proposal, image, { deadline: cert.notAfter.getTime() });
-  const loggedAt = entry.integratedTime * 1000;
-  if (loggedAt < cert.notBefore.getTime() - 1000 || loggedAt > cert.notAfter.getTime()) {
-    throw new ActionError(
-      `the transparency log recorded the signature at ${new Date(loggedAt).toISOString()}, outside the certificate's validity (${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()})`,
-      { image, fix: 're-run the job; if it persists, the log or the runner clock is off' },
-    );
-  }
+  assertWithinValidity('the transparency log recorded the signature at', new Date(entry.integratedTime * 1000), cert, image);
+  if (timestamp) assertWithinValidity('the timestamp authority dated the signature', timestamp.genTime, cert, image);
 
   const rfc3161TimestampB64 = timestamp?.response.toString('base64');
   const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry, rfc3161TimestampB64 });

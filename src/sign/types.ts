@@ -19,4 +19,6 @@ export interface SignatureRecord {
   bundlePath: string;
   /** `linux/arm64` etc. for children of an index. */
   platform?: string;
+  /** Things the user should know about this signature (shown as warnings). */
+  notes?: string[];
 }
