@@ -38350,7 +38350,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
 /* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2896);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1219);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2472);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -38384,7 +38384,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1219:
+/***/ 2472:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39594,6 +39594,17 @@ function digestLike(expected, bytes) {
 function mediaTypeOf(res) {
     return res.headers.get('content-type')?.split(';')[0].trim() || undefined;
 }
+/**
+ * Whether a referrers API answer is an OCI index, judged as go-containerregistry
+ * judges it (pkg/v1/remote/referrers.go compares the Content-Type header
+ * verbatim with `application/vnd.oci.image.index.v1+json`): cosign 3 and
+ * Kyverno use that code, so with parameters such as `; charset=utf-8` they
+ * fall back to the `sha256-<hex>` tag, and so must we, or what we write
+ * there is what they cannot find.
+ */
+function isExactOciIndexAnswer(res) {
+    return res.headers.get('content-type') === MEDIA_TYPES.ociIndex;
+}
 /** The manifest in a 200 answer for `ref`, once its bytes are known to be the ones asked for. */
 function checkedManifest(repo, ref, res) {
     const computed = isDigest(ref) ? digestLike(ref, res.body) : sha256Digest(res.body);
@@ -39776,7 +39787,7 @@ class RegistryClient {
             return checkedBlob(repo, digest, res.body);
         }
     }
-    /** The referrers API, trusted only on a 200 with an OCI index content type. */
+    /** The referrers API, trusted only on a 200 with exactly the OCI index content type (no parameters). */
     async referrers(repo, digest) {
         // A registry without the API does not grow one during a run: ask each host once.
         if (this.noReferrersApi.has(repo.registry))
@@ -39787,7 +39798,7 @@ class RegistryClient {
             const res = await this.send(repo, { url, headers: { accept: MEDIA_TYPES.ociIndex }, maxBodyBytes: MAX_MANIFEST_BYTES });
             if (res.status === 401 || res.status === 403)
                 throw await this.failure(repo, digest, 'pull', 'list referrers', res);
-            if (res.status !== 200 || mediaTypeOf(res) !== MEDIA_TYPES.ociIndex) {
+            if (res.status !== 200 || !isExactOciIndexAnswer(res)) {
                 this.noReferrersApi.add(repo.registry);
                 return { supported: false };
             }
@@ -40944,7 +40955,7 @@ function statementClaims(payload) {
         return undefined;
     const subjectDigests = s.subject.flatMap((sub) => Object.entries(sub?.digest ?? {})
         .filter(([, v]) => typeof v === 'string')
-        .map(([alg, v]) => `${alg}:${String(v).toLowerCase()}`));
+        .map(([alg, v]) => `${alg}:${String(v)}`));
     return {
         type: typeof s._type === 'string' ? s._type : undefined,
         predicateType: typeof s.predicateType === 'string' ? s.predicateType : undefined,
@@ -41135,9 +41146,10 @@ async function appendLossless(client, repo, tag, ours, spec, opts) {
         if (opts.maxElements !== undefined && merged.length > opts.maxElements)
             throw tooMany(repo, tag, spec, present.length, opts);
         const { body, mediaType } = await spec.build(merged);
-        // Under contention (a round lost already), check the tag did not move while we built: the
-        // first round skips this request, as we read the tag just before building.
-        const now = attempt > 1 ? await client.headManifest(repo, tag) : current?.descriptor;
+        // Check the tag did not move while we built (the config upload takes two round trips):
+        // without this, a writer that read before our PUT and writes after our read-back would
+        // drop our element unseen. It costs one HEAD per write and closes that window.
+        const now = await client.headManifest(repo, tag);
         if (now?.digest !== current?.descriptor.digest) {
             // Someone wrote since we read: merge their version instead of overwriting it.
             await append_sleep(backoffMs(attempt, backoff));
@@ -41810,6 +41822,89 @@ class TimestampClient {
 var verify_dist = __nccwpck_require__(4187);
 // EXTERNAL MODULE: ./node_modules/@sigstore/bundle/dist/index.js
 var bundle_dist = __nccwpck_require__(1040);
+;// CONCATENATED MODULE: ./src/verify/log-signer.ts
+/**
+ * The signer a transparency-log entry names must be the signature's own
+ * certificate. @sigstore/verify compares only the signature and the digest in
+ * the entry's body (dist/tlog/hashedrekord.js, dsse.js), so an entry holding a
+ * bare public key, or another certificate for the same key, passes it. cosign
+ * (pkg/cosign/verify.go, comparePublicKey), sigstore-go (pkg/verify/tlog.go,
+ * CompareKey; for Rekor v2 the entry hash is rebuilt from the bundle's
+ * certificate) and containers/image compare the signer too, and reject it.
+ */
+
+/** The first PEM block of base64-encoded PEM text (Rekor v1 stores verifiers that way). */
+function fromPemB64(b64) {
+    if (typeof b64 !== 'string')
+        return undefined;
+    const text = Buffer.from(b64, 'base64').toString('utf8');
+    const block = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(text);
+    if (!block)
+        return undefined;
+    return { der: Buffer.from(block[2].replace(/\s+/g, ''), 'base64'), certificate: block[1] === 'CERTIFICATE' };
+}
+/** Rekor v2's `Verifier` message: raw DER of a certificate or a public key. */
+function fromV2Verifier(verifier) {
+    const cert = verifier?.x509Certificate?.rawBytes;
+    if (typeof cert === 'string')
+        return { der: Buffer.from(cert, 'base64'), certificate: true };
+    const key = verifier?.publicKey?.rawBytes;
+    if (typeof key === 'string')
+        return { der: Buffer.from(key, 'base64'), certificate: false };
+    return undefined;
+}
+/** The signer of a canonicalized entry body, for the kinds @sigstore/verify accepts. */
+function loggedSigner(body) {
+    const spec = body?.spec;
+    switch (`${body?.kind}/${body?.apiVersion}`) {
+        case 'hashedrekord/0.0.1':
+            return fromPemB64(spec?.signature?.publicKey?.content);
+        case 'dsse/0.0.1':
+            return fromPemB64(spec?.signatures?.[0]?.verifier);
+        case 'intoto/0.0.1':
+            return fromPemB64(spec?.publicKey);
+        case 'intoto/0.0.2':
+            return fromPemB64(spec?.content?.envelope?.signatures?.[0]?.publicKey);
+        case 'hashedrekord/0.0.2':
+            return fromV2Verifier(spec?.hashedRekordV002?.signature?.verifier);
+        case 'dsse/0.0.2':
+            return fromV2Verifier(spec?.dsseV002?.signatures?.[0]?.verifier);
+        default:
+            return undefined;
+    }
+}
+function sameKey(der, leaf) {
+    try {
+        return Buffer.from(dist.X509Certificate.parse(der).publicKey).equals(Buffer.from(leaf.publicKey));
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Why the entry's signer is not `leaf`, or undefined when it is. Called only
+ * after @sigstore/verify accepted the entry (so its body is the logged one).
+ */
+function logSignerMismatch(canonicalizedBodyB64, leaf) {
+    let body;
+    try {
+        body = JSON.parse(Buffer.from(canonicalizedBodyB64 ?? '', 'base64').toString('utf8'));
+    }
+    catch {
+        return 'the transparency-log entry body is not readable, so it cannot show who signed';
+    }
+    const signer = loggedSigner(body);
+    const rejected = 'cosign and sigstore-go reject a log entry that does not name the signing certificate itself';
+    if (!signer)
+        return `the transparency-log entry (${body?.kind ?? 'unknown kind'} ${body?.apiVersion ?? ''}) names no signer; ${rejected}`;
+    if (!signer.certificate)
+        return `the transparency-log entry names a bare public key, not the signing certificate; ${rejected}`;
+    if (signer.der.equals(Buffer.from(leaf.root.toDER())))
+        return undefined;
+    const which = sameKey(signer.der, leaf) ? 'another certificate for the same key' : 'the certificate of another key';
+    return `the transparency-log entry names ${which}, not the signature's certificate; ${rejected}`;
+}
+
 ;// CONCATENATED MODULE: ./src/verify/policy.ts
 const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
 function escapeRegExp(text) {
@@ -41848,6 +41943,7 @@ function looseRegexpWarning(regexp) {
  * reasons of issue 5; where a code is ambiguous (a body mismatch can be a
  * changed payload or a log entry of another signature) we look again.
  */
+
 
 
 
@@ -41936,8 +42032,9 @@ function leafOf(bundleJson) {
 }
 /**
  * Verifies a bundle cryptographically with @sigstore/verify (chain to the
- * trusted root at the log's time, SCT, log promise/proof, signature), then the
- * identity and issuer against the policy. `artifact` is the signed payload for
+ * trusted root at the log's time, SCT, log promise/proof, signature), that the
+ * log entry names this certificate (./log-signer.ts), then the identity and
+ * issuer against the policy. `artifact` is the signed payload for
  * message signatures; DSSE bundles carry their own.
  */
 function verifyBundle(bundleJson, artifact, trust, policy, base) {
@@ -41960,6 +42057,11 @@ function verifyBundle(bundleJson, artifact, trust, policy, base) {
     }
     if (!leaf || !cert)
         return failed(described, 'malformed', 'the signature carries no certificate');
+    for (const entry of bundleJson.verificationMaterial?.tlogEntries ?? []) {
+        const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
+        if (mismatch)
+            return failed(described, 'log-proof', mismatch);
+    }
     if (!identityMatcher(policy).test(cert.identity)) {
         return failed(described, 'identity', `signed by another identity: ${cert.identity || '(none)'} (expected ${describePolicy(policy)})`);
     }
@@ -41969,12 +42071,79 @@ function verifyBundle(bundleJson, artifact, trust, policy, base) {
     return { ...described, ok: true };
 }
 
+;// CONCATENATED MODULE: ./src/verify/discovery.ts
+/**
+ * Which referrers cosign 3 counts as Sigstore bundles. Whether it finds any
+ * decides what it reads: cosign verify (cmd/cosign/cli/verify/verify.go) calls
+ * GetBundles (pkg/cosign/verify.go), which lists every referrer of the digest,
+ * whatever its artifactType, and keeps those that ociremote.Bundle
+ * (pkg/oci/remote/signatures.go) can read; if it keeps one, cosign 3 reads only
+ * bundles and ignores the `.sig`. Bundle() asks for exactly one layer, a media
+ * type starting with `application/vnd.dev.sigstore.bundle`, a bundle that
+ * parses and validates (sigstore-go pkg/bundle NewBundle: v0.1 to v0.3, proofs,
+ * no chain from v0.3 on), and at least v0.3. Message-signature bundles count
+ * too (their verification then fails: cosign wants a DSSE envelope).
+ */
+
+const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
+const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
+/**
+ * The bundle version a media type names, as sigstore-go reads it
+ * (pkg/bundle/bundle.go getBundleVersion): `…bundle+json;version=0.N` for
+ * 0.1 to 0.3, or `…bundle.v<semver>+json`.
+ */
+function bundleVersion(mediaType) {
+    if (typeof mediaType !== 'string')
+        return undefined;
+    const legacy = /^application\/vnd\.dev\.sigstore\.bundle\+json;version=(0\.[123])$/.exec(mediaType);
+    if (legacy)
+        return legacy[1];
+    return /^application\/vnd\.dev\.sigstore\.bundle\.v(\d+\.\d+(?:\.\d+)?)\+json$/.exec(mediaType)?.[1];
+}
+/** cosign 3 reads v0.3 (and v0.3.x); sigstore-go refuses v0.4 and later, cosign anything before v0.3. */
+const readableVersion = (v) => v !== undefined && /^0\.3(?:\.\d+)?$/.test(v);
+/** What cosign 3 makes of one listed referrer. Registry errors reading the manifest are thrown. */
+async function discoverBundle(reader, repo, referrerDigest) {
+    const fetched = await reader.getManifest(repo, referrerDigest);
+    if (!fetched)
+        return { found: false, why: 'the referrer is listed but its manifest is not in the repository' };
+    const manifest = fetched.json;
+    const layers = Array.isArray(manifest.layers) ? manifest.layers : [];
+    if (layers.length !== 1) {
+        return { found: false, manifest, why: `the referrer has ${layers.length} layers; cosign 3 reads a bundle only from a referrer with exactly one` };
+    }
+    const [layer] = layers;
+    if (typeof layer?.mediaType !== 'string' || !layer.mediaType.startsWith(BUNDLE_LAYER_PREFIX)) {
+        return { found: false, manifest, why: `the referrer's layer is ${layer?.mediaType ?? 'untyped'}, not a Sigstore bundle` };
+    }
+    let json;
+    try {
+        json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8'));
+    }
+    catch (err) {
+        return { found: false, manifest, why: `the bundle cannot be read: ${err.message}` };
+    }
+    const version = bundleVersion(json?.mediaType);
+    if (!readableVersion(version)) {
+        const named = version ? `v${version}` : `of media type ${String(json?.mediaType ?? 'none')}`;
+        return { found: false, manifest, why: `the bundle is ${named}; cosign 3 reads only v0.3 bundles from the registry` };
+    }
+    try {
+        (0,bundle_dist/* bundleFromJSON */.vw)(json);
+    }
+    catch (err) {
+        const fields = err.fields;
+        return { found: false, manifest, why: `the bundle is not valid: ${err.message}${fields?.length ? ` (${fields.join(', ')})` : ''}` };
+    }
+    return { found: true, bundle: json, manifest };
+}
+
 ;// CONCATENATED MODULE: ./src/verify/bundle.ts
+
 
 
 /** Bound on referrers read per digest (bounded time and memory on hostile registries). */
 const MAX_BUNDLE_REFERRERS = 1000;
-const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
 const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
 /** The referrers of `digest`, from the API or the fallback index, and where they were listed. */
 async function listReferrers(reader, repo, digest) {
@@ -41987,61 +42156,80 @@ async function listReferrers(reader, repo, digest) {
         return [];
     return json.manifests;
 }
-/** A listed descriptor that may be a cosign signature bundle (attestations excluded when they say so). */
-function maybeSignatureBundle(d) {
+/**
+ * This action's own, stricter rule for what is a signature: a referrer listed
+ * as a cosign signature bundle (the bundle artifactType, and no predicate
+ * annotation or cosign's signature predicate), whose statement has that
+ * predicate. cosign 3 accepts any verified DSSE bundle (see Cosign3Verdict).
+ */
+function listedAsSignature(d) {
     if (d.artifactType !== BUNDLE_MEDIA_TYPE)
         return false;
     const predicate = d.annotations?.[ANNOTATION_PREDICATE_TYPE];
     return predicate === undefined || predicate === SIGN_PREDICATE_TYPE;
 }
-async function judgeReferrer(reader, repo, digest, referrer, trust, policy) {
-    const reference = `${repo.registry}/${repo.repository}@${referrer.digest}`;
-    const base = { format: 'bundle', reference };
-    const manifest = await reader.getManifest(repo, referrer.digest);
-    if (!manifest)
-        return failed(base, 'malformed', 'the referrer is listed but its manifest is not in the repository');
-    const m = manifest.json;
-    // A fallback index is writable by anyone who can push: it must not lend us another image's bundle.
-    if (m.subject?.digest !== digest) {
-        return failed(base, 'digest-claim', `the referrer's subject is ${m.subject?.digest ?? 'missing'}, not ${digest}`);
+/** A fallback index is writable by anyone who can push: it must not lend us another image's bundle. */
+function subjectFailure(manifest, digest, base) {
+    if (!manifest || manifest.subject?.digest === digest)
+        return undefined;
+    return failed(base, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
+}
+/** After the bundle verifies, what cosign 3 checks: an in-toto statement naming this digest, compared as a string. */
+function statementVerdict(verified, payloadType, claims, digest) {
+    if (payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
+        return failed(verified, 'digest-claim', `the signed payload is not an in-toto statement (${payloadType ?? 'no payload type'})`);
     }
-    const layer = (m.layers ?? []).find((l) => l.mediaType === BUNDLE_MEDIA_TYPE);
-    if (!layer)
-        return failed(base, 'malformed', `the referrer has no ${BUNDLE_MEDIA_TYPE} layer`);
-    let bundle;
+    if (!claims.subjectDigests.includes(digest)) {
+        return failed(verified, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest}`);
+    }
+    return verified;
+}
+async function judgeReferrer(reader, repo, digest, referrer, trust, policy) {
+    const base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
+    const isSignature = listedAsSignature(referrer);
+    let found;
     try {
-        bundle = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8'));
+        found = await discoverBundle(reader, repo, referrer.digest);
     }
     catch (err) {
-        return failed(base, 'malformed', `the bundle cannot be read: ${err.message}`);
+        if (isSignature)
+            throw err;
+        return {}; // cosign skips a referrer it cannot read; so does its view here
     }
-    const envelope = bundle.dsseEnvelope;
-    if (!envelope?.payload)
-        return failed(base, 'malformed', 'the bundle holds no DSSE envelope (a message signature is not an image signature)');
+    if (!found.found)
+        return isSignature ? { ours: subjectFailure(found.manifest, digest, base) ?? failed(base, 'malformed', found.why) } : {};
+    const envelope = found.bundle.dsseEnvelope;
+    if (!envelope?.payload) {
+        // cosign 3 counts it as a bundle, then fails it: "bundle does not contain a DSSE envelope".
+        const noEnvelope = failed(base, 'malformed', 'the bundle holds no DSSE envelope (a message signature is not an image signature)');
+        return { ours: isSignature ? (subjectFailure(found.manifest, digest, base) ?? noEnvelope) : undefined, cosign3: noEnvelope };
+    }
     const claims = statementClaims(Buffer.from(envelope.payload, 'base64'));
-    if (envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims && claims.predicateType !== SIGN_PREDICATE_TYPE)
-        return 'not-a-signature';
-    const verdict = verifyBundle(bundle, undefined, trust, policy, base);
-    if (!verdict.ok)
-        return verdict;
-    if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
-        return failed(verdict, 'digest-claim', `the signed payload is not an in-toto statement (${envelope.payloadType ?? 'no payload type'})`);
-    }
-    if (!claims.subjectDigests.includes(digest.toLowerCase())) {
-        return failed(verdict, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest}`);
-    }
-    return verdict;
+    const verified = verifyBundle(found.bundle, undefined, trust, policy, base);
+    const judged = verified.ok ? statementVerdict(verified, envelope.payloadType, claims, digest) : verified;
+    const cosign3 = { ...judged, ...(claims?.predicateType ? { predicateType: claims.predicateType } : {}) };
+    const attestation = envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims !== undefined && claims.predicateType !== SIGN_PREDICATE_TYPE;
+    if (!isSignature || attestation)
+        return { cosign3 };
+    return { ours: subjectFailure(found.manifest, digest, base) ?? judged, cosign3 };
 }
-async function verifyBundleSignatures(reader, repo, digest, trust, policy) {
-    const listed = (await listReferrers(reader, repo, digest)).filter(maybeSignatureBundle);
+/** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS), for us and for cosign 3. */
+async function readBundleReferrers(reader, repo, digest, trust, policy) {
+    const listed = await listReferrers(reader, repo, digest);
     const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_BUNDLE_REFERRERS);
-    const verdicts = [];
+    const findings = { verdicts: [], cosign3: [] };
     for (const referrer of unique) {
-        const judged = await judgeReferrer(reader, repo, digest, referrer, trust, policy);
-        if (judged !== 'not-a-signature')
-            verdicts.push(judged);
+        const { ours, cosign3 } = await judgeReferrer(reader, repo, digest, referrer, trust, policy);
+        if (ours)
+            findings.verdicts.push(ours);
+        if (cosign3)
+            findings.cosign3.push(cosign3);
     }
-    return verdicts;
+    return findings;
+}
+/** Our verdicts on the bundle signatures of `digest`. */
+async function verifyBundleSignatures(reader, repo, digest, trust, policy) {
+    return (await readBundleReferrers(reader, repo, digest, trust, policy)).verdicts;
 }
 /** Waits before each re-listing: registries with the referrers API may index a new referrer with a delay. */
 const LISTING_RETRY_DELAYS_MS = [500, 2000];
@@ -42064,18 +42252,46 @@ async function selfCheckBundle(reader, record, repo, trust, cert, retryDelaysMs 
     }
     if (!listed)
         return failed(base, 'none-found', `the referrer ${referrerDigest} is not listed among the referrers of ${record.digest}`);
-    if (!maybeSignatureBundle(listed))
+    if (!listedAsSignature(listed))
         return failed(base, 'malformed', 'the referrer is listed without the bundle artifactType or predicate annotation');
     const policy = { exact: cert.identity, issuer: cert.issuer };
-    const judged = await judgeReferrer(reader, repo, record.digest, listed, trust, policy);
-    return judged === 'not-a-signature' ? failed(base, 'malformed', 'the referrer holds a bundle of another predicate type') : judged;
+    const { ours } = await judgeReferrer(reader, repo, record.digest, listed, trust, policy);
+    return ours ?? failed(base, 'malformed', 'the referrer holds a bundle of another predicate type');
+}
+
+;// CONCATENATED MODULE: ./src/verify/cosign-issuer.ts
+/**
+ * Where the OIDC issuer is read from a Fulcio certificate differs by verifier.
+ * We (like sigstore-go and so cosign 3's bundle path) prefer extension .8 and
+ * fall back to .1; cosign's `.sig` path and Kyverno `type: Cosign` read the raw
+ * bytes of .1 only (cosign pkg/cosign/certextensions.go, GetIssuer, used by
+ * CheckCertificatePolicy in pkg/cosign/verify.go). A certificate without .1,
+ * or whose .1 says something else, passes here and fails there.
+ */
+
+/** Fulcio's deprecated issuer extension: the raw issuer URL, not DER-wrapped. */
+const OID_ISSUER_LEGACY = '1.3.6.1.4.1.57264.1.1';
+/**
+ * Why cosign's `.sig` check would reject `cert` for `issuer` (the one we
+ * matched), or undefined when it would read the same issuer.
+ */
+function legacyIssuerMismatch(cert, issuer) {
+    const parsed = typeof cert === 'string' ? dist.X509Certificate.parse(cert) : cert;
+    const raw = parsed.extension(OID_ISSUER_LEGACY)?.value.toString('utf8');
+    const readers = "cosign's .sig check (cosign 2, and cosign 3 when no bundle exists) and Kyverno `type: Cosign` read the issuer only from extension 1.3.6.1.4.1.57264.1.1";
+    if (raw === undefined)
+        return `the certificate has no issuer in extension 1.3.6.1.4.1.57264.1.1 (only in .8); ${readers}, so they find none and reject this signature`;
+    if (raw !== issuer)
+        return `the certificate's extension 1.3.6.1.4.1.57264.1.1 names the issuer ${raw}, not ${issuer} (.8); ${readers} and reject this signature`;
+    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/verify/legacy.ts
 
 
 
-/** cosign reads at most this many signature layers; so do we (bounded memory). */
+
+/** cosign reads no `.sig` with more layers than this; we read at most this many (bounded memory). */
 const MAX_SIGNATURE_LAYERS = 1000;
 /** A simple-signing payload is a few hundred bytes; annotations make it larger, never this large. */
 const MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -42141,32 +42357,56 @@ function verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opt
     catch {
         return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
     }
-    let bundle;
-    try {
-        bundle = messageSignatureBundle({
+    const timestamp = rfc3161FromAnnotation(a[ANNOTATION_RFC3161]);
+    const judge = (rfc3161TimestampB64) => {
+        const bundle = messageSignatureBundle({
             payloadSha256Hex: sha256Hex(payload),
             signatureB64: a[ANNOTATION_SIGNATURE],
             certificatePem: a[ANNOTATION_CERTIFICATE],
             rekor: { ...rekor, inclusionProof: undefined },
-            rfc3161TimestampB64: rfc3161FromAnnotation(a[ANNOTATION_RFC3161]),
+            rfc3161TimestampB64,
         });
+        return verifyBundle(bundle, payload, trust, policy, { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime });
+    };
+    let verdict;
+    try {
+        verdict = judge(timestamp);
     }
     catch (err) {
         // One layer with a garbled certificate must not hide the others' verdicts.
         return failed(base, 'malformed', `the certificate annotation cannot be read: ${err.message}`);
     }
-    const verdict = verifyBundle(bundle, payload, trust, policy, {
-        ...base,
-        logIndex: rekor.logIndex,
-        integratedTime: rekor.integratedTime,
-    });
+    const notes = [];
+    if (!verdict.ok && timestamp && opts.tolerateTimestamp) {
+        const withTimestamp = verdict;
+        verdict = judge(undefined);
+        if (verdict.ok)
+            notes.push(`its RFC 3161 timestamp annotation does not verify against the trusted root (${withTimestamp.reason}); cosign ignores that annotation unless --use-signed-timestamps, so the log entry's time was used`);
+    }
     if (!verdict.ok)
         return verdict;
     const claimed = digestClaim(payload);
     if (claimed !== digest) {
         return failed(verdict, 'digest-claim', `signed for another image: the payload claims ${claimed ?? 'no digest'}, not ${digest}`);
     }
-    return a[ANNOTATION_CHAIN] ? verdict : { ...verdict, note: NO_CHAIN };
+    if (!a[ANNOTATION_CHAIN])
+        notes.push(NO_CHAIN);
+    const cosignRejects = legacyIssuerMismatch(a[ANNOTATION_CERTIFICATE], verdict.issuer ?? '');
+    if (cosignRejects)
+        notes.push(cosignRejects);
+    return { ...verdict, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
+}
+/**
+ * cosign refuses a whole `.sig` with more than 1000 layers, of any media type
+ * (pkg/oci/remote/signatures.go, Get: MaxLayersExceeded): then none of its
+ * signatures counts, here either. Each still says how it fared otherwise.
+ */
+function overLayerLimit(verdicts, layerCount) {
+    const why = `cosign rejects this .sig: it has ${layerCount} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no signature in it counts`;
+    return verdicts.map((v) => {
+        const { note: _note, cosignRejects: _rejects, ...rest } = v;
+        return failed(rest, 'malformed', `${why} (this one ${v.ok ? 'verifies otherwise' : `also fails: ${v.reason}`})`);
+    });
 }
 async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts = {}) {
     const tag = signatureTag(digest);
@@ -42174,7 +42414,8 @@ async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts 
     const manifest = await reader.getManifest(repo, tag);
     if (!manifest)
         return [];
-    const layers = (manifest.json.layers ?? [])
+    const all = manifest.json.layers ?? [];
+    const layers = all
         .filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE)
         .slice(0, MAX_SIGNATURE_LAYERS)
         .filter((l) => !opts.only || opts.only(l));
@@ -42191,7 +42432,7 @@ async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts 
         }
         verdicts.push(verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts));
     }
-    return verdicts;
+    return all.length > MAX_SIGNATURE_LAYERS ? overLayerLimit(verdicts, all.length) : verdicts;
 }
 
 ;// CONCATENATED MODULE: ./src/verify/self-check.ts
@@ -43190,6 +43431,7 @@ async function settleLimited(items, limit, fn) {
 }
 
 ;// CONCATENATED MODULE: ./src/verify/verdict.ts
+
 /**
  * Most telling first: a signature that verified cryptographically but names
  * someone else says more than one that is broken, and broken says more than
@@ -43214,16 +43456,35 @@ function imageReason(verdicts) {
     return `${prefix}${first.format}: ${first.reason}${suffix}`;
 }
 /**
- * cosign 3's view. `otherBundles`: bundle referrers that parse but are not
- * signatures (attestations); cosign 3 counts those as "bundles exist" too.
+ * What cosign 3 concludes, when it differs from our verdict. `bundles`: its
+ * verdict on every referrer it counts as a bundle (./bundle.ts,
+ * ./discovery.ts). When there is one, it reads only bundles and accepts any
+ * that verifies for the identity and names the digest, attestations included;
+ * when there is none, it reads the `.sig`, as cosign's `.sig` path does
+ * (`cosignRejects` on a signature that path would refuse).
  */
-function cosign3View(verdicts, otherBundles = false) {
-    const legacyPass = verdicts.some((v) => v.format === 'legacy' && v.ok);
-    const bundles = verdicts.filter((v) => v.format === 'bundle' && v.failure !== 'malformed');
-    if (!legacyPass || bundles.some((v) => v.ok) || (!bundles.length && !otherBundles))
+function cosign3View(verdicts, bundles = []) {
+    const ours = verdicts.some((v) => v.ok);
+    if (bundles.length) {
+        const accepted = bundles.find((v) => v.ok);
+        if (ours && !accepted) {
+            return `cosign 3 would reject it: a Sigstore bundle referrer exists for this digest, so cosign 3 reads only bundles and ignores the .sig signature that verified here; ${imageReason(bundles)}`;
+        }
+        if (!ours && accepted) {
+            const which = accepted.predicateType ?? 'unknown';
+            if (which !== SIGN_PREDICATE_TYPE) {
+                return `cosign 3 would accept this image on an attestation bundle by this identity (predicate ${which}, ${accepted.reference}), as would Kyverno ImageValidatingPolicy, but it has no signature: this action counts only cosign signatures (a .sig, or a bundle of predicate ${SIGN_PREDICATE_TYPE})`;
+            }
+            const here = verdicts.find((v) => v.reference === accepted.reference);
+            return `cosign 3 would accept this image on the bundle ${accepted.reference}, which fails here: ${here?.reason ?? 'it is not listed as a cosign signature bundle'}`;
+        }
         return undefined;
-    const why = bundles.length ? imageReason(bundles) : 'the bundle referrers are attestations, not signatures by this identity';
-    return `cosign 3 would reject it: a Sigstore bundle referrer exists for this digest, so cosign 3 reads only bundles and ignores the .sig signature that verified here; ${why}`;
+    }
+    const legacy = verdicts.filter((v) => v.format === 'legacy' && v.ok);
+    if (ours && legacy.length && legacy.every((v) => v.cosignRejects) && !verdicts.some((v) => v.ok && v.format === 'bundle')) {
+        return `cosign 3 would reject it: no bundle referrer exists, so it reads the .sig, and ${legacy[0].cosignRejects}`;
+    }
+    return undefined;
 }
 /** Notes for the summary: who else reads what was found. */
 function imageNotes(verdicts) {
@@ -43237,7 +43498,7 @@ function imageNotes(verdicts) {
             notes.add(v.note);
     return [...notes];
 }
-function judgeImage(subject, verdicts, otherBundles = false) {
+function judgeImage(subject, verdicts, cosign3Bundles = []) {
     const ok = verdicts.some((v) => v.ok);
     return {
         subject,
@@ -43245,7 +43506,7 @@ function judgeImage(subject, verdicts, otherBundles = false) {
         ok,
         verdicts,
         reason: imageReason(verdicts),
-        cosign3: cosign3View(verdicts, otherBundles),
+        cosign3: cosign3View(verdicts, cosign3Bundles),
         notes: imageNotes(verdicts),
     };
 }
@@ -43274,10 +43535,12 @@ function verifiedIdentity(results) {
 
 const cell = (s) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 const verify_summary_short = (digest) => `${digest.slice(0, 19)}…`;
+/** `cosign3` is set only where cosign 3 concludes otherwise: it rejects what passed, or accepts what failed. */
 function resultCell(r, audit) {
     if (r.ok)
         return r.cosign3 ? '✅ verified (⚠️ not by cosign 3)' : '✅ verified';
-    return audit ? '⚠️ would fail' : '❌ failed';
+    const failedCell = audit ? '⚠️ would fail' : '❌ failed';
+    return r.cosign3 ? `${failedCell} (⚠️ cosign 3 would accept it)` : failedCell;
 }
 function signaturesTable(results) {
     const rows = results.flatMap((r) => r.verdicts.map((v) => `| \`${cell(r.image.split('@')[0])}\` | ${v.format} | \`${cell(v.reference)}\` | ${cell(v.identity ? `\`${v.identity}\`` : '')} | ${v.logIndex ?? ''} | ${v.ok ? '✅' : `❌ ${cell(v.reason ?? '')}`} |`));
@@ -43354,28 +43617,15 @@ async function reportVerifyMode(results, config) {
 
 
 
-
 /** Images checked at once: each is a handful of small registry reads. */
 const CONCURRENCY = 8;
-/** Bundle referrers that are not signatures (attestations) still make cosign 3 ignore the `.sig`. */
-async function hasOtherBundles(reader, subject) {
-    try {
-        const listed = await listReferrers(reader, subject.repo, subject.digest);
-        return listed.some((d) => d.artifactType === BUNDLE_MEDIA_TYPE);
-    }
-    catch {
-        return false; // only a hint about cosign 3: never worth failing an image that verified
-    }
-}
 async function verifyImage(reader, subject, trust, policy) {
     const [legacy, bundles] = await Promise.all([
-        // cosign does not need the chain annotation; verify mode judges as cosign does and notes it.
-        verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy, { requireChain: false }),
-        verifyBundleSignatures(reader, subject.repo, subject.digest, trust, policy),
+        // cosign needs neither the chain annotation nor a verifiable RFC 3161 annotation: judge as it does, and note it.
+        verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy, { requireChain: false, tolerateTimestamp: true }),
+        readBundleReferrers(reader, subject.repo, subject.digest, trust, policy),
     ]);
-    const verdicts = [...legacy, ...bundles];
-    const legacyOnly = legacy.some((v) => v.ok) && !bundles.length;
-    return judgeImage(subject, verdicts, legacyOnly && (await hasOtherBundles(reader, subject)));
+    return judgeImage(subject, [...legacy, ...bundles.verdicts], bundles.cosign3);
 }
 /** An image whose signatures could not be read: one verdict saying why, so audit mode can report it. */
 function unreadable(subject, err) {

@@ -137,6 +137,27 @@ describe('bundle signing on a registry with the referrers API', () => {
   });
 });
 
+describe('a referrers API answering with Content-Type parameters', () => {
+  let withParams: ReferrersProxy;
+  beforeAll(async () => {
+    withParams = await startReferrersProxy(open.url, { contentType: 'application/vnd.oci.image.index.v1+json; charset=utf-8' });
+  });
+  afterAll(() => withParams?.stop());
+
+  it('is not relied on, as go-containerregistry (cosign 3, Kyverno) does not: the referrer is listed in the fallback index, where they look', async () => {
+    const img = await pushImage(open, 'acme/api-params');
+    const run = await sign({ images: `${withParams.host}/acme/api-params@${img.digest}` });
+    expect(run.stderr).not.toMatch(/unexpected error/);
+    expect(run.code).toBe(0);
+    expect(run.outputs.verified).toBe('true');
+    const listed = await fallbackIndex(open, 'acme/api-params', img.digest);
+    expect(listed).toBeDefined();
+    const checked = await checkBundleReferrers(open, 'acme/api-params', subjectOf(img), listed!, trustedRoot);
+    expect(checked).toHaveLength(1);
+    expect(recordsOf(run.outputs)[0].reference).toBe(`${withParams.host}/acme/api-params@${checked[0].referrer}`);
+  });
+});
+
 describe('a custom instance that runs Rekor v2 only', () => {
   it('logs bundles there, with an RFC 3161 timestamp for the signing time, and they verify', async () => {
     const img = await pushImage(open, 'acme/v2');

@@ -16,6 +16,7 @@ import { pushImage, type RegistryAccess } from '../../sandbox/oci.js';
 import { cleanupRuns, runAction, runnerEnvFor, sigstoreInputsFor, type RunResult } from '../../sandbox/runner.js';
 import { completeClaims, defaultClaims } from '../../sandbox/oidc.js';
 import { startAbsentImageProxy, type AbsentImageProxy } from '../helpers/absent-image-proxy.js';
+import { attachBundle } from '../helpers/referrer-push.js';
 import { editRekorBundle, readSig, writeSig } from '../helpers/sig-tamper.js';
 
 const ENTRY = process.env.SIGN_ACTION_ENTRY || undefined;
@@ -230,27 +231,48 @@ describe("cosign 3's view", () => {
 describe('real-world public-good signatures, offline', () => {
   const legacy = JSON.parse(readFileSync(new URL('ratify-keyless-legacy.json', FIXTURES), 'utf8'));
   const trustedRoot = new URL('public-good-trusted-root.json', FIXTURES).pathname;
+  // cosign's own test attestation (PROVENANCE.md): a v0.3 DSSE bundle by cody@soyland.com about this digest.
+  const attestation = readFileSync(new URL('cosign-oci-attestation.sigstore.json', FIXTURES));
+  const attested = `sha256:${JSON.parse(Buffer.from(JSON.parse(attestation.toString()).dsseEnvelope.payload, 'base64').toString()).subject[0].digest.sha256}`;
+  const OAUTH = 'https://github.com/login/oauth';
   let proxy: AbsentImageProxy;
   beforeAll(async () => {
-    proxy = await startAbsentImageProxy(open.url, [legacy.image.digest]);
+    proxy = await startAbsentImageProxy(open.url, [legacy.image.digest, attested]);
     await writeSig(open, 'wabbitnetworks/cosign-image', legacy.image.digest, [{ payload: Buffer.from(legacy.payload), annotations: legacy.layer.annotations }]);
+    await attachBundle(open, 'sigstore/attested', { digest: attested, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 1024 }, attestation, {
+      annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': 'https://cosign.sigstore.dev/attestation/v1' },
+    });
   });
   afterAll(() => proxy?.stop());
 
-  const verifyRealWorld = (identity: string) =>
+  const verifyRealWorld = (identity: string, image = `${proxy.host}/wabbitnetworks/cosign-image@${legacy.image.digest}`, issuer: string = legacy.issuer) =>
     runAction({
       inputs: {
         mode: 'verify',
-        images: `${proxy.host}/wabbitnetworks/cosign-image@${legacy.image.digest}`,
+        images: image,
         sigstore: 'custom',
         'fulcio-url': 'https://fulcio.sigstore.dev',
         'rekor-url': 'https://rekor.sigstore.dev',
         'trusted-root': trustedRoot,
         'certificate-identity': identity,
-        'certificate-oidc-issuer': legacy.issuer,
+        'certificate-oidc-issuer': issuer,
       },
       entry: ENTRY,
     });
+
+  it("fails an image whose only referrer is a cosign-made attestation by this identity, saying cosign 3 would accept it", async () => {
+    const r = await verifyRealWorld('cody@soyland.com', `${proxy.host}/sigstore/attested@${attested}`, OAUTH);
+    expect(r.stderr).not.toMatch(/unexpected error/);
+    expect(r.code).not.toBe(0);
+    const [result] = resultsOf(r);
+    expect(result).toMatchObject({ verified: false, reason: expect.stringMatching(/^no signatures found/), signatures: [] });
+    expect(result.cosign3).toMatch(/^cosign 3 would accept this image on an attestation bundle by this identity \(predicate https:\/\/cosign\.sigstore\.dev\/attestation\/v1, .*but it has no signature/);
+    expect(r.stdout).toMatch(/::warning title=cosign 3 would conclude otherwise::.*cosign 3 would accept this image/);
+    expect(r.summary).toContain('❌ failed (⚠️ cosign 3 would accept it)');
+    // For another identity, cosign 3 rejects it too: nothing to add.
+    const other = await verifyRealWorld('someone-else@example.com', `${proxy.host}/sigstore/attested@${attested}`, OAUTH);
+    expect(resultsOf(other)[0].cosign3).toBeUndefined();
+  }, 60_000);
 
   it('verifies a cosign-made keyless .sig for its identity and issuer, against the public-good root', async () => {
     const r = await verifyRealWorld(legacy.identity);

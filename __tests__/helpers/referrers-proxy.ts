@@ -45,7 +45,16 @@ function readAll(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
-export async function startReferrersProxy(upstream: string): Promise<ReferrersProxy> {
+export interface ReferrersProxyOptions {
+  /**
+   * The Content-Type of referrer listings; default exactly the OCI index type.
+   * Some registries add parameters (`; charset=utf-8`), which go-containerregistry,
+   * and so cosign 3 and Kyverno, do not take for the API.
+   */
+  contentType?: string;
+}
+
+export async function startReferrersProxy(upstream: string, opts: ReferrersProxyOptions = {}): Promise<ReferrersProxy> {
   const target = new URL(upstream);
   const referrers = new Map<string, Referrer[]>();
   let listings = 0;
@@ -83,7 +92,7 @@ export async function startReferrersProxy(upstream: string): Promise<ReferrersPr
         const filter = url.searchParams.get('artifactType');
         const all = referrers.get(`${listing[1]}@${listing[2]}`) ?? [];
         const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: filter ? all.filter((r) => r.artifactType === filter) : all }));
-        res.writeHead(200, { 'content-type': OCI_INDEX, 'content-length': body.length, ...(filter ? { 'oci-filters-applied': 'artifactType' } : {}) });
+        res.writeHead(200, { 'content-type': opts.contentType ?? OCI_INDEX, 'content-length': body.length, ...(filter ? { 'oci-filters-applied': 'artifactType' } : {}) });
         res.end(req.method === 'HEAD' ? undefined : body);
         return;
       }

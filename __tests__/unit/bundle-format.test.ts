@@ -50,6 +50,11 @@ describe('the signed statement', () => {
     expect(statementClaims(Buffer.from('{"critical":{}}'))).toBeUndefined();
     expect(statementClaims(Buffer.from('not json'))).toBeUndefined();
   });
+
+  it('keeps subject digests as written: cosign compares "sha256:" + hex with the image digest as a string', () => {
+    const upper = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ digest: { sha256: 'ABCDEF01' } }], predicateType: 'x' }));
+    expect(statementClaims(upper)?.subjectDigests).toEqual(['sha256:ABCDEF01']);
+  });
 });
 
 describe('DSSE', () => {

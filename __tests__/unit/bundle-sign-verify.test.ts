@@ -8,7 +8,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { startOidc, type SandboxOidc } from '../../sandbox/oidc.js';
 import { startSigstore, type SandboxSigstore } from '../../sandbox/sigstore/index.js';
 import { EphemeralSigner } from '../../src/identity/certificate.js';
@@ -16,56 +15,14 @@ import { requestIdToken } from '../../src/identity/token.js';
 import type { RegistryClient } from '../../src/registry/client.js';
 import { signBundle, type BundleSigningContext } from '../../src/sign/bundle.js';
 import type { SignatureRecord } from '../../src/sign/types.js';
-import type { Subject } from '../../src/subjects/resolve.js';
 import { RekorClient } from '../../src/transparency/rekor.js';
 import { RekorV2Client, rekorApiVersion } from '../../src/transparency/rekor-v2.js';
 import { TimestampClient } from '../../src/transparency/tsa.js';
 import { selfCheckBundle, verifyBundleSignatures } from '../../src/verify/bundle.js';
+import { INDEX, MemoryRegistry, memoryImage, memoryRepo } from '../helpers/memory-registry.js';
 import { loadTrust, type Trust } from '../../src/verify/trust.js';
 
-const INDEX = 'application/vnd.oci.image.index.v1+json';
-const digestOf = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const repo = { registry: 'mem.example', repository: 'acme/app' };
-
-/** Just enough of a registry, in memory; `api` says whether it answers the referrers API. */
-class MemoryRegistry {
-  blobs = new Map<string, Buffer>();
-  manifests = new Map<string, { body: Buffer; mediaType: string }>();
-  tags = new Map<string, string>();
-  constructor(readonly api: boolean) {}
-  async pushBlob(_r: unknown, bytes: Buffer, mediaType = 'application/octet-stream') {
-    this.blobs.set(digestOf(bytes), bytes);
-    return { mediaType, digest: digestOf(bytes), size: bytes.length };
-  }
-  async getBlob(_r: unknown, digest: string) {
-    const b = this.blobs.get(digest);
-    if (!b) throw new Error(`no blob ${digest}`);
-    return b;
-  }
-  async putManifest(_r: unknown, ref: string, body: Buffer | string, mediaType: string) {
-    const bytes = Buffer.from(body);
-    this.manifests.set(digestOf(bytes), { body: bytes, mediaType });
-    if (!ref.startsWith('sha256:')) this.tags.set(ref, digestOf(bytes));
-    return { mediaType, digest: digestOf(bytes), size: bytes.length };
-  }
-  async getManifest(_r: unknown, ref: string) {
-    const digest = ref.startsWith('sha256:') ? ref : this.tags.get(ref);
-    const m = digest ? this.manifests.get(digest) : undefined;
-    if (!m || !digest) return undefined;
-    return { descriptor: { mediaType: m.mediaType, digest, size: m.body.length }, body: m.body, json: JSON.parse(m.body.toString()) };
-  }
-  async headManifest(r: unknown, ref: string) {
-    return (await this.getManifest(r, ref))?.descriptor;
-  }
-  async referrers(_r: unknown, digest: string) {
-    if (!this.api) return { supported: false as const };
-    const manifests = [...this.manifests.entries()]
-      .map(([d, m]) => ({ d, m, json: JSON.parse(m.body.toString()) }))
-      .filter(({ json }) => json.subject?.digest === digest)
-      .map(({ d, m, json }) => ({ mediaType: m.mediaType, digest: d, size: m.body.length, artifactType: json.artifactType, annotations: json.annotations }));
-    return { supported: true as const, manifests };
-  }
-}
+const repo = memoryRepo;
 
 let oidc: SandboxOidc;
 let sigstore: SandboxSigstore;
@@ -86,11 +43,7 @@ afterAll(async () => {
   fs.rmSync(bundleDir, { recursive: true, force: true });
 });
 
-async function image(reg: MemoryRegistry, seed: string): Promise<Subject> {
-  const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [], annotations: { seed } }));
-  const d = await reg.putManifest(repo, 'sha256:x', body, INDEX);
-  return { repo, digest: d.digest, mediaType: INDEX, size: d.size, dockerReference: `${repo.registry}/${repo.repository}`, names: [] };
-}
+const image = memoryImage;
 
 function context(reg: MemoryRegistry, tsa = false): BundleSigningContext {
   return {

@@ -101,6 +101,17 @@ describe('verify mode summary and results', () => {
     expect(md.match(/```yaml/g)).toHaveLength(6);
   });
 
+  it("says in the row when cosign 3 would accept an image that fails here (an attestation bundle), and why", () => {
+    const attested = judgeImage(subject('ghcr.io/acme/app', D2), [], [
+      { ok: true, format: 'bundle', reference: 'ghcr.io/acme/app@sha256:att', identity: ME, issuer: ISSUER, predicateType: 'https://slsa.dev/provenance/v1' },
+    ]);
+    expect(attested.ok).toBe(false);
+    const md = verifyModeMarkdown({ results: [attested], policy: cfg.identity!, audit: false, commands, policies });
+    expect(md).toContain('| ❌ failed (⚠️ cosign 3 would accept it) | no signatures found');
+    expect(md).toContain('⚠️ cosign 3 would accept this image on an attestation bundle by this identity (predicate https://slsa.dev/provenance/v1');
+    expect(verifyResultsJson([attested])).toEqual([expect.objectContaining({ verified: false, cosign3: expect.stringMatching(/but it has no signature/) })]);
+  });
+
   it('gives scripts each image and each signature, with the failure kind', () => {
     expect(verifyResultsJson([ok, bad])).toEqual([
       expect.objectContaining({ image: `ghcr.io/acme/app@${D1}`, digest: D1, verified: true, signatures: [expect.objectContaining({ verified: true, identity: ME, logIndex: 5 })] }),

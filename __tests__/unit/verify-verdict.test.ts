@@ -2,6 +2,7 @@
  * From signature verdicts to the image verdict: pass when one verifies, the
  * most telling reason otherwise, and what cosign 3 would conclude.
  */
+import type { Cosign3Verdict } from '../../src/verify/bundle.js';
 import type { SignatureVerdict } from '../../src/verify/check.js';
 import type { Subject } from '../../src/subjects/resolve.js';
 import { cosign3View, formatFound, imageNotes, imageReason, judgeImage, NO_SIGNATURES, verifiedIdentity } from '../../src/verify/verdict.js';
@@ -37,18 +38,40 @@ describe('imageReason', () => {
 });
 
 describe("cosign 3's view", () => {
-  it('differs only when the .sig passes and a parsed bundle exists that does not', () => {
+  const SIGN = 'https://sigstore.dev/cosign/sign/v1';
+  const SLSA = 'https://slsa.dev/provenance/v1';
+  const c3 = (v: SignatureVerdict, predicateType?: string): Cosign3Verdict => ({ ...v, ...(predicateType ? { predicateType } : {}) });
+
+  it('says nothing when cosign 3 concludes as we do', () => {
     expect(cosign3View([pass('legacy')])).toBeUndefined();
-    expect(cosign3View([pass('legacy'), pass('bundle')])).toBeUndefined();
-    expect(cosign3View([fail('legacy', 'identity', 'x'), fail('bundle', 'identity', 'y')])).toBeUndefined();
-    expect(cosign3View([pass('legacy'), fail('bundle', 'identity', 'signed by another identity: EVIL')])).toMatch(/cosign 3 would reject it: .*signed by another identity: EVIL/);
+    expect(cosign3View([pass('legacy'), pass('bundle')], [c3(pass('bundle'), SIGN)])).toBeUndefined();
+    expect(cosign3View([fail('legacy', 'identity', 'x'), fail('bundle', 'identity', 'y')], [c3(fail('bundle', 'identity', 'y'), SIGN)])).toBeUndefined();
+    expect(cosign3View([fail('legacy', 'identity', 'x')])).toBeUndefined();
   });
 
-  it('ignores bundles that do not parse (cosign 3 skips them too), but counts attestation bundles', () => {
-    expect(cosign3View([pass('legacy'), fail('bundle', 'malformed', 'not a bundle')])).toBeUndefined();
-    expect(cosign3View([pass('legacy')], true)).toMatch(/attestations, not signatures/);
+  it('rejects a passing .sig when a bundle it counts exists and none of them verifies, attestations included', () => {
+    const sig = [pass('legacy'), fail('bundle', 'identity', 'signed by another identity: EVIL')];
+    expect(cosign3View(sig, [c3(fail('bundle', 'identity', 'signed by another identity: EVIL'), SIGN)])).toMatch(/cosign 3 would reject it: .*signed by another identity: EVIL/);
+    expect(cosign3View([pass('legacy')], [c3(fail('bundle', 'identity', 'signed by another identity: CI'), SLSA)])).toMatch(/reads only bundles and ignores the \.sig.*another identity: CI/);
+    expect(cosign3View([pass('legacy')], [c3(fail('bundle', 'malformed', 'the bundle holds no DSSE envelope'))])).toMatch(/would reject it: .*no DSSE envelope/);
+  });
+
+  it('accepts, unlike us, an image whose only bundle is an attestation by this identity, and says it has no signature', () => {
+    const view = cosign3View([], [c3({ ...pass('bundle'), reference: 'ghcr.io/acme/app@sha256:att' }, SLSA)]);
+    expect(view).toMatch(/^cosign 3 would accept this image on an attestation bundle by this identity \(predicate https:\/\/slsa\.dev\/provenance\/v1, ghcr\.io\/acme\/app@sha256:att\)/);
+    expect(view).toMatch(/but it has no signature/);
+    const ours = fail('bundle', 'digest-claim', "the referrer's subject is sha256:b, not sha256:a");
+    expect(cosign3View([ours], [c3(pass('bundle'), SIGN)])).toMatch(/cosign 3 would accept this image on the bundle r-bundle, which fails here: the referrer's subject/);
+  });
+
+  it("rejects a .sig that cosign's .sig path refuses, when no bundle exists", () => {
+    const rejects = 'the certificate has no issuer in extension 1.3.6.1.4.1.57264.1.1';
+    expect(cosign3View([pass('legacy', { cosignRejects: rejects })])).toBe(`cosign 3 would reject it: no bundle referrer exists, so it reads the .sig, and ${rejects}`);
+    expect(cosign3View([pass('legacy', { cosignRejects: rejects }), pass('legacy')])).toBeUndefined();
+    expect(cosign3View([pass('legacy', { cosignRejects: rejects })], [c3(pass('bundle'), SIGN)])).toBeUndefined();
   });
 });
+
 
 describe('image notes and outputs', () => {
   it('notes what other verifiers miss', () => {

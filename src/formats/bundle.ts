@@ -181,7 +181,12 @@ export function referrersTag(digest: string): string {
 export interface StatementClaims {
   type?: string;
   predicateType?: string;
-  /** `sha256:<hex>` (or another algorithm) for each subject digest. */
+  /**
+   * `sha256:<hex>` (or another algorithm) for each subject digest, exactly as
+   * written: cosign compares `"sha256:" + hex` with the image digest as a
+   * string (pkg/cosign/verifiers.go, IntotoSubjectClaimVerifier), so an
+   * upper-case hex digest does not name the image for it, nor for us.
+   */
   subjectDigests: string[];
 }
 
@@ -197,7 +202,7 @@ export function statementClaims(payload: Buffer): StatementClaims | undefined {
   const subjectDigests = (s.subject as { digest?: Record<string, unknown> }[]).flatMap((sub) =>
     Object.entries(sub?.digest ?? {})
       .filter(([, v]) => typeof v === 'string')
-      .map(([alg, v]) => `${alg}:${String(v).toLowerCase()}`),
+      .map(([alg, v]) => `${alg}:${String(v)}`),
   );
   return {
     type: typeof s._type === 'string' ? s._type : undefined,

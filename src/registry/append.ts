@@ -146,9 +146,10 @@ async function appendLossless(
     if (opts.maxElements !== undefined && merged.length > opts.maxElements) throw tooMany(repo, tag, spec, present.length, opts);
 
     const { body, mediaType } = await spec.build(merged);
-    // Under contention (a round lost already), check the tag did not move while we built: the
-    // first round skips this request, as we read the tag just before building.
-    const now = attempt > 1 ? await client.headManifest(repo, tag) : current?.descriptor;
+    // Check the tag did not move while we built (the config upload takes two round trips):
+    // without this, a writer that read before our PUT and writes after our read-back would
+    // drop our element unseen. It costs one HEAD per write and closes that window.
+    const now = await client.headManifest(repo, tag);
     if (now?.digest !== current?.descriptor.digest) {
       // Someone wrote since we read: merge their version instead of overwriting it.
       await sleep(backoffMs(attempt, backoff));

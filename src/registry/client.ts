@@ -7,7 +7,7 @@ import * as core from '@actions/core';
 import { ActionError } from '../errors.js';
 import { backoffMs, DEFAULT_RETRY, HttpError, request, retryAfterMs, type HttpRequest, type HttpResponse, type RetryPolicy } from '../net/http.js';
 import { RegistryAuth } from './auth.js';
-import { checkedBlob, checkedManifest, mediaTypeOf, sha256Digest, type Manifest } from './content.js';
+import { checkedBlob, checkedManifest, isExactOciIndexAnswer, mediaTypeOf, sha256Digest, type Manifest } from './content.js';
 import type { CredentialResolver } from './credentials.js';
 import { accessDeniedError, isTransientStatus, parseRegistryErrors, unexpectedStatusError, unreachableError } from './errors.js';
 import { registryBaseUrl } from './hosts.js';
@@ -178,7 +178,7 @@ export class RegistryClient {
     }
   }
 
-  /** The referrers API, trusted only on a 200 with an OCI index content type. */
+  /** The referrers API, trusted only on a 200 with exactly the OCI index content type (no parameters). */
   async referrers(repo: Repo, digest: string): Promise<Referrers> {
     // A registry without the API does not grow one during a run: ask each host once.
     if (this.noReferrersApi.has(repo.registry)) return { supported: false };
@@ -187,7 +187,7 @@ export class RegistryClient {
     for (let page = 0; url && page < MAX_REFERRER_PAGES; page++) {
       const res: Sent = await this.send(repo, { url, headers: { accept: MEDIA_TYPES.ociIndex }, maxBodyBytes: MAX_MANIFEST_BYTES });
       if (res.status === 401 || res.status === 403) throw await this.failure(repo, digest, 'pull', 'list referrers', res);
-      if (res.status !== 200 || mediaTypeOf(res) !== MEDIA_TYPES.ociIndex) {
+      if (res.status !== 200 || !isExactOciIndexAnswer(res)) {
         this.noReferrersApi.add(repo.registry);
         return { supported: false };
       }

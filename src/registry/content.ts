@@ -31,6 +31,18 @@ export function mediaTypeOf(res: HttpResponse): string | undefined {
   return res.headers.get('content-type')?.split(';')[0].trim() || undefined;
 }
 
+/**
+ * Whether a referrers API answer is an OCI index, judged as go-containerregistry
+ * judges it (pkg/v1/remote/referrers.go compares the Content-Type header
+ * verbatim with `application/vnd.oci.image.index.v1+json`): cosign 3 and
+ * Kyverno use that code, so with parameters such as `; charset=utf-8` they
+ * fall back to the `sha256-<hex>` tag, and so must we, or what we write
+ * there is what they cannot find.
+ */
+export function isExactOciIndexAnswer(res: HttpResponse): boolean {
+  return res.headers.get('content-type') === MEDIA_TYPES.ociIndex;
+}
+
 /** The manifest in a 200 answer for `ref`, once its bytes are known to be the ones asked for. */
 export function checkedManifest(repo: Repo, ref: string, res: HttpResponse): Manifest {
   const computed = isDigest(ref) ? digestLike(ref, res.body) : sha256Digest(res.body);

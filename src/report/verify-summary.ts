@@ -24,9 +24,11 @@ export interface VerifyReport {
   policies: PolicyReport;
 }
 
+/** `cosign3` is set only where cosign 3 concludes otherwise: it rejects what passed, or accepts what failed. */
 function resultCell(r: ImageVerdict, audit: boolean): string {
   if (r.ok) return r.cosign3 ? '✅ verified (⚠️ not by cosign 3)' : '✅ verified';
-  return audit ? '⚠️ would fail' : '❌ failed';
+  const failedCell = audit ? '⚠️ would fail' : '❌ failed';
+  return r.cosign3 ? `${failedCell} (⚠️ cosign 3 would accept it)` : failedCell;
 }
 
 function signaturesTable(results: ImageVerdict[]): string[] {

@@ -1,13 +1,13 @@
 /**
  * Reads the Sigstore bundle referrers of a digest back from the registry and
- * judges each, as cosign 3 does: list referrers (the referrers API when the
- * registry has one, else the `sha256-<hex>` index of the tag schema), keep the
- * bundle artifacts, fetch the bundle layer, verify it with @sigstore/verify,
- * then check what the signed statement claims: this digest, cosign's
- * signature predicate. Bundles of other predicates (attestations) are not
- * signatures and are skipped.
+ * judges each twice. As cosign 3 does: list referrers (the referrers API when
+ * the registry has one, else the `sha256-<hex>` index of the tag schema), keep
+ * those it counts as bundles (./discovery.ts), verify each with
+ * @sigstore/verify, then check the signed statement names this digest. And by
+ * this action's stricter rule, which counts only cosign signature bundles
+ * (predicate https://sigstore.dev/cosign/sign/v1) as signatures: attestations
+ * by the right identity pass cosign 3 but are not signatures here.
  */
-import type { SerializedBundle } from '@sigstore/bundle';
 import type { IdentityPolicy } from '../config-types.js';
 import {
   ANNOTATION_PREDICATE_TYPE,
@@ -17,16 +17,17 @@ import {
   SIGN_PREDICATE_TYPE,
   statementClaims,
   type Descriptor,
+  type StatementClaims,
 } from '../formats/bundle.js';
 import type { SigningCertificate } from '../identity/certificate.js';
 import type { SignatureRecord } from '../sign/types.js';
 import { failed, verifyBundle, type SignatureVerdict } from './check.js';
+import { discoverBundle, type Discovery, type ReferrerManifest } from './discovery.js';
 import type { RepoRef, SignatureReader } from './legacy.js';
 import type { Trust } from './trust.js';
 
 /** Bound on referrers read per digest (bounded time and memory on hostile registries). */
 export const MAX_BUNDLE_REFERRERS = 1000;
-const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
 const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
 
 export interface BundleReader extends SignatureReader {
@@ -43,14 +44,54 @@ export async function listReferrers(reader: BundleReader, repo: RepoRef, digest:
   return json.manifests as Descriptor[];
 }
 
-/** A listed descriptor that may be a cosign signature bundle (attestations excluded when they say so). */
-function maybeSignatureBundle(d: Descriptor): boolean {
+/**
+ * This action's own, stricter rule for what is a signature: a referrer listed
+ * as a cosign signature bundle (the bundle artifactType, and no predicate
+ * annotation or cosign's signature predicate), whose statement has that
+ * predicate. cosign 3 accepts any verified DSSE bundle (see Cosign3Verdict).
+ */
+function listedAsSignature(d: Descriptor): boolean {
   if (d.artifactType !== BUNDLE_MEDIA_TYPE) return false;
   const predicate = d.annotations?.[ANNOTATION_PREDICATE_TYPE];
   return predicate === undefined || predicate === SIGN_PREDICATE_TYPE;
 }
 
-type Judged = SignatureVerdict | 'not-a-signature';
+/**
+ * cosign 3's verdict on one bundle it finds. It checks identity and digest
+ * only, not the predicate type (pkg/cosign/verify.go,
+ * verifyImageAttestationsSigstoreBundle with IntotoSubjectClaimVerifier), so
+ * an attestation bundle by the right identity passes it (Kyverno's
+ * ImageValidatingPolicy runs the same code).
+ */
+export interface Cosign3Verdict extends SignatureVerdict {
+  predicateType?: string;
+}
+
+export interface BundleFindings {
+  /** Ours: one per referrer listed as a cosign signature (attestations are not signatures). */
+  verdicts: SignatureVerdict[];
+  /** cosign 3's: one per referrer it counts as a bundle (./discovery.ts), whatever its predicate. */
+  cosign3: Cosign3Verdict[];
+}
+
+type Base = Omit<SignatureVerdict, 'ok'>;
+
+/** A fallback index is writable by anyone who can push: it must not lend us another image's bundle. */
+function subjectFailure(manifest: ReferrerManifest | undefined, digest: string, base: Base): SignatureVerdict | undefined {
+  if (!manifest || manifest.subject?.digest === digest) return undefined;
+  return failed(base, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
+}
+
+/** After the bundle verifies, what cosign 3 checks: an in-toto statement naming this digest, compared as a string. */
+function statementVerdict(verified: SignatureVerdict, payloadType: string | undefined, claims: StatementClaims | undefined, digest: string): SignatureVerdict {
+  if (payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
+    return failed(verified, 'digest-claim', `the signed payload is not an in-toto statement (${payloadType ?? 'no payload type'})`);
+  }
+  if (!claims.subjectDigests.includes(digest)) {
+    return failed(verified, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest}`);
+  }
+  return verified;
+}
 
 async function judgeReferrer(
   reader: BundleReader,
@@ -59,40 +100,53 @@ async function judgeReferrer(
   referrer: Descriptor,
   trust: Trust,
   policy: IdentityPolicy,
-): Promise<Judged> {
-  const reference = `${repo.registry}/${repo.repository}@${referrer.digest}`;
-  const base = { format: 'bundle' as const, reference };
-  const manifest = await reader.getManifest(repo, referrer.digest);
-  if (!manifest) return failed(base, 'malformed', 'the referrer is listed but its manifest is not in the repository');
-  const m = manifest.json as { subject?: { digest?: string }; layers?: Descriptor[] };
-  // A fallback index is writable by anyone who can push: it must not lend us another image's bundle.
-  if (m.subject?.digest !== digest) {
-    return failed(base, 'digest-claim', `the referrer's subject is ${m.subject?.digest ?? 'missing'}, not ${digest}`);
-  }
-  const layer = (m.layers ?? []).find((l) => l.mediaType === BUNDLE_MEDIA_TYPE);
-  if (!layer) return failed(base, 'malformed', `the referrer has no ${BUNDLE_MEDIA_TYPE} layer`);
-  let bundle: SerializedBundle;
+): Promise<{ ours?: SignatureVerdict; cosign3?: Cosign3Verdict }> {
+  const base: Base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
+  const isSignature = listedAsSignature(referrer);
+  let found: Discovery;
   try {
-    bundle = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8')) as SerializedBundle;
+    found = await discoverBundle(reader, repo, referrer.digest);
   } catch (err) {
-    return failed(base, 'malformed', `the bundle cannot be read: ${(err as Error).message}`);
+    if (isSignature) throw err;
+    return {}; // cosign skips a referrer it cannot read; so does its view here
   }
-  const envelope = (bundle as { dsseEnvelope?: { payload?: string; payloadType?: string } }).dsseEnvelope;
-  if (!envelope?.payload) return failed(base, 'malformed', 'the bundle holds no DSSE envelope (a message signature is not an image signature)');
-  const claims = statementClaims(Buffer.from(envelope.payload, 'base64'));
-  if (envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims && claims.predicateType !== SIGN_PREDICATE_TYPE) return 'not-a-signature';
+  if (!found.found) return isSignature ? { ours: subjectFailure(found.manifest, digest, base) ?? failed(base, 'malformed', found.why) } : {};
 
-  const verdict = verifyBundle(bundle, undefined, trust, policy, base);
-  if (!verdict.ok) return verdict;
-  if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
-    return failed(verdict, 'digest-claim', `the signed payload is not an in-toto statement (${envelope.payloadType ?? 'no payload type'})`);
+  const envelope = (found.bundle as { dsseEnvelope?: { payload?: string; payloadType?: string } }).dsseEnvelope;
+  if (!envelope?.payload) {
+    // cosign 3 counts it as a bundle, then fails it: "bundle does not contain a DSSE envelope".
+    const noEnvelope = failed(base, 'malformed', 'the bundle holds no DSSE envelope (a message signature is not an image signature)');
+    return { ours: isSignature ? (subjectFailure(found.manifest, digest, base) ?? noEnvelope) : undefined, cosign3: noEnvelope };
   }
-  if (!claims.subjectDigests.includes(digest.toLowerCase())) {
-    return failed(verdict, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest}`);
-  }
-  return verdict;
+  const claims = statementClaims(Buffer.from(envelope.payload, 'base64'));
+  const verified = verifyBundle(found.bundle, undefined, trust, policy, base);
+  const judged = verified.ok ? statementVerdict(verified, envelope.payloadType, claims, digest) : verified;
+  const cosign3: Cosign3Verdict = { ...judged, ...(claims?.predicateType ? { predicateType: claims.predicateType } : {}) };
+  const attestation = envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims !== undefined && claims.predicateType !== SIGN_PREDICATE_TYPE;
+  if (!isSignature || attestation) return { cosign3 };
+  return { ours: subjectFailure(found.manifest, digest, base) ?? judged, cosign3 };
 }
 
+/** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS), for us and for cosign 3. */
+export async function readBundleReferrers(
+  reader: BundleReader,
+  repo: RepoRef,
+  digest: string,
+  trust: Trust,
+  policy: IdentityPolicy,
+): Promise<BundleFindings> {
+  const listed = await listReferrers(reader, repo, digest);
+  const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_BUNDLE_REFERRERS);
+  const findings: BundleFindings = { verdicts: [], cosign3: [] };
+  for (const referrer of unique) {
+    const { ours, cosign3 } = await judgeReferrer(reader, repo, digest, referrer, trust, policy);
+    if (ours) findings.verdicts.push(ours);
+    if (cosign3) findings.cosign3.push(cosign3);
+  }
+  return findings;
+}
+
+/** Our verdicts on the bundle signatures of `digest`. */
 export async function verifyBundleSignatures(
   reader: BundleReader,
   repo: RepoRef,
@@ -100,14 +154,7 @@ export async function verifyBundleSignatures(
   trust: Trust,
   policy: IdentityPolicy,
 ): Promise<SignatureVerdict[]> {
-  const listed = (await listReferrers(reader, repo, digest)).filter(maybeSignatureBundle);
-  const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_BUNDLE_REFERRERS);
-  const verdicts: SignatureVerdict[] = [];
-  for (const referrer of unique) {
-    const judged = await judgeReferrer(reader, repo, digest, referrer, trust, policy);
-    if (judged !== 'not-a-signature') verdicts.push(judged);
-  }
-  return verdicts;
+  return (await readBundleReferrers(reader, repo, digest, trust, policy)).verdicts;
 }
 
 /** Waits before each re-listing: registries with the referrers API may index a new referrer with a delay. */
@@ -136,8 +183,8 @@ export async function selfCheckBundle(
     if (listed) break;
   }
   if (!listed) return failed(base, 'none-found', `the referrer ${referrerDigest} is not listed among the referrers of ${record.digest}`);
-  if (!maybeSignatureBundle(listed)) return failed(base, 'malformed', 'the referrer is listed without the bundle artifactType or predicate annotation');
+  if (!listedAsSignature(listed)) return failed(base, 'malformed', 'the referrer is listed without the bundle artifactType or predicate annotation');
   const policy = { exact: cert.identity, issuer: cert.issuer };
-  const judged = await judgeReferrer(reader, repo, record.digest, listed, trust, policy);
-  return judged === 'not-a-signature' ? failed(base, 'malformed', 'the referrer holds a bundle of another predicate type') : judged;
+  const { ours } = await judgeReferrer(reader, repo, record.digest, listed, trust, policy);
+  return ours ?? failed(base, 'malformed', 'the referrer holds a bundle of another predicate type');
 }

@@ -14,6 +14,7 @@ import { bundleFromJSON, type SerializedBundle } from '@sigstore/bundle';
 import type { IdentityPolicy } from '../config-types.js';
 import { X509Certificate } from '@sigstore/core';
 import { describeCertificate } from '../identity/certificate.js';
+import { logSignerMismatch } from './log-signer.js';
 import { describePolicy, identityMatcher } from './policy.js';
 import type { Trust } from './trust.js';
 
@@ -45,6 +46,8 @@ export interface SignatureVerdict {
   reason?: string;
   /** Something a verifier other than ours may trip on (e.g. Kyverno needs the chain annotation). */
   note?: string;
+  /** Set on a signature that verifies here but that cosign would reject: why. */
+  cosignRejects?: string;
 }
 
 export function failed(base: Omit<SignatureVerdict, 'ok'>, failure: FailureKind, reason: string): SignatureVerdict {
@@ -137,8 +140,9 @@ function leafOf(bundleJson: SerializedBundle): X509Certificate | undefined {
 
 /**
  * Verifies a bundle cryptographically with @sigstore/verify (chain to the
- * trusted root at the log's time, SCT, log promise/proof, signature), then the
- * identity and issuer against the policy. `artifact` is the signed payload for
+ * trusted root at the log's time, SCT, log promise/proof, signature), that the
+ * log entry names this certificate (./log-signer.ts), then the identity and
+ * issuer against the policy. `artifact` is the signed payload for
  * message signatures; DSSE bundles carry their own.
  */
 export function verifyBundle(
@@ -165,6 +169,10 @@ export function verifyBundle(
     return failed(described, failure, reason);
   }
   if (!leaf || !cert) return failed(described, 'malformed', 'the signature carries no certificate');
+  for (const entry of bundleJson.verificationMaterial?.tlogEntries ?? []) {
+    const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
+    if (mismatch) return failed(described, 'log-proof', mismatch);
+  }
   if (!identityMatcher(policy).test(cert.identity)) {
     return failed(described, 'identity', `signed by another identity: ${cert.identity || '(none)'} (expected ${describePolicy(policy)})`);
   }

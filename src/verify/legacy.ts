@@ -19,9 +19,10 @@ import {
 import { messageSignatureBundle } from '../formats/message-bundle.js';
 import type { RekorEntry } from '../transparency/rekor.js';
 import { failed, verifyBundle, type SignatureVerdict } from './check.js';
+import { legacyIssuerMismatch } from './cosign-issuer.js';
 import type { Trust } from './trust.js';
 
-/** cosign reads at most this many signature layers; so do we (bounded memory). */
+/** cosign reads no `.sig` with more layers than this; we read at most this many (bounded memory). */
 export const MAX_SIGNATURE_LAYERS = 1000;
 /** A simple-signing payload is a few hundred bytes; annotations make it larger, never this large. */
 const MAX_PAYLOAD_BYTES = 64 * 1024;
@@ -92,6 +93,17 @@ export interface LegacyCheckOptions {
   requireChain?: boolean;
   /** Only layers this accepts are read and verified (the self-check: just our own layer). */
   only?: (layer: LayerDescriptor) => boolean;
+  /**
+   * Judge the `dev.sigstore.cosign/rfc3161timestamp` annotation as cosign
+   * does: its `.sig` path reads it only with `--use-signed-timestamps`
+   * (cmd/cosign/cli/verify/verify.go sets UseSignedTimestamps from that flag
+   * or a TSA chain; pkg/cosign/verify.go verifyInternal checks it only then),
+   * while @sigstore/verify fails every timestamp that does not verify (one
+   * from a TSA outside the trusted root, say). So verify mode judges such a
+   * layer again without it, by its log entry's time, and notes it. The
+   * self-check does not: what we wrote must verify whole.
+   */
+  tolerateTimestamp?: boolean;
 }
 
 const NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
@@ -119,30 +131,52 @@ export function verifyLegacyLayer(
   } catch {
     return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
   }
-  let bundle: ReturnType<typeof messageSignatureBundle>;
-  try {
-    bundle = messageSignatureBundle({
+  const timestamp = rfc3161FromAnnotation(a[ANNOTATION_RFC3161]);
+  const judge = (rfc3161TimestampB64: string | undefined): SignatureVerdict => {
+    const bundle = messageSignatureBundle({
       payloadSha256Hex: sha256Hex(payload),
       signatureB64: a[ANNOTATION_SIGNATURE],
       certificatePem: a[ANNOTATION_CERTIFICATE],
       rekor: { ...rekor, inclusionProof: undefined },
-      rfc3161TimestampB64: rfc3161FromAnnotation(a[ANNOTATION_RFC3161]),
+      rfc3161TimestampB64,
     });
+    return verifyBundle(bundle, payload, trust, policy, { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime });
+  };
+  let verdict: SignatureVerdict;
+  try {
+    verdict = judge(timestamp);
   } catch (err) {
     // One layer with a garbled certificate must not hide the others' verdicts.
     return failed(base, 'malformed', `the certificate annotation cannot be read: ${(err as Error).message}`);
   }
-  const verdict = verifyBundle(bundle, payload, trust, policy, {
-    ...base,
-    logIndex: rekor.logIndex,
-    integratedTime: rekor.integratedTime,
-  });
+  const notes: string[] = [];
+  if (!verdict.ok && timestamp && opts.tolerateTimestamp) {
+    const withTimestamp = verdict;
+    verdict = judge(undefined);
+    if (verdict.ok) notes.push(`its RFC 3161 timestamp annotation does not verify against the trusted root (${withTimestamp.reason}); cosign ignores that annotation unless --use-signed-timestamps, so the log entry's time was used`);
+  }
   if (!verdict.ok) return verdict;
   const claimed = digestClaim(payload);
   if (claimed !== digest) {
     return failed(verdict, 'digest-claim', `signed for another image: the payload claims ${claimed ?? 'no digest'}, not ${digest}`);
   }
-  return a[ANNOTATION_CHAIN] ? verdict : { ...verdict, note: NO_CHAIN };
+  if (!a[ANNOTATION_CHAIN]) notes.push(NO_CHAIN);
+  const cosignRejects = legacyIssuerMismatch(a[ANNOTATION_CERTIFICATE], verdict.issuer ?? '');
+  if (cosignRejects) notes.push(cosignRejects);
+  return { ...verdict, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
+}
+
+/**
+ * cosign refuses a whole `.sig` with more than 1000 layers, of any media type
+ * (pkg/oci/remote/signatures.go, Get: MaxLayersExceeded): then none of its
+ * signatures counts, here either. Each still says how it fared otherwise.
+ */
+function overLayerLimit(verdicts: SignatureVerdict[], layerCount: number): SignatureVerdict[] {
+  const why = `cosign rejects this .sig: it has ${layerCount} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no signature in it counts`;
+  return verdicts.map((v) => {
+    const { note: _note, cosignRejects: _rejects, ...rest } = v;
+    return failed(rest, 'malformed', `${why} (this one ${v.ok ? 'verifies otherwise' : `also fails: ${v.reason}`})`);
+  });
 }
 
 export async function verifyLegacySignatures(
@@ -157,7 +191,8 @@ export async function verifyLegacySignatures(
   const reference = `${repo.registry}/${repo.repository}:${tag}`;
   const manifest = await reader.getManifest(repo, tag);
   if (!manifest) return [];
-  const layers = ((manifest.json as { layers?: LayerDescriptor[] }).layers ?? [])
+  const all = (manifest.json as { layers?: LayerDescriptor[] }).layers ?? [];
+  const layers = all
     .filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE)
     .slice(0, MAX_SIGNATURE_LAYERS)
     .filter((l) => !opts.only || opts.only(l));
@@ -173,5 +208,5 @@ export async function verifyLegacySignatures(
     }
     verdicts.push(verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts));
   }
-  return verdicts;
+  return all.length > MAX_SIGNATURE_LAYERS ? overLayerLimit(verdicts, all.length) : verdicts;
 }

@@ -7,11 +7,10 @@
 import * as core from '@actions/core';
 import type { Config, IdentityPolicy } from '../config-types.js';
 import { ActionError, SummarizedError } from '../errors.js';
-import { BUNDLE_MEDIA_TYPE } from '../formats/bundle.js';
 import { reportVerifyMode } from '../report/verify-summary.js';
 import type { Subject } from '../subjects/resolve.js';
 import { settleLimited } from '../util/pool.js';
-import { listReferrers, verifyBundleSignatures, type BundleReader } from './bundle.js';
+import { readBundleReferrers, type BundleReader } from './bundle.js';
 import { failed, type SignatureVerdict } from './check.js';
 import { verifyLegacySignatures } from './legacy.js';
 import { describePolicy, looseRegexpWarning } from './policy.js';
@@ -23,25 +22,13 @@ export type { ImageVerdict } from './verdict.js';
 /** Images checked at once: each is a handful of small registry reads. */
 const CONCURRENCY = 8;
 
-/** Bundle referrers that are not signatures (attestations) still make cosign 3 ignore the `.sig`. */
-async function hasOtherBundles(reader: BundleReader, subject: Subject): Promise<boolean> {
-  try {
-    const listed = await listReferrers(reader, subject.repo, subject.digest);
-    return listed.some((d) => d.artifactType === BUNDLE_MEDIA_TYPE);
-  } catch {
-    return false; // only a hint about cosign 3: never worth failing an image that verified
-  }
-}
-
 export async function verifyImage(reader: BundleReader, subject: Subject, trust: Trust, policy: IdentityPolicy): Promise<ImageVerdict> {
   const [legacy, bundles] = await Promise.all([
-    // cosign does not need the chain annotation; verify mode judges as cosign does and notes it.
-    verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy, { requireChain: false }),
-    verifyBundleSignatures(reader, subject.repo, subject.digest, trust, policy),
+    // cosign needs neither the chain annotation nor a verifiable RFC 3161 annotation: judge as it does, and note it.
+    verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy, { requireChain: false, tolerateTimestamp: true }),
+    readBundleReferrers(reader, subject.repo, subject.digest, trust, policy),
   ]);
-  const verdicts = [...legacy, ...bundles];
-  const legacyOnly = legacy.some((v) => v.ok) && !bundles.length;
-  return judgeImage(subject, verdicts, legacyOnly && (await hasOtherBundles(reader, subject)));
+  return judgeImage(subject, [...legacy, ...bundles.verdicts], bundles.cosign3);
 }
 
 /** An image whose signatures could not be read: one verdict saying why, so audit mode can report it. */

@@ -3,10 +3,13 @@
  * it passes when one signature verifies; otherwise the one-line reason is the
  * most telling failure. Also what cosign 3 would conclude, which differs when a
  * bundle referrer exists: cosign 3 then reads only bundles (formats.md, "Who
- * reads what"), so a passing `.sig` beside a failing bundle does not count.
+ * reads what"), so a passing `.sig` beside a failing bundle does not count,
+ * and an attestation bundle counts though it is no signature here.
  */
 import type { SignatureFormat } from '../config-types.js';
+import { SIGN_PREDICATE_TYPE } from '../formats/bundle.js';
 import type { Subject } from '../subjects/resolve.js';
+import type { Cosign3Verdict } from './bundle.js';
 import type { FailureKind, SignatureVerdict } from './check.js';
 
 export interface ImageVerdict {
@@ -49,15 +52,35 @@ export function imageReason(verdicts: SignatureVerdict[]): string {
 }
 
 /**
- * cosign 3's view. `otherBundles`: bundle referrers that parse but are not
- * signatures (attestations); cosign 3 counts those as "bundles exist" too.
+ * What cosign 3 concludes, when it differs from our verdict. `bundles`: its
+ * verdict on every referrer it counts as a bundle (./bundle.ts,
+ * ./discovery.ts). When there is one, it reads only bundles and accepts any
+ * that verifies for the identity and names the digest, attestations included;
+ * when there is none, it reads the `.sig`, as cosign's `.sig` path does
+ * (`cosignRejects` on a signature that path would refuse).
  */
-export function cosign3View(verdicts: SignatureVerdict[], otherBundles = false): string | undefined {
-  const legacyPass = verdicts.some((v) => v.format === 'legacy' && v.ok);
-  const bundles = verdicts.filter((v) => v.format === 'bundle' && v.failure !== 'malformed');
-  if (!legacyPass || bundles.some((v) => v.ok) || (!bundles.length && !otherBundles)) return undefined;
-  const why = bundles.length ? imageReason(bundles) : 'the bundle referrers are attestations, not signatures by this identity';
-  return `cosign 3 would reject it: a Sigstore bundle referrer exists for this digest, so cosign 3 reads only bundles and ignores the .sig signature that verified here; ${why}`;
+export function cosign3View(verdicts: SignatureVerdict[], bundles: Cosign3Verdict[] = []): string | undefined {
+  const ours = verdicts.some((v) => v.ok);
+  if (bundles.length) {
+    const accepted = bundles.find((v) => v.ok);
+    if (ours && !accepted) {
+      return `cosign 3 would reject it: a Sigstore bundle referrer exists for this digest, so cosign 3 reads only bundles and ignores the .sig signature that verified here; ${imageReason(bundles)}`;
+    }
+    if (!ours && accepted) {
+      const which = accepted.predicateType ?? 'unknown';
+      if (which !== SIGN_PREDICATE_TYPE) {
+        return `cosign 3 would accept this image on an attestation bundle by this identity (predicate ${which}, ${accepted.reference}), as would Kyverno ImageValidatingPolicy, but it has no signature: this action counts only cosign signatures (a .sig, or a bundle of predicate ${SIGN_PREDICATE_TYPE})`;
+      }
+      const here = verdicts.find((v) => v.reference === accepted.reference);
+      return `cosign 3 would accept this image on the bundle ${accepted.reference}, which fails here: ${here?.reason ?? 'it is not listed as a cosign signature bundle'}`;
+    }
+    return undefined;
+  }
+  const legacy = verdicts.filter((v) => v.format === 'legacy' && v.ok);
+  if (ours && legacy.length && legacy.every((v) => v.cosignRejects) && !verdicts.some((v) => v.ok && v.format === 'bundle')) {
+    return `cosign 3 would reject it: no bundle referrer exists, so it reads the .sig, and ${legacy[0].cosignRejects}`;
+  }
+  return undefined;
 }
 
 /** Notes for the summary: who else reads what was found. */
@@ -71,7 +94,7 @@ export function imageNotes(verdicts: SignatureVerdict[]): string[] {
   return [...notes];
 }
 
-export function judgeImage(subject: Subject, verdicts: SignatureVerdict[], otherBundles = false): ImageVerdict {
+export function judgeImage(subject: Subject, verdicts: SignatureVerdict[], cosign3Bundles: Cosign3Verdict[] = []): ImageVerdict {
   const ok = verdicts.some((v) => v.ok);
   return {
     subject,
@@ -79,7 +102,7 @@ export function judgeImage(subject: Subject, verdicts: SignatureVerdict[], other
     ok,
     verdicts,
     reason: imageReason(verdicts),
-    cosign3: cosign3View(verdicts, otherBundles),
+    cosign3: cosign3View(verdicts, cosign3Bundles),
     notes: imageNotes(verdicts),
   };
 }
