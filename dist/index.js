@@ -43812,7 +43812,8 @@ async function signAll(config, registry, subjects) {
         await writeSummary(signSummaryMarkdown({ records, verdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust), failures: failed }));
     }
     if (failed.length) {
-        const kept = records.length ? ` (${records.length} other signature${records.length === 1 ? ' was' : 's were'} written and kept)` : '';
+        const good = records.length - unverified.length;
+        const kept = good ? ` (${good} other signature${good === 1 ? ' was' : 's were'} written, verified and kept)` : '';
         throw new errors/* SummarizedError */.IJ(`${failed.length} of ${tasks.length} signature(s) failed${kept}:\n${failed.join('\n')}`);
     }
 }

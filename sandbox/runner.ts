@@ -27,7 +27,7 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Working directory (the runner's GITHUB_WORKSPACE); default: a fresh empty directory. */
   cwd?: string;
-  /** The script to run; default: dist/index.js of this repository. */
+  /** The script to run; default: $SIGN_ACTION_ENTRY, else dist/index.js of this repository. */
   entry?: string;
 }
 
@@ -161,7 +161,8 @@ export async function runAction(opts: RunOptions): Promise<RunResult> {
     else env[key] = value;
   }
 
-  const entry = opts.entry ?? join(REPO_ROOT, 'dist', 'index.js');
+  // SIGN_ACTION_ENTRY runs another build than dist/ (a change being tried before dist/ is rebuilt).
+  const entry = opts.entry ?? (process.env.SIGN_ACTION_ENTRY || join(REPO_ROOT, 'dist', 'index.js'));
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(process.execPath, [entry], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });

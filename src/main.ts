@@ -132,7 +132,8 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
     );
   }
   if (failed.length) {
-    const kept = records.length ? ` (${records.length} other signature${records.length === 1 ? ' was' : 's were'} written and kept)` : '';
+    const good = records.length - unverified.length;
+    const kept = good ? ` (${good} other signature${good === 1 ? ' was' : 's were'} written, verified and kept)` : '';
     throw new SummarizedError(`${failed.length} of ${tasks.length} signature(s) failed${kept}:\n${failed.join('\n')}`);
   }
 }

@@ -137,7 +137,7 @@ describe('signing through faults', () => {
     expect(error).toMatch(/answered HTTP 503 \(after \d+ attempts\) when we tried to push the manifest/);
     expect(error).toContain('UNAVAILABLE: "service unavailable"');
     expect(error).toMatch(/Fix: .*run the job again later/);
-    expect(error).toContain('1 other signature was written and kept');
+    expect(error).toContain('1 other signature was written, verified and kept');
 
     // The other image is signed and verifies; the broken one still holds (only) its earlier signature.
     const good = await readAndCheckLegacy(open, 'acme/kept', kept.digest, `${registry.host}/acme/kept`, trustedRoot);
