@@ -9,44 +9,34 @@
  * (signatures only) and says where cosign 3 concludes otherwise.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { SerializedBundle } from '@sigstore/bundle';
-import { startOidc, type SandboxOidc } from '../../sandbox/oidc.js';
-import { startSigstore, type SandboxSigstore } from '../../sandbox/sigstore/index.js';
+import type { SandboxSigstore } from '../../sandbox/sigstore/index.js';
+import { startSigningFixture, type SigningFixture } from '../helpers/signing-fixture.js';
 import { dsseBundle, dsseEnvelope, dsseProposal, INTOTO_PAYLOAD_TYPE, preAuthEncoding, signStatement } from '../../src/formats/bundle.js';
-import { EphemeralSigner } from '../../src/identity/certificate.js';
-import { requestIdToken } from '../../src/identity/token.js';
+import type { EphemeralSigner } from '../../src/identity/certificate.js';
 import type { RegistryClient } from '../../src/registry/client.js';
 import { signLegacy } from '../../src/sign/legacy.js';
 import type { Subject } from '../../src/subjects/resolve.js';
 import { RekorClient } from '../../src/transparency/rekor.js';
 import { readBundleReferrers } from '../../src/verify/bundle.js';
 import { verifyImage } from '../../src/verify/mode.js';
-import { loadTrust, type Trust } from '../../src/verify/trust.js';
+import type { Trust } from '../../src/verify/trust.js';
 import { MemoryRegistry, memoryImage, memoryRepo, pushReferrer } from '../helpers/memory-registry.js';
 
 const SLSA = 'https://slsa.dev/provenance/v1';
 const SIGN = 'https://sigstore.dev/cosign/sign/v1';
 
-let oidc: SandboxOidc;
+let fixture: SigningFixture;
 let sigstore: SandboxSigstore;
 let signer: EphemeralSigner;
 let trust: Trust;
 let bundleDir: string;
 
 beforeAll(async () => {
-  oidc = await startOidc();
-  sigstore = await startSigstore({ oidc });
-  signer = new EphemeralSigner(sigstore.fulcioUrl, () => requestIdToken(oidc.defaultRequest.requestUrl, oidc.defaultRequest.requestToken));
-  trust = await loadTrust({ kind: 'custom', fulcioUrl: sigstore.fulcioUrl, rekorUrl: sigstore.rekorUrl, trustedRootPath: sigstore.trustedRootPath });
-  bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-cosign3-'));
+  fixture = await startSigningFixture('bundle-cosign3');
+  ({ sigstore, signer, trust, bundleDir } = fixture);
 }, 60_000);
-afterAll(async () => {
-  await sigstore?.stop();
-  await oidc?.stop();
-  fs.rmSync(bundleDir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.stop());
 
 const policy = async () => {
   const cert = await signer.certificate();

@@ -6,12 +6,9 @@
  * another image, another identity, a tampered signature, an attestation.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { startOidc, type SandboxOidc } from '../../sandbox/oidc.js';
-import { startSigstore, type SandboxSigstore } from '../../sandbox/sigstore/index.js';
-import { EphemeralSigner } from '../../src/identity/certificate.js';
-import { requestIdToken } from '../../src/identity/token.js';
+import type { SandboxSigstore } from '../../sandbox/sigstore/index.js';
+import { startSigningFixture, type SigningFixture } from '../helpers/signing-fixture.js';
+import type { EphemeralSigner } from '../../src/identity/certificate.js';
 import type { RegistryClient } from '../../src/registry/client.js';
 import { signBundle, type BundleSigningContext } from '../../src/sign/bundle.js';
 import type { SignatureRecord } from '../../src/sign/types.js';
@@ -20,28 +17,21 @@ import { RekorV2Client, rekorApiVersion } from '../../src/transparency/rekor-v2.
 import { TimestampClient } from '../../src/transparency/tsa.js';
 import { selfCheckBundle, verifyBundleSignatures } from '../../src/verify/bundle.js';
 import { INDEX, MemoryRegistry, memoryImage, memoryRepo } from '../helpers/memory-registry.js';
-import { loadTrust, type Trust } from '../../src/verify/trust.js';
+import type { Trust } from '../../src/verify/trust.js';
 
 const repo = memoryRepo;
 
-let oidc: SandboxOidc;
+let fixture: SigningFixture;
 let sigstore: SandboxSigstore;
 let signer: EphemeralSigner;
 let trust: Trust;
 let bundleDir: string;
 
 beforeAll(async () => {
-  oidc = await startOidc();
-  sigstore = await startSigstore({ oidc });
-  signer = new EphemeralSigner(sigstore.fulcioUrl, () => requestIdToken(oidc.defaultRequest.requestUrl, oidc.defaultRequest.requestToken));
-  trust = await loadTrust({ kind: 'custom', fulcioUrl: sigstore.fulcioUrl, rekorUrl: sigstore.rekorUrl, trustedRootPath: sigstore.trustedRootPath });
-  bundleDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-unit-'));
+  fixture = await startSigningFixture('bundle-unit');
+  ({ sigstore, signer, trust, bundleDir } = fixture);
 }, 60_000);
-afterAll(async () => {
-  await sigstore?.stop();
-  await oidc?.stop();
-  fs.rmSync(bundleDir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.stop());
 
 const image = memoryImage;
 
