@@ -41594,7 +41594,8 @@ async function children(subject, source, mode, depth) {
     }
     return out;
 }
-async function resolveSubjects(images, source, opts, log) {
+/** Every image's subjects; the images that could not be resolved are returned apart, not thrown. */
+async function resolveSubjectsSettled(images, source, opts, log) {
     const { recursive } = opts;
     const unique = new Map();
     const add = (s) => {
@@ -41604,14 +41605,23 @@ async function resolveSubjects(images, source, opts, log) {
         else
             unique.set(subjectKey(s), s);
     };
-    const top = await Promise.all(images.map((ref) => resolveOne(ref, source, log, opts)));
+    const settled = await Promise.allSettled(images.map((ref) => resolveOne(ref, source, log, opts)));
+    const unresolved = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ ref: images[i], error: r.reason }] : []));
+    const top = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     top.forEach(add);
     for (const s of top)
         (await children(s, source, recursive, 0)).forEach(add);
     const merged = top.length - new Set(top.map(subjectKey)).size;
     if (merged > 0)
         log.info(`${merged} name(s) point at a digest already listed: each repository@digest is signed once`);
-    return [...unique.values()];
+    return { subjects: [...unique.values()], unresolved };
+}
+/** Every image's subjects; the first image that cannot be resolved fails the whole call. */
+async function resolveSubjects(images, source, opts, log) {
+    const { subjects, unresolved } = await resolveSubjectsSettled(images, source, opts, log);
+    if (unresolved.length)
+        throw unresolved[0].error;
+    return subjects;
 }
 
 ;// CONCATENATED MODULE: ./src/transparency/rekor-v2.ts
@@ -43817,14 +43827,26 @@ async function signAll(config, registry, subjects) {
         throw new errors/* SummarizedError */.IJ(`${failed.length} of ${tasks.length} signature(s) failed${kept}:\n${failed.join('\n')}`);
     }
 }
+/** Verify mode. With `audit`, an image that cannot be found is a warning too: nothing fails the step. */
+async function verifyImages(config, registry) {
+    const resolved = await resolveSubjectsSettled(config.images, registry, { recursive: config.recursive, purpose: 'verify' }, lib_core);
+    if (resolved.unresolved.length && !config.audit)
+        throw resolved.unresolved[0].error;
+    for (const { ref, error } of resolved.unresolved) {
+        lib_core.warning(`${errorText(error).startsWith(ref.original) ? '' : `${ref.original}: `}${errorText(error)}`, { title: 'Would fail verification (audit)' });
+    }
+    await runVerifyMode(config, registry, resolved.subjects);
+    if (resolved.unresolved.length)
+        lib_core.setOutput('verified', 'false');
+}
 async function run(config) {
     try {
         const registry = createRegistryClient(config);
-        const subjects = await resolveSubjects(config.images, registry, { recursive: config.recursive, purpose: config.mode }, lib_core);
         if (config.mode === 'verify') {
-            await runVerifyMode(config, registry, subjects);
+            await verifyImages(config, registry);
             return;
         }
+        const subjects = await resolveSubjects(config.images, registry, { recursive: config.recursive, purpose: config.mode }, lib_core);
         await signAll(config, registry, subjects);
     }
     catch (err) {

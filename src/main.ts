@@ -19,7 +19,7 @@ import { policiesFor } from './report/policy-output.js';
 import { signBundle, type BundleSigningContext } from './sign/bundle.js';
 import { signLegacy } from './sign/legacy.js';
 import type { SignatureRecord } from './sign/types.js';
-import { resolveSubjects, type Subject } from './subjects/resolve.js';
+import { resolveSubjects, resolveSubjectsSettled, type Subject } from './subjects/resolve.js';
 import { RekorClient } from './transparency/rekor.js';
 import { RekorV2Client, rekorApiVersion } from './transparency/rekor-v2.js';
 import { TimestampClient } from './transparency/tsa.js';
@@ -138,14 +138,25 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
   }
 }
 
+/** Verify mode. With `audit`, an image that cannot be found is a warning too: nothing fails the step. */
+async function verifyImages(config: Config, registry: RegistryClient): Promise<void> {
+  const resolved = await resolveSubjectsSettled(config.images, registry, { recursive: config.recursive, purpose: 'verify' }, core);
+  if (resolved.unresolved.length && !config.audit) throw resolved.unresolved[0].error;
+  for (const { ref, error } of resolved.unresolved) {
+    core.warning(`${errorText(error).startsWith(ref.original) ? '' : `${ref.original}: `}${errorText(error)}`, { title: 'Would fail verification (audit)' });
+  }
+  await runVerifyMode(config, registry, resolved.subjects);
+  if (resolved.unresolved.length) core.setOutput('verified', 'false');
+}
+
 export async function run(config: Config): Promise<void> {
   try {
     const registry = createRegistryClient(config);
-    const subjects = await resolveSubjects(config.images, registry, { recursive: config.recursive, purpose: config.mode }, core);
     if (config.mode === 'verify') {
-      await runVerifyMode(config, registry, subjects);
+      await verifyImages(config, registry);
       return;
     }
+    const subjects = await resolveSubjects(config.images, registry, { recursive: config.recursive, purpose: config.mode }, core);
     await signAll(config, registry, subjects);
   } catch (err) {
     const message =

@@ -201,6 +201,18 @@ describe('audit mode', () => {
     expect(r.summary).toContain('✅ verified');
   }, 120_000);
 
+  it('does not fail for an image it cannot find either (without audit, that fails the step)', async () => {
+    const { ref } = await signed('acme/audit-missing-tag');
+    const missing = `${open.host}/acme/audit-missing-tag:no-such-tag`;
+    const r = await verify([ref, missing].join('\n'), { audit: 'true' });
+    expect(r.code).toBe(0);
+    expect(r.outputs.verified).toBe('false');
+    expect(r.stdout).toMatch(/::warning title=Would fail verification \(audit\)::.*no-such-tag.*not found/);
+    const strict = await verify([ref, missing].join('\n'));
+    expect(strict.code).not.toBe(0);
+    expect(strict.stdout).toMatch(/::error::.*tag no-such-tag not found/);
+  });
+
   it('does not fail when the trusted root is unusable either', async () => {
     const { ref } = await signed('acme/audit-noroot');
     const notARoot = path.join(mkdtempSync(path.join(tmpdir(), 'verify-mode-')), 'trusted_root.json');

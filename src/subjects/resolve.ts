@@ -126,7 +126,18 @@ async function children(subject: Subject, source: ManifestSource, mode: Recursiv
   return out;
 }
 
-export async function resolveSubjects(images: ImageRef[], source: ManifestSource, opts: ResolveOptions, log: ResolveLog): Promise<Subject[]> {
+export interface Unresolved {
+  ref: ImageRef;
+  error: unknown;
+}
+
+/** Every image's subjects; the images that could not be resolved are returned apart, not thrown. */
+export async function resolveSubjectsSettled(
+  images: ImageRef[],
+  source: ManifestSource,
+  opts: ResolveOptions,
+  log: ResolveLog,
+): Promise<{ subjects: Subject[]; unresolved: Unresolved[] }> {
   const { recursive } = opts;
   const unique = new Map<string, Subject>();
   const add = (s: Subject): void => {
@@ -134,10 +145,19 @@ export async function resolveSubjects(images: ImageRef[], source: ManifestSource
     if (known) known.names.push(...s.names.filter((n) => !known.names.includes(n)));
     else unique.set(subjectKey(s), s);
   };
-  const top = await Promise.all(images.map((ref) => resolveOne(ref, source, log, opts)));
+  const settled = await Promise.allSettled(images.map((ref) => resolveOne(ref, source, log, opts)));
+  const unresolved = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ ref: images[i], error: r.reason as unknown }] : []));
+  const top = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   top.forEach(add);
   for (const s of top) (await children(s, source, recursive, 0)).forEach(add);
   const merged = top.length - new Set(top.map(subjectKey)).size;
   if (merged > 0) log.info(`${merged} name(s) point at a digest already listed: each repository@digest is signed once`);
-  return [...unique.values()];
+  return { subjects: [...unique.values()], unresolved };
+}
+
+/** Every image's subjects; the first image that cannot be resolved fails the whole call. */
+export async function resolveSubjects(images: ImageRef[], source: ManifestSource, opts: ResolveOptions, log: ResolveLog): Promise<Subject[]> {
+  const { subjects, unresolved } = await resolveSubjectsSettled(images, source, opts, log);
+  if (unresolved.length) throw unresolved[0].error;
+  return subjects;
 }
