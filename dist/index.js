@@ -39663,6 +39663,12 @@ class RegistryClient {
     auth;
     /** Blobs this run pushed (`registry/repository@digest`): a 404 on reading one is lag, worth a few retries. */
     pushed = new Set();
+    /** Blobs known to be stored (uploaded or found) this run: asked about once. */
+    stored = new Set();
+    remember(key, descriptor) {
+        this.stored.add(key);
+        return descriptor;
+    }
     retry;
     timeoutMs;
     constructor(opts) {
@@ -39736,9 +39742,13 @@ class RegistryClient {
      */
     async pushBlob(repo, bytes, mediaType = MEDIA_TYPES.octetStream, opts = {}) {
         const descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
-        this.pushed.add(`${types_imageName(repo)}@${descriptor.digest}`);
+        const key = `${types_imageName(repo)}@${descriptor.digest}`;
+        this.pushed.add(key);
+        // Known to be there already this run (e.g. the empty config every bundle referrer shares): no request at all.
+        if ((opts.checkExists ?? true) && this.stored.has(key))
+            return this.remember(key, descriptor);
         if ((opts.checkExists ?? true) && (await this.blobExists(repo, descriptor.digest, 'push')))
-            return descriptor;
+            return this.remember(key, descriptor);
         const endBy = Date.now() + this.retry.budgetMs;
         let networkError;
         for (let attempt = 1;; attempt++) {
@@ -39746,7 +39756,7 @@ class RegistryClient {
             try {
                 res = await this.uploadOnce(repo, bytes, descriptor.digest);
                 if (res.status === 201 || res.status === 204)
-                    return descriptor;
+                    return this.remember(key, descriptor);
             }
             catch (err) {
                 // A connection reset mid-upload, or a timeout: the session is spent, start another.
@@ -39766,7 +39776,7 @@ class RegistryClient {
             }
             await new Promise((resolve) => setTimeout(resolve, wait));
             if (await this.blobExists(repo, descriptor.digest, 'push'))
-                return descriptor;
+                return this.remember(key, descriptor);
         }
     }
     /** A 404 for a blob this run pushed is retried a few times: eventually consistent registries show it a moment later. */

@@ -7,14 +7,12 @@
  * The cases run a few at a time in beforeAll (each is a separate process);
  * each `it` then judges one result.
  *
- * SIGN_ACTION_ENTRY=<path to index.js> runs another build than dist/.
  */
 import { createServer, type AddressInfo } from 'node:net';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { listTags, pushImage, type RegistryAccess } from '../../sandbox/oci.js';
 import { cleanupRuns, runAction, runnerEnvFor, sigstoreInputsFor, type RunResult } from '../../sandbox/runner.js';
 
-const ENTRY = process.env.SIGN_ACTION_ENTRY || undefined;
 const PARALLEL = 4;
 
 interface Case {
@@ -100,7 +98,7 @@ beforeAll(async () => {
     Array.from({ length: PARALLEL }, async () => {
       for (let c = queue.shift(); c; c = queue.shift()) {
         const inputs = { ...sigstoreInputsFor(sandbox), ...c.inputs(targets) };
-        results.set(c.name, await runAction({ inputs, env: runnerEnvFor(sandbox), entry: ENTRY }));
+        results.set(c.name, await runAction({ inputs, env: runnerEnvFor(sandbox) }));
       }
     }),
   );

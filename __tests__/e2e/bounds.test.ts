@@ -4,7 +4,6 @@
  * The run must stay within bounded memory and time, and say what it refused.
  * (Per-request timeouts on a hung server: __tests__/unit/fault-http.test.ts.)
  *
- * SIGN_ACTION_ENTRY=<path to index.js> runs another build than dist/.
  */
 import { startFaultProxy, registryPath, type FaultProxy } from '../../sandbox/fault-proxy.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
@@ -12,7 +11,6 @@ import { getManifest, listTags, pushBlob, pushImage, pushIndex, putManifest, typ
 import { cleanupRuns, runAction, runnerEnvFor, sigstoreInputsFor } from '../../sandbox/runner.js';
 import { readAndCheckLegacy, type TrustedRootJson } from '../helpers/legacy-checks.js';
 
-const ENTRY = process.env.SIGN_ACTION_ENTRY || undefined;
 const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -34,7 +32,7 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-const sign = (inputs: Record<string, string>) => runAction({ inputs: { ...sigstoreInputsFor(sandbox), ...inputs }, env: runnerEnvFor(sandbox), entry: ENTRY });
+const sign = (inputs: Record<string, string>) => runAction({ inputs: { ...sigstoreInputsFor(sandbox), ...inputs }, env: runnerEnvFor(sandbox) });
 const sigTag = (digest: string): string => `${digest.replace(':', '-')}.sig`;
 const errorLine = (stdout: string): string => stdout.split('\n').filter((l) => l.startsWith('::error')).join('\n');
 

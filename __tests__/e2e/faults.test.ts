@@ -6,7 +6,6 @@
  * (__tests__/helpers/*-checks.ts) — or, past the retry budget, that the run
  * fails with a clear message and keeps every signature written earlier.
  *
- * SIGN_ACTION_ENTRY=<path to index.js> runs another build than dist/.
  */
 import { startFaultProxy, registryPath, type FaultProxy } from '../../sandbox/fault-proxy.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
@@ -15,7 +14,6 @@ import { cleanupRuns, runAction, runnerEnvFor, sigstoreInputsFor } from '../../s
 import { checkBundleReferrers, fallbackIndex } from '../helpers/bundle-checks.js';
 import { readAndCheckLegacy, type TrustedRootJson } from '../helpers/legacy-checks.js';
 
-const ENTRY = process.env.SIGN_ACTION_ENTRY || undefined;
 const UNAVAILABLE = JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'service unavailable' }] });
 const TOO_MANY = JSON.stringify({ errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] });
 
@@ -48,7 +46,6 @@ const sign = (inputs: Record<string, string>) =>
   runAction({
     inputs: { ...sigstoreInputsFor(sandbox), 'fulcio-url': fulcio.url, 'rekor-url': rekor.url, ...inputs },
     env: runnerEnvFor(sandbox),
-    entry: ENTRY,
   });
 
 async function rekorTreeSize(): Promise<number> {

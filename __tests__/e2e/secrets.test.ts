@@ -8,7 +8,6 @@
  * Credentials go to the registry host and the token realm it names only:
  * never along a redirect or an upload location to another host.
  *
- * SIGN_ACTION_ENTRY=<path to index.js> runs another build than dist/.
  */
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +18,6 @@ import { pushImage } from '../../sandbox/oci.js';
 import { cleanupRuns, runAction, runnerEnvFor, sigstoreInputsFor, type RunResult } from '../../sandbox/runner.js';
 import { visibleLog } from '../helpers/visible.js';
 
-const ENTRY = process.env.SIGN_ACTION_ENTRY || undefined;
 
 let sandbox: Sandbox;
 let token: SandboxRegistry;
@@ -71,7 +69,7 @@ function runnerEnv(): Record<string, string> {
 }
 
 const sign = (inputs: Record<string, string>, env: Record<string, string> = {}): Promise<RunResult> =>
-  runAction({ inputs: { ...sigstoreInputsFor(sandbox), 'fulcio-url': fulcio.url, ...inputs }, env: { ...runnerEnv(), ...env }, entry: ENTRY });
+  runAction({ inputs: { ...sigstoreInputsFor(sandbox), 'fulcio-url': fulcio.url, ...inputs }, env: { ...runnerEnv(), ...env } });
 
 /** Every file the run left under RUNNER_TEMP (outputs, summary, env and state files, bundles). */
 function filesUnder(dir: string): string {

@@ -6,7 +6,6 @@
  * checked against formats.md by __tests__/helpers/bundle-checks.ts, and
  * verified with @sigstore/verify from the registry alone. Also `recursive`.
  *
- * SIGN_ACTION_ENTRY=<path to index.js> runs another build than dist/.
  */
 import fs from 'node:fs';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
@@ -17,7 +16,6 @@ import { checkBundleReferrers, fallbackIndex, referrersApi } from '../helpers/bu
 import { readAndCheckLegacy, type TrustedRootJson } from '../helpers/legacy-checks.js';
 import { startReferrersProxy, type ReferrersProxy } from '../helpers/referrers-proxy.js';
 
-const ENTRY = process.env.SIGN_ACTION_ENTRY || undefined;
 const IDENTITY = `https://github.com/${defaultClaims().job_workflow_ref}`;
 
 let sandbox: Sandbox;
@@ -38,7 +36,7 @@ afterAll(async () => {
 });
 
 const sign = (inputs: Record<string, string>) =>
-  runAction({ inputs: { ...sigstoreInputsFor(sandbox), 'signature-format': 'bundle', ...inputs }, env: runnerEnvFor(sandbox), entry: ENTRY });
+  runAction({ inputs: { ...sigstoreInputsFor(sandbox), 'signature-format': 'bundle', ...inputs }, env: runnerEnvFor(sandbox) });
 
 interface RecordOut {
   image: string;
@@ -109,7 +107,7 @@ describe('bundle signing on a registry without the referrers API (distribution 2
     const img = await pushImage(open, 'acme/bundle-verify');
     expect((await sign({ images: `${open.host}/acme/bundle-verify@${img.digest}` })).code).toBe(0);
     const verify = (identity: string) =>
-      runAction({ inputs: { ...sigstoreInputsFor(sandbox), mode: 'verify', images: `${open.host}/acme/bundle-verify@${img.digest}`, 'certificate-identity': identity }, entry: ENTRY });
+      runAction({ inputs: { ...sigstoreInputsFor(sandbox), mode: 'verify', images: `${open.host}/acme/bundle-verify@${img.digest}`, 'certificate-identity': identity } });
     const ok = await verify(IDENTITY);
     expect(ok.code).toBe(0);
     expect(ok.outputs.verified).toBe('true');

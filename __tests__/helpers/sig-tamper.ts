@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { getBlob, getManifest, pushBlob, putManifest, type RegistryAccess } from '../../sandbox/oci.js';
+import { signatureConfig } from '../../src/formats/legacy.js';
 
 export interface SigEntry {
   payload: Buffer;
@@ -34,16 +35,7 @@ export async function writeSig(reg: RegistryAccess, repo: string, digest: string
     const blob = await pushBlob(reg, repo, e.payload);
     layers.push({ mediaType: SIMPLE_SIGNING, size: blob.size, digest: blob.digest, annotations: e.annotations });
   }
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: '',
-      created: '0001-01-01T00:00:00Z',
-      history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })),
-      os: '',
-      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
-      config: {},
-    }),
-  );
+  const config = signatureConfig(layers);
   const configBlob = await pushBlob(reg, repo, config);
   const manifest = { schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, size: configBlob.size, digest: sha256(config) }, layers };
   await putManifest(reg, repo, sigTag(digest), manifest, OCI_MANIFEST);

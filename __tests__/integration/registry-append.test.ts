@@ -9,6 +9,7 @@ import { appendIndexDescriptors, appendLayers, COSIGN_SIGNATURE_ANNOTATION } fro
 import { RegistryClient, sha256Digest } from '../../src/registry/client.js';
 import { anonymous, staticCredentials } from '../../src/registry/credentials.js';
 import { MEDIA_TYPES, type Descriptor, type Repo } from '../../src/registry/types.js';
+import { signatureConfig } from '../../src/formats/legacy.js';
 
 const MODES: RegistryMode[] = ['open', 'htpasswd', 'token'];
 const registries: Partial<Record<RegistryMode, SandboxRegistry>> = {};
@@ -28,19 +29,6 @@ function newClient(reg: SandboxRegistry): RegistryClient {
   return new RegistryClient({ credentials, retry: FAST, mask: () => {} });
 }
 
-/** cosign's config: one history entry and diff_id per layer. */
-function cosignConfig(layers: Descriptor[]): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      architecture: '',
-      created: '0001-01-01T00:00:00Z',
-      history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })),
-      os: '',
-      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
-      config: {},
-    }),
-  );
-}
 
 function signatureLayer(): { descriptor: Descriptor; blob: Buffer } {
   const blob = Buffer.from(`{"critical":{"nonce":"${randomBytes(8).toString('hex')}"},"optional":null}`);
@@ -73,7 +61,7 @@ describe.each(MODES)('%s registry', (mode) => {
     const oldLayerRaw =
       `{"mediaType":"${SIMPLE_SIGNING}","size":${oldBlob.length},"digest":"${sha256Digest(oldBlob)}",` +
       `"annotations":{"${COSIGN_SIGNATURE_ANNOTATION}":"MEUCIQ==","dev.sigstore.cosign/certificate":"\\u003cPEM\\u003e \\u0026 more\\n"}}`;
-    const oldConfig = await client.pushBlob(repo, cosignConfig([JSON.parse(oldLayerRaw) as Descriptor]), MEDIA_TYPES.ociConfig);
+    const oldConfig = await client.pushBlob(repo, signatureConfig([JSON.parse(oldLayerRaw) as Descriptor]), MEDIA_TYPES.ociConfig);
     await client.putManifest(
       repo,
       tag,
@@ -82,7 +70,7 @@ describe.each(MODES)('%s registry', (mode) => {
     );
 
     const ours = signatureLayer();
-    const result = await appendLayers(client, repo, tag, [ours], cosignConfig);
+    const result = await appendLayers(client, repo, tag, [ours], signatureConfig);
     expect(result.attempts).toBe(1);
     const written = (await client.getManifest(repo, tag))!;
     expect(written.descriptor.digest).toBe(result.descriptor.digest);
@@ -96,7 +84,7 @@ describe.each(MODES)('%s registry', (mode) => {
     expect((await client.getBlob(repo, ours.descriptor.digest)).equals(ours.blob)).toBe(true);
 
     // Appending the same signature again writes nothing.
-    const again = await appendLayers(newClient(reg()), repo, tag, [ours], cosignConfig);
+    const again = await appendLayers(newClient(reg()), repo, tag, [ours], signatureConfig);
     expect(again).toEqual({ descriptor: written.descriptor, attempts: 0, count: 2 });
   });
 
@@ -104,7 +92,7 @@ describe.each(MODES)('%s registry', (mode) => {
     const repo = repoFor('race');
     const tag = `sha256-${randomBytes(32).toString('hex')}.sig`;
     const ours = Array.from({ length: WRITERS }, signatureLayer);
-    const results = await Promise.all(ours.map((layer) => appendLayers(newClient(reg()), repo, tag, [layer], cosignConfig)));
+    const results = await Promise.all(ours.map((layer) => appendLayers(newClient(reg()), repo, tag, [layer], signatureConfig)));
     const final = (await newClient(reg()).getManifest(repo, tag))!;
     const ids = layersOf(final.body).map((l) => `${l.digest}|${l.annotations[COSIGN_SIGNATURE_ANNOTATION]}`);
     expect(new Set(ids)).toEqual(new Set(ours.map((l) => `${l.descriptor.digest}|${l.descriptor.annotations![COSIGN_SIGNATURE_ANNOTATION]}`)));

@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { ActionError } from '../../src/errors.js';
 import {
   anchoredRegexp,
   cosignVerifyCommands,
@@ -8,6 +7,7 @@ import {
   shellWord,
   type VerifyCommandsInput,
 } from '../../src/report/commands.js';
+import { thrown } from '../helpers/thrown.js';
 
 const ISSUER = 'https://token.actions.githubusercontent.com';
 const IDENTITY = 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.2.3';
@@ -27,16 +27,6 @@ function argvOf(commandLine: string): string[] {
 function flagValue(argv: string[], flag: string): string | undefined {
   const i = argv.indexOf(flag);
   return i < 0 ? undefined : argv[i + 1];
-}
-
-function thrown(fn: () => unknown): ActionError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ActionError);
-    return e as ActionError;
-  }
-  throw new Error('expected an ActionError, nothing was thrown');
 }
 
 const base: VerifyCommandsInput = { images: [IMG_A], identity: IDENTITY, issuer: ISSUER, format: 'legacy' };

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/config.js';
-import { ActionError } from '../../src/errors.js';
+import { thrown } from '../helpers/thrown.js';
 
 const D1 = `sha256:${'1'.repeat(64)}`;
 const D2 = `sha256:${'2'.repeat(64)}`;
@@ -49,16 +49,6 @@ function env(overrides: Record<string, string | undefined> = {}): NodeJS.Process
 
 function parse(inputs: Inputs, environment: NodeJS.ProcessEnv = env()) {
   return parseConfig((name) => inputs[name] ?? '', environment);
-}
-
-function thrown(fn: () => unknown): ActionError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ActionError);
-    return e as ActionError;
-  }
-  throw new Error('expected an ActionError, nothing was thrown');
 }
 
 const signing: Inputs = { images: 'ghcr.io/acme/app', digest: D1 };

@@ -1,19 +1,9 @@
-import { ActionError } from '../../src/errors.js';
 import { formatRef, parseDigest, parseReference, repositoryOf } from '../../src/subjects/reference.js';
 import { isLoopbackHost } from '../../src/registry/hosts.js';
+import { thrown } from '../helpers/thrown.js';
 
 const D256 = `sha256:${'0123456789abcdef'.repeat(4)}`;
 const D512 = `sha512:${'fedcba9876543210'.repeat(8)}`;
-
-function thrown(fn: () => unknown): ActionError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ActionError);
-    return e as ActionError;
-  }
-  throw new Error('expected an ActionError, nothing was thrown');
-}
 
 describe('parseReference: accepted references', () => {
   it.each([

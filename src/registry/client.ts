@@ -62,6 +62,13 @@ export class RegistryClient {
   private readonly auth: RegistryAuth;
   /** Blobs this run pushed (`registry/repository@digest`): a 404 on reading one is lag, worth a few retries. */
   private readonly pushed = new Set<string>();
+  /** Blobs known to be stored (uploaded or found) this run: asked about once. */
+  private readonly stored = new Set<string>();
+
+  private remember(key: string, descriptor: Descriptor): Descriptor {
+    this.stored.add(key);
+    return descriptor;
+  }
   private readonly retry: RetryPolicy;
   private readonly timeoutMs?: number;
 
@@ -133,15 +140,18 @@ export class RegistryClient {
    */
   async pushBlob(repo: Repo, bytes: Buffer, mediaType: string = MEDIA_TYPES.octetStream, opts: { checkExists?: boolean } = {}): Promise<Descriptor> {
     const descriptor: Descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
-    this.pushed.add(`${imageName(repo)}@${descriptor.digest}`);
-    if ((opts.checkExists ?? true) && (await this.blobExists(repo, descriptor.digest, 'push'))) return descriptor;
+    const key = `${imageName(repo)}@${descriptor.digest}`;
+    this.pushed.add(key);
+    // Known to be there already this run (e.g. the empty config every bundle referrer shares): no request at all.
+    if ((opts.checkExists ?? true) && this.stored.has(key)) return this.remember(key, descriptor);
+    if ((opts.checkExists ?? true) && (await this.blobExists(repo, descriptor.digest, 'push'))) return this.remember(key, descriptor);
     const endBy = Date.now() + this.retry.budgetMs;
     let networkError: unknown;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
       try {
         res = await this.uploadOnce(repo, bytes, descriptor.digest);
-        if (res.status === 201 || res.status === 204) return descriptor;
+        if (res.status === 201 || res.status === 204) return this.remember(key, descriptor);
       } catch (err) {
         // A connection reset mid-upload, or a timeout: the session is spent, start another.
         if (!networkFailure(err)) throw err;
@@ -157,7 +167,7 @@ export class RegistryClient {
         throw await this.failure(repo, undefined, 'push', `upload the blob ${descriptor.digest}`, { ...res, attempts: attempt });
       }
       await new Promise((resolve) => setTimeout(resolve, wait));
-      if (await this.blobExists(repo, descriptor.digest, 'push')) return descriptor;
+      if (await this.blobExists(repo, descriptor.digest, 'push')) return this.remember(key, descriptor);
     }
   }
 
