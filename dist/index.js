@@ -38350,7 +38350,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
 /* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2896);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2472);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(780);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -38384,7 +38384,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2472:
+/***/ 780:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40084,6 +40084,58 @@ function pemFromTrustedRoot(trustedRootJson, rekorUrl) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/report/trust-root-policy.ts
+function trust_root_policy_pem(label, base64) {
+    const lines = Buffer.from(base64, 'base64').toString('base64').match(/.{1,64}/g) ?? [];
+    return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+const goBytes = (text) => Buffer.from(text, 'utf8').toString('base64');
+function authority(ca) {
+    const certs = (ca.certChain?.certificates ?? []).flatMap((c) => (c.rawBytes ? [trust_root_policy_pem('CERTIFICATE', c.rawBytes)] : []));
+    if (!certs.length || !ca.uri)
+        return undefined;
+    return {
+        subject: { organization: ca.subject?.organization ?? '', commonName: ca.subject?.commonName ?? '' },
+        uri: ca.uri,
+        certChain: goBytes(certs.join('')),
+    };
+}
+function log(l) {
+    if (!l.publicKey?.rawBytes || !l.baseUrl)
+        return undefined;
+    return { baseURL: l.baseUrl, hashAlgorithm: 'sha-256', publicKey: goBytes(trust_root_policy_pem('PUBLIC KEY', l.publicKey.rawBytes)) };
+}
+const defined = (items) => items.filter((i) => i !== undefined);
+/** The TrustRoot object, or undefined when the trusted root lists no usable CA (nothing to trust). */
+function policyControllerTrustRootObject(name, trustedRootJson) {
+    let root;
+    try {
+        root = JSON.parse(trustedRootJson);
+    }
+    catch {
+        return undefined;
+    }
+    const certificateAuthorities = defined((root.certificateAuthorities ?? []).map(authority));
+    if (!certificateAuthorities.length)
+        return undefined;
+    const tLogs = defined((root.tlogs ?? []).map(log));
+    const ctLogs = defined((root.ctlogs ?? []).map(log));
+    const timestampAuthorities = defined((root.timestampAuthorities ?? []).map(authority));
+    return {
+        apiVersion: 'policy.sigstore.dev/v1alpha1',
+        kind: 'TrustRoot',
+        metadata: { name },
+        spec: {
+            sigstoreKeys: {
+                certificateAuthorities,
+                tLogs: tLogs.length ? tLogs : undefined,
+                ctLogs: ctLogs.length ? ctLogs : undefined,
+                timestampAuthorities: timestampAuthorities.length ? timestampAuthorities : undefined,
+            },
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/report/policies.ts
 /**
  * Ready-made cluster admission policies that admit only images signed by this
@@ -40093,6 +40145,7 @@ function pemFromTrustedRoot(trustedRootJson, rekorUrl) {
  * `pkg/image/verifiers`, `api/kyverno/v1`; sigstore/policy-controller
  * `pkg/webhook/validator.go`). Roll out with stage `audit`, then `enforce`.
  */
+
 
 
 
@@ -40256,8 +40309,11 @@ function policyControllerClusterImagePolicy(input) {
     const trustRootRef = custom ? (custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`) : undefined;
     const bundleOnly = input.format === 'bundle';
     const notes = [];
-    if (trustRootRef)
-        notes.push(`Create a TrustRoot named ${trustRootRef} (policy.sigstore.dev/v1alpha1) holding this instance's keys before applying.`);
+    if (trustRootRef) {
+        notes.push(custom?.trustedRootJson && policyControllerTrustRootObject(trustRootRef, custom.trustedRootJson)
+            ? `Apply the TrustRoot ${trustRootRef} (the document before this one: this instance's keys) first.`
+            : `Create a TrustRoot named ${trustRootRef} (policy.sigstore.dev/v1alpha1) holding this instance's keys before applying.`);
+    }
     if (bundleOnly)
         notes.push(`policy-controller verifies bundles as attestations: the authority asks for predicate type ${COSIGN_SIGN_PREDICATE}.`);
     notes.push('Applies in namespaces labelled policy.sigstore.dev/include=true.');
@@ -40287,12 +40343,25 @@ function policyControllerClusterImagePolicy(input) {
     };
     return snippet(object, 'sigstore policy-controller ClusterImagePolicy', input, notes);
 }
-/** All three, for the job summary. */
+/** policy-controller's TrustRoot for a custom instance whose trusted root was readable. */
+function policyControllerTrustRoot(input) {
+    const custom = input.custom;
+    if (!custom?.trustedRootJson)
+        return undefined;
+    const name = custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`;
+    const object = policyControllerTrustRootObject(name, custom.trustedRootJson);
+    if (!object)
+        return undefined;
+    const notes = ["This custom Sigstore instance's public keys and certificates, for the ClusterImagePolicy that follows (its trustRootRef)."];
+    return snippet(object, 'sigstore policy-controller TrustRoot', input, notes);
+}
+/** All of them, for the job summary. */
 function policySnippets(input) {
     return {
         kyvernoClusterPolicy: kyvernoClusterPolicy(input),
         kyvernoImageValidatingPolicy: kyvernoImageValidatingPolicy(input),
         policyControllerClusterImagePolicy: policyControllerClusterImagePolicy(input),
+        policyControllerTrustRoot: policyControllerTrustRoot(input),
     };
 }
 
@@ -40354,7 +40423,13 @@ function policiesFor(config, images, identity, issuer, format) {
     }
     return { identity, issuer, sets, unavailable: problems.length ? `no policies for ${problems.join('; ')}` : undefined };
 }
-const snippetsOf = (s) => [s.kyvernoClusterPolicy, s.kyvernoImageValidatingPolicy, s.policyControllerClusterImagePolicy];
+/** In the order to apply them: a TrustRoot before the ClusterImagePolicy that names it. */
+const snippetsOf = (s) => [
+    s.kyvernoClusterPolicy,
+    s.kyvernoImageValidatingPolicy,
+    ...(s.policyControllerTrustRoot ? [s.policyControllerTrustRoot] : []),
+    s.policyControllerClusterImagePolicy,
+];
 /** Every snippet of one stage as a multi-document YAML stream; each document's comments name the verifier it is for. */
 function policiesYaml(report, stage) {
     return report.sets.flatMap((set) => snippetsOf(set[stage]).map((s) => s.yaml)).join('---\n');
@@ -40452,6 +40527,9 @@ function commandsMarkdown(commands) {
     ];
 }
 function snippetBlock(audit, enforce, auditWord) {
+    // Keys are the same in both stages: one block, to apply before the policy that names it.
+    if (audit.kind === 'TrustRoot')
+        return details(`${audit.kind} (${audit.apiVersion}): apply first`, [fenced('yaml', audit.yaml)]);
     return details(`${audit.kind} (${audit.apiVersion}): ${auditWord} first, then enforce`, [
         `Roll out with ${auditWord} (reports, blocks nothing):`,
         '',

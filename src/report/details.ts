@@ -37,6 +37,8 @@ export function commandsMarkdown(commands: VerifyCommands): string[] {
 }
 
 function snippetBlock(audit: PolicySnippet, enforce: PolicySnippet, auditWord: string): string[] {
+  // Keys are the same in both stages: one block, to apply before the policy that names it.
+  if (audit.kind === 'TrustRoot') return details(`${audit.kind} (${audit.apiVersion}): apply first`, [fenced('yaml', audit.yaml)]);
   return details(`${audit.kind} (${audit.apiVersion}): ${auditWord} first, then enforce`, [
     `Roll out with ${auditWord} (reports, blocks nothing):`,
     '',

@@ -10,6 +10,7 @@ import { ActionError } from '../errors.js';
 import type { SignatureFormat } from '../config-types.js';
 import { toYaml, type YamlValue } from './yaml.js';
 import { pemFromTrustedRoot, type TrustMaterialPem } from './trusted-root-pem.js';
+import { policyControllerTrustRootObject } from './trust-root-policy.js';
 
 export type RolloutStage = 'audit' | 'enforce';
 
@@ -48,6 +49,8 @@ export interface PolicySnippets {
   kyvernoClusterPolicy: PolicySnippet;
   kyvernoImageValidatingPolicy: PolicySnippet;
   policyControllerClusterImagePolicy: PolicySnippet;
+  /** A custom instance's keys as the TrustRoot the ClusterImagePolicy names (absent on public-good). */
+  policyControllerTrustRoot?: PolicySnippet;
 }
 
 export const PUBLIC_GOOD = { fulcioUrl: 'https://fulcio.sigstore.dev', rekorUrl: 'https://rekor.sigstore.dev' } as const;
@@ -215,7 +218,13 @@ export function policyControllerClusterImagePolicy(input: PolicyInput): PolicySn
   const trustRootRef = custom ? (custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`) : undefined;
   const bundleOnly = input.format === 'bundle';
   const notes: string[] = [];
-  if (trustRootRef) notes.push(`Create a TrustRoot named ${trustRootRef} (policy.sigstore.dev/v1alpha1) holding this instance's keys before applying.`);
+  if (trustRootRef) {
+    notes.push(
+      custom?.trustedRootJson && policyControllerTrustRootObject(trustRootRef, custom.trustedRootJson)
+        ? `Apply the TrustRoot ${trustRootRef} (the document before this one: this instance's keys) first.`
+        : `Create a TrustRoot named ${trustRootRef} (policy.sigstore.dev/v1alpha1) holding this instance's keys before applying.`,
+    );
+  }
   if (bundleOnly) notes.push(`policy-controller verifies bundles as attestations: the authority asks for predicate type ${COSIGN_SIGN_PREDICATE}.`);
   notes.push('Applies in namespaces labelled policy.sigstore.dev/include=true.');
   const object = {
@@ -245,11 +254,23 @@ export function policyControllerClusterImagePolicy(input: PolicyInput): PolicySn
   return snippet(object, 'sigstore policy-controller ClusterImagePolicy', input, notes);
 }
 
-/** All three, for the job summary. */
+/** policy-controller's TrustRoot for a custom instance whose trusted root was readable. */
+export function policyControllerTrustRoot(input: PolicyInput): PolicySnippet | undefined {
+  const custom = input.custom;
+  if (!custom?.trustedRootJson) return undefined;
+  const name = custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`;
+  const object = policyControllerTrustRootObject(name, custom.trustedRootJson);
+  if (!object) return undefined;
+  const notes = ["This custom Sigstore instance's public keys and certificates, for the ClusterImagePolicy that follows (its trustRootRef)."];
+  return snippet(object, 'sigstore policy-controller TrustRoot', input, notes);
+}
+
+/** All of them, for the job summary. */
 export function policySnippets(input: PolicyInput): PolicySnippets {
   return {
     kyvernoClusterPolicy: kyvernoClusterPolicy(input),
     kyvernoImageValidatingPolicy: kyvernoImageValidatingPolicy(input),
     policyControllerClusterImagePolicy: policyControllerClusterImagePolicy(input),
+    policyControllerTrustRoot: policyControllerTrustRoot(input),
   };
 }

@@ -74,7 +74,13 @@ export function policiesFor(config: Config, images: string[], identity: string |
   return { identity, issuer, sets, unavailable: problems.length ? `no policies for ${problems.join('; ')}` : undefined };
 }
 
-export const snippetsOf = (s: PolicySnippets): PolicySnippet[] => [s.kyvernoClusterPolicy, s.kyvernoImageValidatingPolicy, s.policyControllerClusterImagePolicy];
+/** In the order to apply them: a TrustRoot before the ClusterImagePolicy that names it. */
+export const snippetsOf = (s: PolicySnippets): PolicySnippet[] => [
+  s.kyvernoClusterPolicy,
+  s.kyvernoImageValidatingPolicy,
+  ...(s.policyControllerTrustRoot ? [s.policyControllerTrustRoot] : []),
+  s.policyControllerClusterImagePolicy,
+];
 
 /** Every snippet of one stage as a multi-document YAML stream; each document's comments name the verifier it is for. */
 export function policiesYaml(report: PolicyReport, stage: RolloutStage): string {
