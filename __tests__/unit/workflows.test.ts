@@ -159,7 +159,9 @@ describe('publish-image.yaml (reusable workflow)', () => {
       path: folder,
       'persist-credentials': false,
     });
-    expect(at((s) => s.id === 'self')).toBeLessThan(checkout);
+    // The commit is found before anything is pushed; the checkout comes after the build (not in its context).
+    expect(at((s) => s.id === 'self')).toBeGreaterThanOrEqual(0);
+    expect(at((s) => s.id === 'self')).toBeLessThan(at((s) => s.id === 'build'));
     expect(at((s) => s.id === 'build')).toBeLessThan(checkout);
     expect(checkout).toBeLessThan(at((s) => s.id === 'sign'));
     expect(all.some((s) => s.uses?.startsWith('kupecloud/sign-action@'))).toBe(false);
