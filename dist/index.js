@@ -37909,7 +37909,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2896:
+/***/ 662:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37931,6 +37931,87 @@ var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+;// CONCATENATED MODULE: ./src/config-endpoints.ts
+
+/** The RFC 3161 path of Sigstore's timestamp-authority (and of the sandbox's). */
+const TIMESTAMP_PATH = '/api/v1/timestamp';
+/**
+ * The URL a timestamp request is POSTed to. A base URL (`https://timestamp.example`),
+ * the form sigstore-js's `tsaServerURL` and many trusted roots use, is answered
+ * 404 by Sigstore's TSA: it gets the RFC 3161 path. A URL with a path is taken
+ * as the endpoint itself, since other TSAs serve RFC 3161 elsewhere.
+ */
+function timestampEndpoint(url) {
+    return new URL(url).pathname === '/' ? `${url.replace(/\/+$/, '')}${TIMESTAMP_PATH}` : url;
+}
+const time = (value, fallback) => {
+    const t = typeof value === 'string' ? Date.parse(value) : NaN;
+    return Number.isNaN(t) ? fallback : t;
+};
+/** An http(s) URL without credentials, query or fragment, trailing slashes trimmed; else undefined. */
+function serviceUrl(value) {
+    if (typeof value !== 'string')
+        return undefined;
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        return undefined;
+    }
+    if (!['https:', 'http:'].includes(url.protocol) || url.username || url.password || url.search || url.hash)
+        return undefined;
+    return url.href.replace(/\/+$/, '');
+}
+/**
+ * The service in use at `now`: valid now (started, not ended), the newest start
+ * first, the last listed on a tie (trusted roots append services as they rotate).
+ */
+function newestValid(services, now) {
+    let best;
+    for (const s of services) {
+        const url = serviceUrl(s.url);
+        const start = time(s.validFor?.start, -Infinity);
+        if (!url || start > now || time(s.validFor?.end, Infinity) <= now)
+            continue;
+        if (!best || start >= best.start)
+            best = { url, start };
+    }
+    return best?.url;
+}
+/**
+ * Fulcio's and Rekor's URLs as the trusted root names them
+ * (`certificateAuthorities[].uri`, `tlogs[].baseUrl`); each undefined when it
+ * names none valid at `now`.
+ */
+function urlsFromTrustedRoot(root, now = new Date()) {
+    const r = (typeof root === 'object' && root !== null ? root : {});
+    const list = (value) => (Array.isArray(value) ? value.filter((v) => typeof v === 'object' && v !== null) : []);
+    const urls = {};
+    const fulcioUrl = newestValid(list(r.certificateAuthorities).map((ca) => ({ url: ca.uri, validFor: ca.validFor })), now.getTime());
+    const rekorUrl = newestValid(list(r.tlogs).map((log) => ({ url: log.baseUrl, validFor: log.publicKey?.validFor })), now.getTime());
+    if (fulcioUrl)
+        urls.fulcioUrl = fulcioUrl;
+    if (rekorUrl)
+        urls.rekorUrl = rekorUrl;
+    return urls;
+}
+/** The error for a Fulcio or Rekor URL that is neither given nor (verify mode) named by the trusted root. */
+function missingEndpoint(name, mode, trustedRoot) {
+    const example = `https://${name.replace(/-url$/, '')}.example.com`;
+    const what = name === 'fulcio-url' ? 'certificate authority (certificateAuthorities[].uri)' : 'transparency log (tlogs[].baseUrl)';
+    if (mode === 'verify') {
+        throw new errors/* ActionError */.lZ(`${name} is not set, and the trusted root ${trustedRoot} names no ${what} valid now`, {
+            input: name,
+            fix: `set ${name}, e.g. ${example}, or give the trusted_root.json of the instance that made the signatures`,
+        });
+    }
+    throw new errors/* ActionError */.lZ(`${name} is required to sign with a custom Sigstore instance (sigstore: custom)`, {
+        input: name,
+        fix: `set ${name}, e.g. ${example} (only verify mode takes it from trusted-root)`,
+    });
+}
+
 // EXTERNAL MODULE: ./src/subjects/reference.ts
 var reference = __nccwpck_require__(9108);
 ;// CONCATENATED MODULE: ./src/config-images.ts
@@ -38042,6 +38123,7 @@ var hosts = __nccwpck_require__(1604);
 
 
 
+
 const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
 const PUBLIC_GOOD_FULCIO = 'https://fulcio.sigstore.dev';
 const PUBLIC_GOOD_REKOR = 'https://rekor.sigstore.dev';
@@ -38062,7 +38144,7 @@ function buildConfig(read, env) {
     const images = parseImageInputs(read);
     const verify = bool(read, 'verify', true);
     const runner = runnerFrom(env);
-    const sigstore = sigstoreInstance(read, mode === 'verify' || verify);
+    const sigstore = sigstoreInstance(read, mode, mode === 'verify' || verify);
     const allowPublicLog = bool(read, 'allow-public-log', false);
     const registryUsername = read('registry-username');
     const registryPassword = read('registry-password');
@@ -38147,7 +38229,7 @@ function identityPolicy(read, runner) {
     }
     return { regexp, issuer };
 }
-function sigstoreInstance(read, willVerify) {
+function sigstoreInstance(read, mode, willVerify) {
     const kind = oneOf(read, 'sigstore', ['public-good', 'custom'], 'public-good');
     if (kind === 'public-good') {
         const stray = CUSTOM_ONLY_INPUTS.find((name) => read(name));
@@ -38159,29 +38241,32 @@ function sigstoreInstance(read, willVerify) {
         }
         return { kind, fulcioUrl: PUBLIC_GOOD_FULCIO, rekorUrl: PUBLIC_GOOD_REKOR };
     }
-    const instance = { kind, fulcioUrl: endpoint(read, 'fulcio-url', true), rekorUrl: endpoint(read, 'rekor-url', true) };
-    const tsaUrl = endpoint(read, 'tsa-url', false);
-    if (tsaUrl)
-        instance.tsaUrl = tsaUrl;
-    const trustedRoot = read('trusted-root');
-    if (trustedRoot)
-        instance.trustedRootPath = checkTrustedRoot(trustedRoot);
-    else if (willVerify) {
+    const trustedRoot = read('trusted-root') ? checkTrustedRoot(read('trusted-root')) : undefined;
+    if (!trustedRoot && willVerify) {
         throw new errors/* ActionError */.lZ('a custom instance needs its trusted root to verify signatures', {
             input: 'trusted-root',
             fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or verify: false to sign without the check)',
         });
     }
+    // Verify mode contacts neither Fulcio nor Rekor: their URLs only name the instance in the
+    // printed commands and policies, and the trusted root already names them.
+    const named = mode === 'verify' && trustedRoot ? urlsFromTrustedRoot(trustedRoot.json) : {};
+    const url = (name, fromRoot) => endpoint(read, name) ?? fromRoot ?? missingEndpoint(name, mode, trustedRoot?.path);
+    const instance = { kind, fulcioUrl: url('fulcio-url', named.fulcioUrl), rekorUrl: url('rekor-url', named.rekorUrl) };
+    const tsaUrl = endpoint(read, 'tsa-url');
+    // Normalised once, here: the client and everything printed use the same endpoint.
+    if (tsaUrl)
+        instance.tsaUrl = timestampEndpoint(tsaUrl);
+    if (trustedRoot)
+        instance.trustedRootPath = trustedRoot.path;
     return instance;
 }
-function endpoint(read, name, required) {
+/** An http(s) URL without credentials, query or fragment, trailing slashes trimmed; undefined when unset. */
+function endpoint(read, name) {
     const raw = read(name);
     const example = `https://${name.replace(/-url$/, '')}.example.com`;
-    if (!raw) {
-        if (!required)
-            return undefined;
-        throw new errors/* ActionError */.lZ(`${name} is required when sigstore is custom`, { input: name, fix: `set ${name}, e.g. ${example}` });
-    }
+    if (!raw)
+        return undefined;
     let url;
     try {
         url = new URL(raw);
@@ -38224,7 +38309,7 @@ function checkTrustedRoot(file) {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         throw new errors/* ActionError */.lZ(`${absolute} is not a JSON object`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
     }
-    return absolute;
+    return { path: absolute, json: parsed };
 }
 /** `key=value` lines (not commas: values may contain them), split at the first `=`; keys sorted. */
 function parseAnnotations(text) {
@@ -38348,7 +38433,7 @@ function formatMessage(what, d) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2896);
+/* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(662);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(780);
 /**
@@ -38403,8 +38488,8 @@ var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
 var lib_core = __nccwpck_require__(6058);
-// EXTERNAL MODULE: ./src/config.ts + 1 modules
-var src_config = __nccwpck_require__(2896);
+// EXTERNAL MODULE: ./src/config.ts + 2 modules
+var src_config = __nccwpck_require__(662);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: external "node:crypto"
@@ -41899,7 +41984,7 @@ class TimestampClient {
                 input: 'tsa-url',
                 fix: res.status >= 500 || res.status === 429
                     ? 'the timestamp authority is unavailable; re-run the job later — nothing was attached for this image'
-                    : 'check that `tsa-url` is the full RFC 3161 endpoint (e.g. https://timestamp.example/api/v1/timestamp)',
+                    : "check that `tsa-url` is the timestamp authority's base URL (https://timestamp.example, sent to /api/v1/timestamp) or its full RFC 3161 endpoint",
             });
         }
         try {
