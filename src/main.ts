@@ -38,11 +38,19 @@ function errorText(err: unknown): string {
 }
 
 async function signAll(config: Config, registry: RegistryClient, subjects: Subject[]): Promise<void> {
-  const services = await signingServices(config);
-  const signer = new EphemeralSigner(services.fulcioUrl, async () => {
+  const checkedToken = async () => {
     const token = await requestIdToken(config.runner.idTokenUrl, config.runner.idTokenRequestToken);
     assertPublicLogAllowed(config, String(token.claims.repository_visibility ?? ''));
     return token;
+  };
+  // On public-good, the token's repository_visibility is checked before any public service is
+  // asked anything, Sigstore's TUF repository included; the first certificate then uses it.
+  let early = config.sigstore.kind === 'public-good' ? await checkedToken() : undefined;
+  const services = await signingServices(config);
+  const signer = new EphemeralSigner(services.fulcioUrl, () => {
+    const token = early;
+    early = undefined;
+    return token ? Promise.resolve(token) : checkedToken();
   });
   // A custom instance may run Rekor v2 only: bundles can be logged there (with a timestamp), legacy signatures cannot.
   const rekorV2 = services.rekorMajor === 2 ? new RekorV2Client(services.rekorUrl) : undefined;

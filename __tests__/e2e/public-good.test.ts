@@ -111,6 +111,22 @@ describe('public-good from the signing config of the TUF repository', () => {
     expect(await getManifest(open, 'acme/pg-no-v2', `${img.digest.replace(':', '-')}.sig`)).toBeUndefined();
   });
 
+  it('a private repository named only by the token is refused before the TUF repository is asked anything', async () => {
+    const img = await pushImage(open, 'acme/pg-private');
+    const tuf = sandbox.sigstore!.tuf;
+    const total = () => Object.values(tuf.requests()).reduce((a, b) => a + b, 0);
+    const before = total();
+    const pg = publicGoodFor(sandbox);
+    const run = await runAction({
+      inputs: { ...pg.inputs, images: `${open.host}/acme/pg-private@${img.digest}` },
+      env: { ...runnerEnvFor(sandbox, { repository_visibility: 'internal' }), ...pg.env },
+      event: { schedule: '0 0 * * *' },
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toMatch(/this repository is internal.*allow-public-log: true/);
+    expect(total()).toBe(before);
+  });
+
   it('`rekor-v2: true` fails clearly when the TUF repository cannot be reached', async () => {
     const img = await pushImage(open, 'acme/pg-down');
     const down = { url: 'http://127.0.0.1:9', rootPath: sandbox.sigstore!.tuf.rootPath };
