@@ -63,10 +63,10 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
     summary: bool(read, 'summary', true),
     runner,
   };
+  if (bool(read, 'rekor-v2', false)) config.sigstore.rekorV2 = checkRekorV2(config);
   if (mode === 'verify') config.identity = identityPolicy(read, runner);
   if (registryUsername) config.registryCredentials = { username: registryUsername, password: registryPassword };
   if (read('github-token')) config.githubToken = read('github-token');
-  if (bool(read, 'rekor-v2', false)) config.sigstore.rekorV2 = checkRekorV2(config);
   if (mode === 'sign') checkSigningAllowed(config);
   return config;
 }
