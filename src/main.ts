@@ -71,6 +71,8 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
     tsa: services.tsaUrl ? new TimestampClient(services.tsaUrl) : undefined,
     rekorV2,
   };
+  // Public-good's timestamp authority dates bundles only (see sign/services.ts).
+  const legacyCtx = services.tsaForLegacy ? ctx : { ...ctx, tsa: undefined };
 
   const cert = await signer.certificate();
   // Fetch the trusted root while we sign (it is needed only afterwards), once the
@@ -81,9 +83,7 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
   // One task per subject and format; `both` signs each subject twice with the one certificate.
   const formats = config.signatureFormat === 'both' ? (['legacy', 'bundle'] as const) : ([config.signatureFormat] as const);
   const tasks = subjects.flatMap((subject) => formats.map((format) => ({ subject, format })));
-  const settled = await settleLimited(tasks, concurrencyFor(config), (t) =>
-    t.format === 'bundle' ? signBundle(t.subject, ctx) : signLegacy(t.subject, services.tsaForLegacy ? ctx : { ...ctx, tsa: undefined }),
-  );
+  const settled = await settleLimited(tasks, concurrencyFor(config), (t) => (t.format === 'bundle' ? signBundle(t.subject, ctx) : signLegacy(t.subject, legacyCtx)));
   const records: SignatureRecord[] = [];
   const failures: string[] = [];
   settled.forEach((r, i) => {
