@@ -24,6 +24,8 @@ export interface SigstoreInstance {
   tsaUrl?: string;
   /** Path of trusted_root.json (custom); public-good comes from Sigstore's TUF repository. */
   trustedRootPath?: string;
+  /** public-good, `rekor-v2: true`: sign with the Rekor v2 log (and TSA) of Sigstore's Rekor v2 signing config. */
+  rekorV2?: boolean;
 }
 
 export interface RegistryCredentialsInput {

@@ -64,11 +64,32 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
     summary: bool(read, 'summary', true),
     runner,
   };
+  if (bool(read, 'rekor-v2', false)) config.sigstore.rekorV2 = checkRekorV2(config);
   if (mode === 'verify') config.identity = identityPolicy(read, runner);
   if (registryUsername) config.registryCredentials = { username: registryUsername, password: registryPassword };
   if (read('github-token')) config.githubToken = read('github-token');
   if (mode === 'sign') checkSigningAllowed(config);
   return config;
+}
+
+/**
+ * `rekor-v2: true` (public-good only): Rekor v2 gives no signed entry timestamp,
+ * which a legacy `.sig` signature carries as its proof of time, so bundles only.
+ */
+function checkRekorV2(config: Config): true {
+  if (config.sigstore.kind !== 'public-good') {
+    throw new ActionError('rekor-v2 chooses the Rekor v2 log of the public Sigstore instance, but sigstore is custom', {
+      input: 'rekor-v2',
+      fix: 'remove rekor-v2: with sigstore: custom, `rekor-url` may point at a Rekor v2 log directly (it is detected)',
+    });
+  }
+  if (config.mode === 'sign' && config.signatureFormat !== 'bundle') {
+    throw new ActionError(`Rekor v2 records no signed entry timestamp, which ${config.signatureFormat === 'both' ? 'the legacy half of `both`' : 'legacy .sig signatures'} need`, {
+      input: 'rekor-v2',
+      fix: 'set `signature-format: bundle` to log in Rekor v2 (read by cosign 3, Kyverno SigstoreBundle, gh attestation verify), or remove rekor-v2',
+    });
+  }
+  return true;
 }
 
 /** Guards that only matter when we are about to sign, checked last so input mistakes are reported first. */
