@@ -37915,11 +37915,13 @@ module.exports = {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  h: () => (/* binding */ PUBLIC_GOOD_FULCIO),
+  Ud: () => (/* binding */ PUBLIC_GOOD_REKOR),
   q6: () => (/* binding */ assertPublicLogAllowed),
   o4: () => (/* binding */ parseConfig)
 });
 
-// UNUSED EXPORTS: GITHUB_ACTIONS_ISSUER, PUBLIC_GOOD_FULCIO, PUBLIC_GOOD_REKOR, parseAnnotations
+// UNUSED EXPORTS: GITHUB_ACTIONS_ISSUER, parseAnnotations
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
@@ -38168,6 +38170,8 @@ function buildConfig(read, env) {
         summary: bool(read, 'summary', true),
         runner,
     };
+    if (bool(read, 'rekor-v2', false))
+        config.sigstore.rekorV2 = checkRekorV2(config);
     if (mode === 'verify')
         config.identity = identityPolicy(read, runner);
     if (registryUsername)
@@ -38177,6 +38181,25 @@ function buildConfig(read, env) {
     if (mode === 'sign')
         checkSigningAllowed(config);
     return config;
+}
+/**
+ * `rekor-v2: true` (public-good only): Rekor v2 gives no signed entry timestamp,
+ * which a legacy `.sig` signature carries as its proof of time, so bundles only.
+ */
+function checkRekorV2(config) {
+    if (config.sigstore.kind !== 'public-good') {
+        throw new errors/* ActionError */.lZ('rekor-v2 chooses the Rekor v2 log of the public Sigstore instance, but sigstore is custom', {
+            input: 'rekor-v2',
+            fix: 'remove rekor-v2: with sigstore: custom, `rekor-url` may point at a Rekor v2 log directly (it is detected)',
+        });
+    }
+    if (config.mode === 'sign' && config.signatureFormat !== 'bundle') {
+        throw new errors/* ActionError */.lZ(`Rekor v2 records no signed entry timestamp, which ${config.signatureFormat === 'both' ? 'the legacy half of `both`' : 'legacy .sig signatures'} need`, {
+            input: 'rekor-v2',
+            fix: 'set `signature-format: bundle` to log in Rekor v2 (read by cosign 3, Kyverno SigstoreBundle, gh attestation verify), or remove rekor-v2',
+        });
+    }
+    return true;
 }
 /** Guards that only matter when we are about to sign, checked last so input mistakes are reported first. */
 function checkSigningAllowed(config) {
@@ -38435,7 +38458,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
 /* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(662);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(780);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6705);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -38469,7 +38492,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 780:
+/***/ 6705:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41699,113 +41722,23 @@ async function signBundle(subject, ctx) {
     };
 }
 
-// EXTERNAL MODULE: ./src/subjects/reference.ts
-var reference = __nccwpck_require__(9108);
-;// CONCATENATED MODULE: ./src/subjects/resolve.ts
-
-
-const INDEX_MEDIA_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
-const subjectKey = (s) => `${s.repo.registry}/${s.repo.repository}@${s.digest}`;
-function isAttestationManifest(d) {
-    return (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
-        (d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown'));
-}
-function platformString(d) {
-    if (!d.platform)
-        return undefined;
-    return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/');
-}
-async function resolveOne(ref, source, log, opts) {
-    const repo = { registry: ref.registry, repository: ref.repository };
-    const image = ref.original;
-    const target = ref.digest ?? ref.tag ?? 'latest';
-    const found = await source.headManifest(repo, target, { expectExists: opts.purpose === 'sign' });
-    if (!found && ref.digest && opts.purpose === 'verify') {
-        log.info(`${image}: the manifest is not readable in ${(0,reference/* repositoryOf */._M)(ref)}; checking its signatures by digest alone (as cosign verify does)`);
-        return { repo, digest: ref.digest, mediaType: 'unknown', size: 0, dockerReference: (0,reference/* repositoryOf */._M)(ref), names: [image] };
-    }
-    if (!found) {
-        throw new errors/* ActionError */.lZ(`${ref.digest ? 'digest' : `tag ${target}`} not found in ${(0,reference/* repositoryOf */._M)(ref)}`, {
-            image,
-            fix: 'push the image first (docker/build-push-action with `push: true`) and pass its digest, or check the name',
-        });
-    }
-    if (!ref.digest) {
-        log.warning(opts.purpose === 'sign'
-            ? `${image}: resolved tag '${target}' to ${found.digest}; the digest is what gets signed (tags can move). Pass the digest to be explicit: images: ${(0,reference/* repositoryOf */._M)(ref)}@${found.digest}`
-            : `${image}: resolved tag '${target}' to ${found.digest}; that digest is what gets verified (tags can move)`);
-    }
-    return {
-        repo,
-        digest: found.digest,
-        mediaType: found.mediaType,
-        size: found.size,
-        dockerReference: (0,reference/* repositoryOf */._M)(ref),
-        names: [image],
-    };
-}
-async function children(subject, source, mode, depth) {
-    if (mode === 'none' || !INDEX_MEDIA_TYPES.includes(subject.mediaType) || depth > 4)
-        return [];
-    const index = await source.getManifest(subject.repo, subject.digest);
-    const manifests = (index?.json?.manifests ?? []).slice(0, 1000);
-    const out = [];
-    for (const m of manifests) {
-        if (mode === 'platforms' && isAttestationManifest(m))
-            continue;
-        const child = {
-            repo: subject.repo,
-            digest: m.digest,
-            mediaType: m.mediaType,
-            size: m.size,
-            dockerReference: subject.dockerReference,
-            names: [`${subject.dockerReference}@${m.digest}`],
-            platform: isAttestationManifest(m) ? 'attestation' : platformString(m),
-            parent: subject.digest,
-        };
-        out.push(child, ...(await children(child, source, mode, depth + 1)));
-    }
-    return out;
-}
-/** Every image's subjects; the images that could not be resolved are returned apart, not thrown. */
-async function resolveSubjectsSettled(images, source, opts, log) {
-    const { recursive } = opts;
-    const unique = new Map();
-    const add = (s) => {
-        const known = unique.get(subjectKey(s));
-        if (known)
-            known.names.push(...s.names.filter((n) => !known.names.includes(n)));
-        else
-            unique.set(subjectKey(s), s);
-    };
-    const settled = await Promise.allSettled(images.map((ref) => resolveOne(ref, source, log, opts)));
-    const unresolved = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ ref: images[i], error: r.reason }] : []));
-    const top = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    top.forEach(add);
-    for (const s of top)
-        (await children(s, source, recursive, 0)).forEach(add);
-    const merged = top.length - new Set(top.map(subjectKey)).size;
-    if (merged > 0)
-        log.info(`${merged} name(s) point at a digest already listed: each repository@digest is signed once`);
-    return { subjects: [...unique.values()], unresolved };
-}
-/** Every image's subjects; the first image that cannot be resolved fails the whole call. */
-async function resolveSubjects(images, source, opts, log) {
-    const { subjects, unresolved } = await resolveSubjectsSettled(images, source, opts, log);
-    if (unresolved.length)
-        throw unresolved[0].error;
-    return subjects;
-}
-
 ;// CONCATENATED MODULE: ./src/transparency/rekor-v2.ts
 /**
- * A Rekor v2 (rekor-tiles) client, for custom instances that run only v2:
- * `POST /api/v2/log/entries` with a `dsseRequestV002`, answered with the
- * TransparencyLogEntry that goes into the bundle as it is. v2 gives an
- * inclusion proof but no signed entry timestamp and no integrated time, so a
- * bundle logged here needs an RFC 3161 timestamp for its signing time, and
- * legacy `.sig` signatures (whose annotation is the SET) cannot use it.
+ * A Rekor v2 (rekor-tiles) client, for custom instances that run only v2 and
+ * for public-good's Rekor v2 opt-in: `POST /api/v2/log/entries`, answered with
+ * the TransparencyLogEntry that goes into the bundle as it is. A DSSE envelope
+ * is logged as rekor-tiles takes it since v2.3.0 (which dropped DSSE entries),
+ * and as cosign ≥ 3.1 / sigstore-go ≥ 1.2 send it: a `hashedRekordRequestV002`
+ * over the SHA-256 of the envelope's pre-authentication encoding (PAE), with
+ * the signature and certificate (rekor-tiles CLIENTS.md, "DSSE / signed
+ * attestations"). @sigstore/verify checks such an entry against the bundle's
+ * envelope. v2 gives an inclusion proof but no signed entry timestamp and no
+ * integrated time, so a bundle logged here needs an RFC 3161 timestamp for its
+ * signing time, and legacy `.sig` signatures (whose annotation is the SET)
+ * cannot use it.
  */
+
+
 
 
 
@@ -41825,16 +41758,19 @@ function parseV2Entry(body) {
     const json = { ...e, logIndex: String(logIndex) };
     return { json, logIndex, logId: Buffer.from(e.logId.keyId, 'base64').toString('hex'), kind: e.kindVersion.kind };
 }
-function dsseRequestV002(envelope, certificatePem) {
+/** The request for a DSSE envelope: a hashedrekord v0.0.2 over SHA-256(PAE), signed by the certificate's key. */
+function hashedRekordRequestForDsse(envelope, certificatePem) {
+    const pae = preAuthEncoding(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
     return {
-        dsseRequestV002: {
-            envelope,
-            verifiers: [
-                {
+        hashedRekordRequestV002: {
+            digest: external_node_crypto_default().createHash('sha256').update(pae).digest('base64'),
+            signature: {
+                content: envelope.signatures[0].sig,
+                verifier: {
                     x509Certificate: { rawBytes: Buffer.from(dist.X509Certificate.parse(certificatePem).root.toDER()).toString('base64') },
                     keyDetails: 'PKIX_ECDSA_P256_SHA_256',
                 },
-            ],
+            },
         },
     };
 }
@@ -41850,7 +41786,7 @@ class RekorV2Client {
             method: 'POST',
             url: `${this.baseUrl}/api/v2/log/entries`,
             headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-            body: JSON.stringify(dsseRequestV002(envelope, certificatePem)),
+            body: JSON.stringify(hashedRekordRequestForDsse(envelope, certificatePem)),
             // rekor-tiles answers once the entry is integrated (seconds): allow for it.
             timeoutMs: 60_000,
         });
@@ -41893,753 +41829,6 @@ async function rekorApiVersion(rekorUrl) {
         input: 'rekor-url',
         fix: 'set `rekor-url` to the base URL of the Rekor instance (without /api/...)',
     });
-}
-
-;// CONCATENATED MODULE: ./src/transparency/tsa.ts
-/**
- * An RFC 3161 timestamp client. The request is DER `application/timestamp-query`
- * (what cosign and openssl send; every RFC 3161 TSA speaks it, unlike the JSON
- * form only Sigstore's timestamp-authority accepts). The answer's TimeStampResp
- * is kept whole: that is what a bundle's `signedTimestamp` holds. Its signature
- * is judged later by the verifier against the trusted root; here we only make
- * sure it is an answer to OUR question (granted, same imprint, same nonce).
- */
-
-
-
-
-const OID_SHA256 = Buffer.from('0609608648016503040201', 'hex');
-function derLength(n) {
-    if (n < 0x80)
-        return Buffer.from([n]);
-    const bytes = [];
-    for (let v = n; v > 0; v = Math.floor(v / 256))
-        bytes.unshift(v & 0xff);
-    return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-const tlv = (tag, value) => Buffer.concat([Buffer.from([tag]), derLength(value.length), value]);
-const sequence = (...parts) => tlv(0x30, Buffer.concat(parts));
-/** A positive nonce in minimal DER form: top bit clear, first byte non-zero. */
-function newNonce() {
-    const nonce = external_node_crypto_default().randomBytes(16);
-    nonce[0] = (nonce[0] & 0x7f) | 0x01;
-    return nonce;
-}
-/** TimeStampReq { version 1, messageImprint { sha256, hash }, nonce, certReq TRUE }. */
-function timeStampRequest(sha256, nonce) {
-    return sequence(tlv(0x02, Buffer.from([1])), sequence(sequence(OID_SHA256, Buffer.from([0x05, 0x00])), tlv(0x04, sha256)), tlv(0x02, nonce), tlv(0x01, Buffer.from([0xff])));
-}
-/** TSTInfo's nonce: the first INTEGER after genTime (accuracy and ordering may precede it). */
-function tstNonce(tstInfo) {
-    const field = tstInfo.subs.slice(5).find((s) => s.tag.isInteger());
-    return field ? Buffer.from(field.value) : undefined;
-}
-/**
- * Checks that `der` answers a request for `sha256` with `nonce`; throws a
- * description of what is wrong otherwise.
- */
-function checkTimestampResponse(der, sha256, nonce) {
-    const ts = dist.RFC3161Timestamp.parse(der);
-    if (ts.status !== 0n && ts.status !== 1n)
-        throw new Error(`the timestamp was not granted (PKIStatus ${ts.status})`);
-    const info = ts.tstInfo;
-    if (info.messageImprintHashAlgorithm !== 'sha256' || !info.messageImprintHashedMessage.equals(sha256)) {
-        throw new Error('the timestamp covers other data than the signature sent');
-    }
-    const answered = tstNonce(info.root);
-    if (!answered || !answered.equals(nonce))
-        throw new Error('the timestamp does not carry the nonce of our request (a replayed answer?)');
-    return { response: der, genTime: ts.signingTime };
-}
-class TimestampClient {
-    url;
-    requests = 0;
-    constructor(url) {
-        this.url = url;
-    }
-    /** Timestamps `data` (for a signature: its raw bytes, as verifiers check). */
-    async timestamp(data, image) {
-        const digest = external_node_crypto_default().createHash('sha256').update(data).digest();
-        const nonce = newNonce();
-        this.requests++;
-        const res = await request({
-            method: 'POST',
-            url: this.url,
-            headers: { 'Content-Type': 'application/timestamp-query', Accept: 'application/timestamp-reply' },
-            body: timeStampRequest(digest, nonce),
-            timeoutMs: 30_000,
-            maxBodyBytes: 1024 * 1024,
-        }).catch((err) => {
-            throw new errors/* ActionError */.lZ(`could not reach the timestamp authority: ${err.message}`, {
-                image,
-                input: 'tsa-url',
-                fix: 'check `tsa-url`, or leave it empty to sign without a timestamp',
-                cause: err,
-            });
-        });
-        if (res.status !== 200 && res.status !== 201) {
-            const detail = res.body.toString('utf8').slice(0, 300).trim();
-            throw new errors/* ActionError */.lZ(`the timestamp authority (${this.url}) refused the request: HTTP ${res.status} ${detail}`, {
-                image,
-                input: 'tsa-url',
-                fix: res.status >= 500 || res.status === 429
-                    ? 'the timestamp authority is unavailable; re-run the job later — nothing was attached for this image'
-                    : "check that `tsa-url` is the timestamp authority's base URL (https://timestamp.example, sent to /api/v1/timestamp) or its full RFC 3161 endpoint",
-            });
-        }
-        try {
-            return checkTimestampResponse(res.body, digest, nonce);
-        }
-        catch (err) {
-            throw new errors/* ActionError */.lZ(`the timestamp authority (${this.url}) sent an unusable answer: ${err.message}`, {
-                image,
-                input: 'tsa-url',
-                fix: 'check that `tsa-url` points at an RFC 3161 timestamp endpoint',
-                cause: err,
-            });
-        }
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/@sigstore/verify/dist/index.js
-var verify_dist = __nccwpck_require__(4187);
-// EXTERNAL MODULE: ./node_modules/@sigstore/bundle/dist/index.js
-var bundle_dist = __nccwpck_require__(1040);
-;// CONCATENATED MODULE: ./src/verify/log-signer.ts
-/**
- * The signer a transparency-log entry names must be the signature's own
- * certificate. @sigstore/verify compares only the signature and the digest in
- * the entry's body (dist/tlog/hashedrekord.js, dsse.js), so an entry holding a
- * bare public key, or another certificate for the same key, passes it. cosign
- * (pkg/cosign/verify.go, comparePublicKey), sigstore-go (pkg/verify/tlog.go,
- * CompareKey; for Rekor v2 the entry hash is rebuilt from the bundle's
- * certificate) and containers/image compare the signer too, and reject it.
- */
-
-/** The first PEM block of base64-encoded PEM text (Rekor v1 stores verifiers that way). */
-function fromPemB64(b64) {
-    if (typeof b64 !== 'string')
-        return undefined;
-    const text = Buffer.from(b64, 'base64').toString('utf8');
-    const block = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(text);
-    if (!block)
-        return undefined;
-    return { der: Buffer.from(block[2].replace(/\s+/g, ''), 'base64'), certificate: block[1] === 'CERTIFICATE' };
-}
-/** Rekor v2's `Verifier` message: raw DER of a certificate or a public key. */
-function fromV2Verifier(verifier) {
-    const cert = verifier?.x509Certificate?.rawBytes;
-    if (typeof cert === 'string')
-        return { der: Buffer.from(cert, 'base64'), certificate: true };
-    const key = verifier?.publicKey?.rawBytes;
-    if (typeof key === 'string')
-        return { der: Buffer.from(key, 'base64'), certificate: false };
-    return undefined;
-}
-/** The signer of a canonicalized entry body, for the kinds @sigstore/verify accepts. */
-function loggedSigner(body) {
-    const spec = body?.spec;
-    switch (`${body?.kind}/${body?.apiVersion}`) {
-        case 'hashedrekord/0.0.1':
-            return fromPemB64(spec?.signature?.publicKey?.content);
-        case 'dsse/0.0.1':
-            return fromPemB64(spec?.signatures?.[0]?.verifier);
-        case 'intoto/0.0.1':
-            return fromPemB64(spec?.publicKey);
-        case 'intoto/0.0.2':
-            return fromPemB64(spec?.content?.envelope?.signatures?.[0]?.publicKey);
-        case 'hashedrekord/0.0.2':
-            return fromV2Verifier(spec?.hashedRekordV002?.signature?.verifier);
-        case 'dsse/0.0.2':
-            return fromV2Verifier(spec?.dsseV002?.signatures?.[0]?.verifier);
-        default:
-            return undefined;
-    }
-}
-function sameKey(der, leaf) {
-    try {
-        return Buffer.from(dist.X509Certificate.parse(der).publicKey).equals(Buffer.from(leaf.publicKey));
-    }
-    catch {
-        return false;
-    }
-}
-/**
- * Why the entry's signer is not `leaf`, or undefined when it is. Called only
- * after @sigstore/verify accepted the entry (so its body is the logged one).
- */
-function logSignerMismatch(canonicalizedBodyB64, leaf) {
-    let body;
-    try {
-        body = JSON.parse(Buffer.from(canonicalizedBodyB64 ?? '', 'base64').toString('utf8'));
-    }
-    catch {
-        return 'the transparency-log entry body is not readable, so it cannot show who signed';
-    }
-    const signer = loggedSigner(body);
-    const rejected = 'cosign and sigstore-go reject a log entry that does not name the signing certificate itself';
-    if (!signer)
-        return `the transparency-log entry (${body?.kind ?? 'unknown kind'} ${body?.apiVersion ?? ''}) names no signer; ${rejected}`;
-    if (!signer.certificate)
-        return `the transparency-log entry names a bare public key, not the signing certificate; ${rejected}`;
-    if (signer.der.equals(Buffer.from(leaf.root.toDER())))
-        return undefined;
-    const which = sameKey(signer.der, leaf) ? 'another certificate for the same key' : 'the certificate of another key';
-    return `the transparency-log entry names ${which}, not the signature's certificate; ${rejected}`;
-}
-
-;// CONCATENATED MODULE: ./src/verify/policy.ts
-const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-/** Exact identities compare literally; `-regexp` must match the WHOLE identity (anchored). */
-function identityMatcher(policy) {
-    if (policy.exact !== undefined)
-        return new RegExp(`^${escapeRegExp(policy.exact)}$`);
-    if (policy.regexp !== undefined)
-        return new RegExp(`^(?:${policy.regexp})$`);
-    throw new Error('an identity policy needs an exact identity or a regexp');
-}
-function describePolicy(policy) {
-    return policy.exact !== undefined ? policy.exact : `/${policy.regexp}/ (anchored)`;
-}
-/**
- * Patterns with an unescaped `.*`/`.+` (e.g. `@refs/.+`) accept any branch, tag
- * or workflow there, pull-request refs included: worth a warning.
- */
-function looseRegexpWarning(regexp) {
-    const open = regexp.match(/(?<!\\)\.[*+]/);
-    if (!open)
-        return undefined;
-    return `certificate-identity-regexp '${regexp}' accepts any text where it says '${open[0]}' (any branch, tag or workflow, pull-request refs included); prefer an exact certificate-identity such as https://github.com/<owner>/<repo>/.github/workflows/<file>@refs/heads/main, or narrow the pattern (e.g. @refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+)`;
-}
-
-;// CONCATENATED MODULE: ./src/verify/check.ts
-/**
- * The verdict on one signature, with a one-line reason a person can act on.
- * Shared by the sign self-check and verify mode, for both formats.
- *
- * @sigstore/verify checks, in this order: RFC 3161 timestamps, the certificate
- * chain (and SCT) at the log's time, the log's promise/proof, the log entry's
- * body against the signature, then the signature itself. Its error codes are mapped onto the
- * reasons of issue 5; where a code is ambiguous (a body mismatch can be a
- * changed payload or a log entry of another signature) we look again.
- */
-
-
-
-
-
-
-
-function failed(base, failure, reason) {
-    return { ...base, ok: false, failure, reason };
-}
-function classifyCertificateError(msg, cause) {
-    if (/SCT/.test(msg)) {
-        return { failure: 'chain', reason: 'certificate has no valid CT-log timestamp (SCT) from a log of the trusted root' };
-    }
-    const detail = cause instanceof Error ? cause.message : msg;
-    if (/not valid or expired/.test(detail)) {
-        return { failure: 'chain', reason: 'certificate was not valid at the time the transparency log recorded the signature' };
-    }
-    return { failure: 'chain', reason: `certificate does not chain to the trusted root (${detail})` };
-}
-/** A body mismatch: did the payload/signature change after signing, or is the log entry another signature's? */
-function classifyBodyMismatch(entity, leaf, msg) {
-    if (entity && leaf) {
-        const key = external_node_crypto_default().createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' });
-        if (!entity.signature.verifySignature(key)) {
-            return { failure: 'signature', reason: 'signature does not match the signed payload (the payload or the signature was changed after signing)' };
-        }
-    }
-    return { failure: 'log-proof', reason: `the transparency-log entry is for another signature or payload (${msg})` };
-}
-/**
- * Timestamps (RFC 3161) and log proofs are checked before the certificate: a
- * signature made on another Sigstore instance fails there first, though the
- * root cause is that its certificate does not chain to our root. So, after a
- * timestamp or log failure, check the certificate alone at the log's
- * (unverified) time; only ever to name the reason, never to pass anything.
- */
-function chainProbe(entity, trust) {
-    const logTimes = entity.timestamps.filter((t) => t.$case === 'transparency-log' && Number(t.tlogEntry.integratedTime) > 0);
-    if (!logTimes.length)
-        return undefined;
-    try {
-        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 0, ctlogThreshold: 1, timestampThreshold: 1 }).verify({ ...entity, timestamps: logTimes, tlogEntries: [] });
-    }
-    catch (err) {
-        const e = err;
-        if (e?.code === 'CERTIFICATE_ERROR')
-            return classifyCertificateError(e.message ?? '', e.cause);
-    }
-    return undefined;
-}
-function classify(err, entity, leaf, trust) {
-    const e = err;
-    const msg = e?.message ?? String(err);
-    switch (e?.code) {
-        case 'CERTIFICATE_ERROR':
-            return classifyCertificateError(msg, e.cause);
-        case 'SIGNATURE_ERROR':
-            return { failure: 'signature', reason: 'signature does not match the signed payload' };
-        case 'TLOG_BODY_ERROR':
-            return classifyBodyMismatch(entity, leaf, msg);
-        case 'TLOG_ERROR':
-        case 'TLOG_INCLUSION_PROOF_ERROR':
-        case 'TLOG_INCLUSION_PROMISE_ERROR':
-        case 'TLOG_MISSING_INCLUSION_ERROR':
-        case 'TIMESTAMP_ERROR':
-            return ((entity && chainProbe(entity, trust)) ?? {
-                failure: 'log-proof',
-                reason: `bad or missing transparency-log proof (${msg}): not signed by a log or timestamp authority of the trusted root`,
-            });
-        default:
-            return { failure: 'malformed', reason: `cannot verify: ${msg}` };
-    }
-}
-/** The leaf certificate of a bundle, read before verifying so that every verdict can name who signed. */
-function leafOf(bundleJson) {
-    const material = bundleJson.verificationMaterial;
-    const raw = material?.certificate?.rawBytes ?? material?.x509CertificateChain?.certificates?.[0]?.rawBytes;
-    if (!raw)
-        return undefined;
-    try {
-        return dist.X509Certificate.parse(Buffer.from(raw, 'base64'));
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * Verifies a bundle cryptographically with @sigstore/verify (chain to the
- * trusted root at the log's time, SCT, log promise/proof, signature), that the
- * log entry names this certificate (./log-signer.ts), then the identity and
- * issuer against the policy. `artifact` is the signed payload for
- * message signatures; DSSE bundles carry their own.
- */
-function verifyBundle(bundleJson, artifact, trust, policy, base) {
-    const leaf = leafOf(bundleJson);
-    const tlog = bundleJson.verificationMaterial?.tlogEntries?.[0];
-    const cert = leaf ? describeCertificate(leaf) : undefined;
-    const described = {
-        ...base,
-        ...(cert ? { identity: cert.identity, issuer: cert.issuer } : {}),
-        ...(tlog ? { logIndex: Number(tlog.logIndex), integratedTime: Number(tlog.integratedTime) } : {}),
-    };
-    let entity;
-    try {
-        entity = (0,verify_dist/* toSignedEntity */.DC)((0,bundle_dist/* bundleFromJSON */.vw)(bundleJson), artifact);
-        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 1, ctlogThreshold: 1 }).verify(entity);
-    }
-    catch (err) {
-        const { failure, reason } = classify(err, entity, leaf, trust);
-        return failed(described, failure, reason);
-    }
-    if (!leaf || !cert)
-        return failed(described, 'malformed', 'the signature carries no certificate');
-    for (const entry of bundleJson.verificationMaterial?.tlogEntries ?? []) {
-        const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
-        if (mismatch)
-            return failed(described, 'log-proof', mismatch);
-    }
-    if (!identityMatcher(policy).test(cert.identity)) {
-        return failed(described, 'identity', `signed by another identity: ${cert.identity || '(none)'} (expected ${describePolicy(policy)})`);
-    }
-    if (cert.issuer !== policy.issuer) {
-        return failed(described, 'issuer', `certificate from another issuer: ${cert.issuer || '(none)'} (expected ${policy.issuer})`);
-    }
-    return { ...described, ok: true };
-}
-
-;// CONCATENATED MODULE: ./src/verify/discovery.ts
-/**
- * Which referrers cosign 3 counts as Sigstore bundles. Whether it finds any
- * decides what it reads: cosign verify (cmd/cosign/cli/verify/verify.go) calls
- * GetBundles (pkg/cosign/verify.go), which lists every referrer of the digest,
- * whatever its artifactType, and keeps those that ociremote.Bundle
- * (pkg/oci/remote/signatures.go) can read; if it keeps one, cosign 3 reads only
- * bundles and ignores the `.sig`. Bundle() asks for exactly one layer, a media
- * type starting with `application/vnd.dev.sigstore.bundle`, a bundle that
- * parses and validates (sigstore-go pkg/bundle NewBundle: v0.1 to v0.3, proofs,
- * no chain from v0.3 on), and at least v0.3. Message-signature bundles count
- * too (their verification then fails: cosign wants a DSSE envelope).
- */
-
-const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
-const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
-/**
- * The bundle version a media type names, as sigstore-go reads it
- * (pkg/bundle/bundle.go getBundleVersion): `…bundle+json;version=0.N` for
- * 0.1 to 0.3, or `…bundle.v<semver>+json`.
- */
-function bundleVersion(mediaType) {
-    if (typeof mediaType !== 'string')
-        return undefined;
-    const legacy = /^application\/vnd\.dev\.sigstore\.bundle\+json;version=(0\.[123])$/.exec(mediaType);
-    if (legacy)
-        return legacy[1];
-    return /^application\/vnd\.dev\.sigstore\.bundle\.v(\d+\.\d+(?:\.\d+)?)\+json$/.exec(mediaType)?.[1];
-}
-/** cosign 3 reads v0.3 (and v0.3.x); sigstore-go refuses v0.4 and later, cosign anything before v0.3. */
-const readableVersion = (v) => v !== undefined && /^0\.3(?:\.\d+)?$/.test(v);
-/** What cosign 3 makes of one listed referrer. Registry errors reading the manifest are thrown. */
-async function discoverBundle(reader, repo, referrerDigest) {
-    const fetched = await reader.getManifest(repo, referrerDigest);
-    if (!fetched)
-        return { found: false, why: 'the referrer is listed but its manifest is not in the repository' };
-    const manifest = fetched.json;
-    const layers = Array.isArray(manifest.layers) ? manifest.layers : [];
-    if (layers.length !== 1) {
-        return { found: false, manifest, why: `the referrer has ${layers.length} layers; cosign 3 reads a bundle only from a referrer with exactly one` };
-    }
-    const [layer] = layers;
-    if (typeof layer?.mediaType !== 'string' || !layer.mediaType.startsWith(BUNDLE_LAYER_PREFIX)) {
-        return { found: false, manifest, why: `the referrer's layer is ${layer?.mediaType ?? 'untyped'}, not a Sigstore bundle` };
-    }
-    let json;
-    try {
-        json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8'));
-    }
-    catch (err) {
-        return { found: false, manifest, why: `the bundle cannot be read: ${err.message}` };
-    }
-    const version = bundleVersion(json?.mediaType);
-    if (!readableVersion(version)) {
-        const named = version ? `v${version}` : `of media type ${String(json?.mediaType ?? 'none')}`;
-        return { found: false, manifest, why: `the bundle is ${named}; cosign 3 reads only v0.3 bundles from the registry` };
-    }
-    try {
-        (0,bundle_dist/* bundleFromJSON */.vw)(json);
-    }
-    catch (err) {
-        const fields = err.fields;
-        return { found: false, manifest, why: `the bundle is not valid: ${err.message}${fields?.length ? ` (${fields.join(', ')})` : ''}` };
-    }
-    return { found: true, bundle: json, manifest };
-}
-
-;// CONCATENATED MODULE: ./src/verify/bundle.ts
-
-
-
-/** Bound on referrers read per digest (bounded time and memory on hostile registries). */
-const MAX_BUNDLE_REFERRERS = 1000;
-const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
-/** The referrers of `digest`, from the API or the fallback index, and where they were listed. */
-async function listReferrers(reader, repo, digest) {
-    const api = await reader.referrers(repo, digest);
-    if (api.supported)
-        return api.manifests;
-    const index = await reader.getManifest(repo, referrersTag(digest));
-    const json = index?.json;
-    if (!json || (json.mediaType !== undefined && json.mediaType !== INDEX_MEDIA_TYPE) || !Array.isArray(json.manifests))
-        return [];
-    return json.manifests;
-}
-/**
- * This action's own, stricter rule for what is a signature: a referrer listed
- * as a cosign signature bundle (the bundle artifactType, and no predicate
- * annotation or cosign's signature predicate), whose statement has that
- * predicate. cosign 3 accepts any verified DSSE bundle (see Cosign3Verdict).
- */
-function listedAsSignature(d) {
-    if (d.artifactType !== BUNDLE_MEDIA_TYPE)
-        return false;
-    const predicate = d.annotations?.[ANNOTATION_PREDICATE_TYPE];
-    return predicate === undefined || predicate === SIGN_PREDICATE_TYPE;
-}
-/** A fallback index is writable by anyone who can push: it must not lend us another image's bundle. */
-function subjectFailure(manifest, digest, base) {
-    if (!manifest || manifest.subject?.digest === digest)
-        return undefined;
-    return failed(base, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
-}
-/** After the bundle verifies, what cosign 3 checks: an in-toto statement naming this digest, compared as a string. */
-function statementVerdict(verified, payloadType, claims, digest) {
-    if (payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
-        return failed(verified, 'digest-claim', `the signed payload is not an in-toto statement (${payloadType ?? 'no payload type'})`);
-    }
-    if (!claims.subjectDigests.includes(digest)) {
-        return failed(verified, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest}`);
-    }
-    return verified;
-}
-async function judgeReferrer(reader, repo, digest, referrer, trust, policy) {
-    const base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
-    const isSignature = listedAsSignature(referrer);
-    let found;
-    try {
-        found = await discoverBundle(reader, repo, referrer.digest);
-    }
-    catch (err) {
-        if (isSignature)
-            throw err;
-        return {}; // cosign skips a referrer it cannot read; so does its view here
-    }
-    if (!found.found)
-        return isSignature ? { ours: subjectFailure(found.manifest, digest, base) ?? failed(base, 'malformed', found.why) } : {};
-    const envelope = found.bundle.dsseEnvelope;
-    if (!envelope?.payload) {
-        // cosign 3 counts it as a bundle, then fails it: "bundle does not contain a DSSE envelope".
-        const noEnvelope = failed(base, 'malformed', 'the bundle holds no DSSE envelope (a message signature is not an image signature)');
-        return { ours: isSignature ? (subjectFailure(found.manifest, digest, base) ?? noEnvelope) : undefined, cosign3: noEnvelope };
-    }
-    const claims = statementClaims(Buffer.from(envelope.payload, 'base64'));
-    const verified = verifyBundle(found.bundle, undefined, trust, policy, base);
-    const judged = verified.ok ? statementVerdict(verified, envelope.payloadType, claims, digest) : verified;
-    const cosign3 = { ...judged, ...(claims?.predicateType ? { predicateType: claims.predicateType } : {}) };
-    const attestation = envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims !== undefined && claims.predicateType !== SIGN_PREDICATE_TYPE;
-    if (!isSignature || attestation)
-        return { cosign3 };
-    return { ours: subjectFailure(found.manifest, digest, base) ?? judged, cosign3 };
-}
-/** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS), for us and for cosign 3. */
-async function readBundleReferrers(reader, repo, digest, trust, policy) {
-    const listed = await listReferrers(reader, repo, digest);
-    const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_BUNDLE_REFERRERS);
-    const findings = { verdicts: [], cosign3: [] };
-    for (const referrer of unique) {
-        const { ours, cosign3 } = await judgeReferrer(reader, repo, digest, referrer, trust, policy);
-        if (ours)
-            findings.verdicts.push(ours);
-        if (cosign3)
-            findings.cosign3.push(cosign3);
-    }
-    return findings;
-}
-/** Our verdicts on the bundle signatures of `digest`. */
-async function verifyBundleSignatures(reader, repo, digest, trust, policy) {
-    return (await readBundleReferrers(reader, repo, digest, trust, policy)).verdicts;
-}
-/** Waits before each re-listing: registries with the referrers API may index a new referrer with a delay. */
-const LISTING_RETRY_DELAYS_MS = [500, 2000];
-const bundle_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/**
- * The self-check of one bundle record: its own referrer (the record's
- * reference names it by digest) must be listed for the digest, as verifiers
- * find it, and verify for the run's identity. Other referrers are not judged.
- */
-async function selfCheckBundle(reader, record, repo, trust, cert, retryDelaysMs = LISTING_RETRY_DELAYS_MS) {
-    const referrerDigest = record.reference.slice(record.reference.lastIndexOf('@') + 1);
-    const base = { format: 'bundle', reference: record.reference };
-    let listed;
-    for (const delay of [0, ...retryDelaysMs]) {
-        if (delay)
-            await bundle_sleep(delay);
-        listed = (await listReferrers(reader, repo, record.digest)).find((d) => d.digest === referrerDigest);
-        if (listed)
-            break;
-    }
-    if (!listed)
-        return failed(base, 'none-found', `the referrer ${referrerDigest} is not listed among the referrers of ${record.digest}`);
-    if (!listedAsSignature(listed))
-        return failed(base, 'malformed', 'the referrer is listed without the bundle artifactType or predicate annotation');
-    const policy = { exact: cert.identity, issuer: cert.issuer };
-    const { ours } = await judgeReferrer(reader, repo, record.digest, listed, trust, policy);
-    return ours ?? failed(base, 'malformed', 'the referrer holds a bundle of another predicate type');
-}
-
-;// CONCATENATED MODULE: ./src/verify/cosign-issuer.ts
-/**
- * Where the OIDC issuer is read from a Fulcio certificate differs by verifier.
- * We (like sigstore-go and so cosign 3's bundle path) prefer extension .8 and
- * fall back to .1; cosign's `.sig` path and Kyverno `type: Cosign` read the raw
- * bytes of .1 only (cosign pkg/cosign/certextensions.go, GetIssuer, used by
- * CheckCertificatePolicy in pkg/cosign/verify.go). A certificate without .1,
- * or whose .1 says something else, passes here and fails there.
- */
-
-/** Fulcio's deprecated issuer extension: the raw issuer URL, not DER-wrapped. */
-const OID_ISSUER_LEGACY = '1.3.6.1.4.1.57264.1.1';
-/**
- * Why cosign's `.sig` check would reject `cert` for `issuer` (the one we
- * matched), or undefined when it would read the same issuer.
- */
-function legacyIssuerMismatch(cert, issuer) {
-    const parsed = typeof cert === 'string' ? dist.X509Certificate.parse(cert) : cert;
-    const raw = parsed.extension(OID_ISSUER_LEGACY)?.value.toString('utf8');
-    const readers = "cosign's .sig check (cosign 2, and cosign 3 when no bundle exists) and Kyverno `type: Cosign` read the issuer only from extension 1.3.6.1.4.1.57264.1.1";
-    if (raw === undefined)
-        return `the certificate has no issuer in extension 1.3.6.1.4.1.57264.1.1 (only in .8); ${readers}, so they find none and reject this signature`;
-    if (raw !== issuer)
-        return `the certificate's extension 1.3.6.1.4.1.57264.1.1 names the issuer ${raw}, not ${issuer} (.8); ${readers} and reject this signature`;
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/verify/legacy.ts
-
-
-
-
-/** cosign reads no `.sig` with more layers than this; we read at most this many (bounded memory). */
-const MAX_SIGNATURE_LAYERS = 1000;
-/** A simple-signing payload is a few hundred bytes; annotations make it larger, never this large. */
-const MAX_PAYLOAD_BYTES = 64 * 1024;
-function entryFromAnnotation(text) {
-    const a = JSON.parse(text);
-    const body = JSON.parse(Buffer.from(a.Payload.body, 'base64').toString('utf8'));
-    return {
-        uuid: '',
-        logIndex: a.Payload.logIndex,
-        logId: a.Payload.logID,
-        integratedTime: a.Payload.integratedTime,
-        body: a.Payload.body,
-        signedEntryTimestamp: a.SignedEntryTimestamp,
-        kind: body.kind ?? 'hashedrekord',
-        apiVersion: body.apiVersion ?? '0.0.1',
-    };
-}
-function rfc3161FromAnnotation(text) {
-    if (!text)
-        return undefined;
-    try {
-        return JSON.parse(text).SignedRFC3161Timestamp;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** The log index a layer's `dev.sigstore.cosign/bundle` names, read without fetching anything. */
-function layerLogIndex(layer) {
-    try {
-        return entryFromAnnotation(layer.annotations?.[ANNOTATION_BUNDLE] ?? '').logIndex;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Checks the payload claims the digest we asked about (cosign checks the same). */
-function digestClaim(payload) {
-    try {
-        const p = JSON.parse(payload.toString('utf8'));
-        return p.critical?.type === 'cosign container image signature' ? p.critical.image?.['docker-manifest-digest'] : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-const NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
-function verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts = {}) {
-    const base = { format: 'legacy', reference };
-    const a = layer.annotations ?? {};
-    if (!a[ANNOTATION_SIGNATURE] || !a[ANNOTATION_CERTIFICATE]) {
-        return failed(base, 'malformed', `layer ${layer.digest} has no signature or certificate annotation (a key-based signature?)`);
-    }
-    if (!a[ANNOTATION_BUNDLE])
-        return failed(base, 'log-proof', 'missing transparency-log proof (no dev.sigstore.cosign/bundle annotation)');
-    const requireChain = opts.requireChain ?? true;
-    if (!a[ANNOTATION_CHAIN] && requireChain)
-        return failed(base, 'chain', NO_CHAIN);
-    let rekor;
-    try {
-        rekor = entryFromAnnotation(a[ANNOTATION_BUNDLE]);
-    }
-    catch {
-        return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
-    }
-    const timestamp = rfc3161FromAnnotation(a[ANNOTATION_RFC3161]);
-    const judge = (rfc3161TimestampB64) => {
-        const bundle = messageSignatureBundle({
-            payloadSha256Hex: sha256Hex(payload),
-            signatureB64: a[ANNOTATION_SIGNATURE],
-            certificatePem: a[ANNOTATION_CERTIFICATE],
-            rekor: { ...rekor, inclusionProof: undefined },
-            rfc3161TimestampB64,
-        });
-        return verifyBundle(bundle, payload, trust, policy, { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime });
-    };
-    let verdict;
-    try {
-        verdict = judge(timestamp);
-    }
-    catch (err) {
-        // One layer with a garbled certificate must not hide the others' verdicts.
-        return failed(base, 'malformed', `the certificate annotation cannot be read: ${err.message}`);
-    }
-    const notes = [];
-    if (!verdict.ok && timestamp && opts.tolerateTimestamp) {
-        const withTimestamp = verdict;
-        verdict = judge(undefined);
-        if (verdict.ok)
-            notes.push(`its RFC 3161 timestamp annotation does not verify against the trusted root (${withTimestamp.reason}); cosign ignores that annotation unless --use-signed-timestamps, so the log entry's time was used`);
-    }
-    if (!verdict.ok)
-        return verdict;
-    const claimed = digestClaim(payload);
-    if (claimed !== digest) {
-        return failed(verdict, 'digest-claim', `signed for another image: the payload claims ${claimed ?? 'no digest'}, not ${digest}`);
-    }
-    if (!a[ANNOTATION_CHAIN])
-        notes.push(NO_CHAIN);
-    const cosignRejects = legacyIssuerMismatch(a[ANNOTATION_CERTIFICATE], verdict.issuer ?? '');
-    if (cosignRejects)
-        notes.push(cosignRejects);
-    return { ...verdict, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
-}
-/**
- * cosign refuses a whole `.sig` with more than 1000 layers, of any media type
- * (pkg/oci/remote/signatures.go, Get: MaxLayersExceeded): then none of its
- * signatures counts, here either. Each still says how it fared otherwise.
- */
-function overLayerLimit(verdicts, layerCount) {
-    const why = `cosign rejects this .sig: it has ${layerCount} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no signature in it counts`;
-    return verdicts.map((v) => {
-        const { note: _note, cosignRejects: _rejects, ...rest } = v;
-        return failed(rest, 'malformed', `${why} (this one ${v.ok ? 'verifies otherwise' : `also fails: ${v.reason}`})`);
-    });
-}
-async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts = {}) {
-    const tag = signatureTag(digest);
-    const reference = `${repo.registry}/${repo.repository}:${tag}`;
-    const manifest = await reader.getManifest(repo, tag);
-    if (!manifest)
-        return [];
-    const all = manifest.json.layers ?? [];
-    const layers = all
-        .filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE)
-        .slice(0, MAX_SIGNATURE_LAYERS)
-        .filter((l) => !opts.only || opts.only(l));
-    const verdicts = [];
-    for (const layer of layers) {
-        let payload;
-        try {
-            payload = await reader.getBlob(repo, layer.digest, MAX_PAYLOAD_BYTES);
-        }
-        catch (err) {
-            // One unreadable layer (deleted blob, wrong digest) must not hide the others.
-            verdicts.push(failed({ format: 'legacy', reference }, 'malformed', `the payload ${layer.digest} cannot be read: ${err.message}`));
-            continue;
-        }
-        verdicts.push(verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts));
-    }
-    return all.length > MAX_SIGNATURE_LAYERS ? overLayerLimit(verdicts, all.length) : verdicts;
-}
-
-;// CONCATENATED MODULE: ./src/verify/self-check.ts
-
-
-async function selfCheck(reader, records, subjects, trust, cert) {
-    const policy = { exact: cert.identity, issuer: cert.issuer };
-    const out = new Map();
-    for (const record of records) {
-        const subject = subjects.find((s) => `${s.dockerReference}@${s.digest}` === record.image);
-        if (!subject)
-            continue;
-        if (record.format === 'bundle') {
-            out.set(record, await selfCheckBundle(reader, record, subject.repo, trust, cert));
-            continue;
-        }
-        // Read back only our own layer (found by its log index): a .sig may hold up to 1000 others.
-        const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy, {
-            only: (layer) => layerLogIndex(layer) === record.rekor.logIndex,
-        });
-        // Ours is the layer whose log entry we were given; other layers may be other runs' signatures.
-        out.set(record, verdicts.find((v) => v.logIndex === record.rekor.logIndex && v.integratedTime === record.rekor.integratedTime));
-    }
-    return out;
 }
 
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
@@ -43462,18 +42651,247 @@ function _unique(values) {
 //# sourceMappingURL=tool-cache.js.map
 // EXTERNAL MODULE: ./node_modules/@sigstore/protobuf-specs/dist/index.js
 var protobuf_specs_dist = __nccwpck_require__(9654);
+;// CONCATENATED MODULE: ./src/verify/signing-config.ts
+/**
+ * Sigstore's SigningConfig v0.2 (the `signing_config*.v0.2.json` targets of its
+ * TUF repository): which Fulcio, Rekor and timestamp authority to sign with.
+ * Sigstore moves its logs to new shards by publishing a new signing config, so
+ * the public-good services are read from it rather than written into the action.
+ *
+ * The selection follows the rules every Sigstore client applies (sigstore-go's
+ * `root.SelectService` / `SelectServices`, which cosign 3 uses):
+ * - only services whose `majorApiVersion` we speak, the highest first, and never
+ *   a mix of versions;
+ * - only services valid now (`validFor.start` ≤ now ≤ `validFor.end`), the newest
+ *   start first;
+ * - at most one service per operator; then the config's selector: ALL (every
+ *   one), ANY (one, at random), EXACT (`count` of them, at random).
+ * We write one log entry and one timestamp per signature, so where ALL or EXACT
+ * asks for more, the first is used and the caller is told (a note): one of each
+ * is what verifiers require.
+ */
+
+
+const SIGNING_CONFIG_TARGET = 'signing_config.v0.2.json';
+const SIGNING_CONFIG_REKOR_V2_TARGET = 'signing_config_rekor_v2.v0.2.json';
+const SIGNING_CONFIG_MEDIA_TYPE = 'application/vnd.dev.sigstore.signingconfig.v0.2+json';
+/** The API versions this action speaks: Fulcio v1 (`/api/v2/signingCert` is its v1 API), Rekor v1 and v2, RFC 3161 TSAs. */
+const FULCIO_API_VERSIONS = [1];
+const TSA_API_VERSIONS = [1];
+/** Parses and checks a signing config; throws a description of what is wrong. */
+function parseSigningConfig(json) {
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+        throw new Error('it is not a JSON object');
+    const mediaType = json.mediaType;
+    if (mediaType !== SIGNING_CONFIG_MEDIA_TYPE) {
+        throw new Error(`its mediaType is ${JSON.stringify(mediaType)}, not ${SIGNING_CONFIG_MEDIA_TYPE}`);
+    }
+    const config = protobuf_specs_dist.SigningConfig.fromJSON(json);
+    if (!config.caUrls.length || !config.rekorTlogUrls.length)
+        throw new Error('it lists no certificate authority or no transparency log');
+    return config;
+}
+const validAt = (s, now) => !(s.validFor?.start && now < s.validFor.start) && !(s.validFor?.end && now > s.validFor.end);
+/** Newest `validFor.start` first (a service without a start sorts last). */
+const newestFirst = (services) => [...services].sort((a, b) => (b.validFor?.start?.getTime() ?? 0) - (a.validFor?.start?.getTime() ?? 0));
+const highestFirst = (versions) => [...versions].sort((a, b) => b - a);
+/** One service: the highest supported version, then the newest valid now. */
+function selectService(services, versions, now) {
+    for (const version of highestFirst(versions)) {
+        const match = newestFirst(services).find((s) => s.majorApiVersion === version && validAt(s, now));
+        if (match)
+            return match;
+    }
+    return undefined;
+}
+/**
+ * The services the selector picks, in the order to use them; empty when none
+ * is valid now for the versions we speak. Throws when the config cannot be met.
+ */
+function selectServices(services, config, versions, now, random = Math.random) {
+    let candidates = [];
+    for (const version of highestFirst(versions)) {
+        const operators = new Set();
+        candidates = newestFirst(services).filter((s) => {
+            if (s.majorApiVersion !== version || !validAt(s, now) || operators.has(s.operator))
+                return false;
+            operators.add(s.operator);
+            return true;
+        });
+        if (candidates.length)
+            break;
+    }
+    if (!candidates.length)
+        return [];
+    const shuffled = (list) => {
+        const copy = [...list];
+        for (let i = copy.length - 1; i > 0; i--) {
+            const j = Math.floor(random() * (i + 1));
+            [copy[i], copy[j]] = [copy[j], copy[i]];
+        }
+        return copy;
+    };
+    switch (config?.selector) {
+        case protobuf_specs_dist.ServiceSelector.ALL:
+            return candidates;
+        case protobuf_specs_dist.ServiceSelector.ANY:
+            return shuffled(candidates).slice(0, 1);
+        case protobuf_specs_dist.ServiceSelector.EXACT: {
+            const count = config.count;
+            if (count <= 0)
+                throw new Error('its selector is EXACT with a count of 0');
+            if (count > candidates.length)
+                throw new Error(`its selector asks for ${count} services, but ${candidates.length} can be used`);
+            return shuffled(candidates).slice(0, count);
+        }
+        default:
+            throw new Error('its service selector is missing or unknown');
+    }
+}
+/** Service URLs come from a signed document, but still only https (http on loopback only), no trailing slash. */
+function checkedUrl(raw, what) {
+    let url;
+    try {
+        url = new URL(raw);
+    }
+    catch {
+        throw new Error(`its ${what} URL "${raw}" is not a URL`);
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (0,hosts/* isLoopbackHost */.cW)(url.host))) {
+        throw new Error(`its ${what} URL ${raw} is not https`);
+    }
+    return url.href.replace(/\/+$/, '');
+}
+const signing_config_describe = (versions, now) => `API version ${versions.join(' or ')} valid at ${now.toISOString()}`;
+/**
+ * The services to sign with. `rekorVersions`: the Rekor API versions acceptable
+ * (`[1]` for legacy signatures, `[2, 1]` for the Rekor v2 opt-in: v2 when one
+ * is valid now, as sigstore-go prefers the highest). Throws a description of
+ * what the config lacks.
+ */
+function servicesFrom(config, rekorVersions, now, random = Math.random) {
+    const notes = [];
+    const fulcio = selectService(config.caUrls, FULCIO_API_VERSIONS, now);
+    if (!fulcio)
+        throw new Error(`it lists no certificate authority for ${signing_config_describe(FULCIO_API_VERSIONS, now)}`);
+    const rekors = selectServices(config.rekorTlogUrls, config.rekorTlogConfig, rekorVersions, now, random);
+    if (!rekors.length)
+        throw new Error(`it lists no transparency log for ${signing_config_describe(rekorVersions, now)}`);
+    if (rekors.length > 1)
+        notes.push(`Sigstore's signing config asks for ${rekors.length} transparency log entries; one is written, at ${rekors[0].url}`);
+    const tsas = config.tsaUrls.length ? selectServices(config.tsaUrls, config.tsaConfig, TSA_API_VERSIONS, now, random) : [];
+    if (tsas.length > 1)
+        notes.push(`Sigstore's signing config asks for ${tsas.length} timestamps; one is added, by ${tsas[0].url}`);
+    const services = {
+        fulcioUrl: checkedUrl(fulcio.url, 'certificate authority'),
+        rekorUrl: checkedUrl(rekors[0].url, 'transparency log'),
+        rekorMajor: rekors[0].majorApiVersion === 2 ? 2 : 1,
+        notes,
+    };
+    if (tsas.length)
+        services.tsaUrl = checkedUrl(tsas[0].url, 'timestamp authority');
+    return services;
+}
+
+// EXTERNAL MODULE: ./node_modules/@sigstore/verify/dist/index.js
+var verify_dist = __nccwpck_require__(4187);
+;// CONCATENATED MODULE: ./src/verify/tuf.ts
+/**
+ * Sigstore's TUF repository, through @sigstore/tuf: one client per run (one
+ * metadata refresh), from which the trusted root and the signing config are read.
+ *
+ * For testing only, `SIGN_ACTION_TUF_MIRROR` (base URL) and `SIGN_ACTION_TUF_ROOT`
+ * (path of that repository's initial root.json) point `sigstore: public-good` at
+ * another TUF repository: the sandbox serves one, so the public-good path runs end
+ * to end. These are environment variables, not inputs, on purpose: they are no
+ * part of the contract (a real other instance is `sigstore: custom`), and both
+ * must be given, so the repository is always checked against a root the caller
+ * chose, never trusted on first use.
+ */
+
+
+
+
+
+const TUF_MIRROR_ENV = 'SIGN_ACTION_TUF_MIRROR';
+const TUF_ROOT_ENV = 'SIGN_ACTION_TUF_ROOT';
+/** Reads the testing override; throws (naming the variable) when it is half set or not a usable URL. */
+function tufSource(env) {
+    const mirror = env[TUF_MIRROR_ENV]?.trim() ?? '';
+    const root = env[TUF_ROOT_ENV]?.trim() ?? '';
+    if (!mirror && !root)
+        return {};
+    if (!mirror || !root) {
+        throw new errors/* ActionError */.lZ(`${mirror ? TUF_ROOT_ENV : TUF_MIRROR_ENV} is not set while ${mirror ? TUF_MIRROR_ENV : TUF_ROOT_ENV} is`, {
+            fix: `set both ${TUF_MIRROR_ENV} (the TUF repository's base URL) and ${TUF_ROOT_ENV} (its root.json), or neither: they are for testing against another TUF repository`,
+        });
+    }
+    let url;
+    try {
+        url = new URL(mirror);
+    }
+    catch {
+        throw new errors/* ActionError */.lZ(`${TUF_MIRROR_ENV}="${mirror}" is not a URL`, { fix: `set ${TUF_MIRROR_ENV} to the TUF repository's base URL, or unset it` });
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (0,hosts/* isLoopbackHost */.cW)(url.host))) {
+        throw new errors/* ActionError */.lZ(`${TUF_MIRROR_ENV} must be https (http only on loopback): ${mirror}`, { fix: `use https:// in ${TUF_MIRROR_ENV}, or unset it` });
+    }
+    return { mirrorUrl: url.href.replace(/\/+$/, ''), rootPath: external_node_path_default().resolve(root) };
+}
+const isOverridden = (source) => source.mirrorUrl !== undefined;
+/** What the messages call the repository. */
+const tufName = (source) => source.mirrorUrl ? `the TUF repository at ${source.mirrorUrl} (${TUF_MIRROR_ENV})` : "Sigstore's public-good TUF repository";
+/** What to do when the repository cannot be read. */
+const tufReachFix = (source) => source.mirrorUrl ? `check ${TUF_MIRROR_ENV} and ${TUF_ROOT_ENV}` : 'allow the runner to reach tuf-repo-cdn.sigstore.dev (HTTPS)';
+let client;
+/** Fetches one target of the repository as JSON (TUF checks its hash, length and signatures on the way). */
+async function fetchTufTarget(name, env = process.env) {
+    const source = tufSource(env);
+    const key = JSON.stringify(source);
+    if (client?.key !== key) {
+        if (source.mirrorUrl)
+            lib_core.warning(`Sigstore's TUF repository is replaced by ${source.mirrorUrl} (${TUF_MIRROR_ENV}, for testing): public-good trust and services come from there`);
+        const cachePath = external_node_path_default().join(env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'sign-action-tuf');
+        const promise = __nccwpck_require__.e(/* import() */ 694).then(__nccwpck_require__.bind(__nccwpck_require__, 4423)).then(({ initTUF }) => initTUF({ cachePath, mirrorURL: source.mirrorUrl, rootPath: source.rootPath, retry: 3, timeout: 15_000 }));
+        // A failed refresh is not kept: the next caller tries again.
+        promise.catch(() => {
+            if (client?.promise === promise)
+                client = undefined;
+        });
+        client = { key, promise };
+    }
+    const text = await (await client.promise).getTarget(name);
+    return JSON.parse(text);
+}
+/** True when the error is @sigstore/tuf's "target not found": the repository is fine, it just lacks it. */
+function isMissingTarget(err) {
+    return err?.code === 'TUF_FIND_TARGET_ERROR';
+}
+/** An error and its causes, one line: @sigstore/tuf puts the useful part in the cause. */
+function tufErrorText(err) {
+    const parts = [];
+    for (let e = err, depth = 0; e && depth < 4; e = e.cause, depth++) {
+        const message = e instanceof Error ? e.message : String(e);
+        if (message && !parts.includes(message))
+            parts.push(message);
+    }
+    return parts.join(': ') || 'unknown error';
+}
+
 ;// CONCATENATED MODULE: ./src/verify/trust.ts
 /**
  * Trust material: the custom instance's trusted_root.json, or the public-good
  * root from Sigstore's TUF repository.
  *
- * The public-good root is kept in the runner's tool cache (@actions/tool-cache,
+ * The public-good root (read through tuf.ts, which a test may point at another
+ * TUF repository) is kept in the runner's tool cache (@actions/tool-cache,
  * tool `sigstore-trusted-root`, one version per UTC day), so repeat runs on one
  * runner that day do not fetch it again, and a runner that cannot reach the TUF
  * repository falls back to the newest copy it has, with a warning. A stale root
  * can only lack keys added since (verification fails closed); keys Sigstore
  * retires keep their validity window, so old signatures still verify.
  */
+
 
 
 
@@ -43516,7 +42934,7 @@ async function store(cache, json, version) {
     }
 }
 /** Newest cached version first (the day is the patch number). */
-function newestFirst(versions) {
+function trust_newestFirst(versions) {
     return versions.filter((v) => v.startsWith(`${CACHE_FORMAT}.0.`)).sort((a, b) => Number(b.split('.')[2]) - Number(a.split('.')[2]));
 }
 async function loadPublicGoodTrust(deps) {
@@ -43541,7 +42959,7 @@ async function loadPublicGoodTrust(deps) {
     catch (err) {
         fetchError = err;
     }
-    for (const older of newestFirst(deps.cache?.findAllVersions(TRUSTED_ROOT_TOOL) ?? [])) {
+    for (const older of trust_newestFirst(deps.cache?.findAllVersions(TRUSTED_ROOT_TOOL) ?? [])) {
         const dir = deps.cache.find(TRUSTED_ROOT_TOOL, older);
         if (!dir)
             continue;
@@ -43561,13 +42979,11 @@ async function loadPublicGoodTrust(deps) {
 }
 /** The production dependencies: @sigstore/tuf and the runner's tool cache. */
 function defaultPublicGoodDeps() {
-    const tufCache = external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'sign-action-tuf');
+    // A test repository (SIGN_ACTION_TUF_MIRROR) must not stand in for Sigstore's in the tool cache.
+    const overridden = isOverridden(tufSource(process.env));
     return {
-        fetchTrustedRoot: async () => {
-            const { getTrustedRoot } = await __nccwpck_require__.e(/* import() */ 694).then(__nccwpck_require__.bind(__nccwpck_require__, 4423));
-            return protobuf_specs_dist.TrustedRoot.toJSON(await getTrustedRoot({ cachePath: tufCache, retry: 3, timeout: 15_000 }));
-        },
-        cache: process.env.RUNNER_TOOL_CACHE ? { find: find, findAllVersions: findAllVersions, cacheDir: cacheDir } : undefined,
+        fetchTrustedRoot: () => fetchTufTarget('trusted_root.json'),
+        cache: process.env.RUNNER_TOOL_CACHE && !overridden ? { find: find, findAllVersions: findAllVersions, cacheDir: cacheDir } : undefined,
         now: () => new Date(),
         warn: (message) => lib_core.warning(message),
     };
@@ -43591,6 +43007,1018 @@ async function loadCustomTrust(trustedRootPath) {
 }
 async function loadTrust(instance, deps = defaultPublicGoodDeps) {
     return instance.kind === 'custom' ? loadCustomTrust(instance.trustedRootPath) : loadPublicGoodTrust(deps());
+}
+
+;// CONCATENATED MODULE: ./src/verify/public-services.ts
+/**
+ * The public-good services to sign with, from Sigstore's signing config.
+ *
+ * The config is kept in the runner's tool cache like the trusted root (one copy
+ * per UTC day; see trust.ts). When it cannot be had:
+ * - the plain config (`signing_config.v0.2.json`): an older cached copy, else the
+ *   services this action has always used (fulcio.sigstore.dev, rekor.sigstore.dev),
+ *   with a warning saying why and what to do. Signing still works the day the
+ *   TUF CDN is unreachable, or for a repository that has no signing config;
+ * - the Rekor v2 opt-in (`signing_config_rekor_v2.v0.2.json`): an older cached
+ *   copy, else the step fails. Rekor v2 has no well-known URL (its logs are
+ *   shards that come and go); guessing one, or quietly signing with Rekor v1
+ *   instead of what was asked for, would both be wrong.
+ * A config that is there but names no service this action can use fails the
+ * step: Sigstore says the old services are not to be used, so none is guessed.
+ */
+
+
+
+
+
+
+
+
+
+
+const toolFor = (rekorV2) => (rekorV2 ? 'sigstore-signing-config-rekor-v2' : 'sigstore-signing-config');
+const public_services_FILE_NAME = 'signing_config.json';
+async function public_services_readCached(cache, tool, version) {
+    const dir = cache.find(tool, version);
+    if (!dir)
+        return undefined;
+    try {
+        const json = JSON.parse(await promises_default().readFile(external_node_path_default().join(dir, public_services_FILE_NAME), 'utf8'));
+        parseSigningConfig(json);
+        return json;
+    }
+    catch {
+        return undefined; // a damaged entry is as good as none
+    }
+}
+async function public_services_store(cache, tool, version, json) {
+    const staging = await promises_default().mkdtemp(external_node_path_default().join(external_node_os_default().tmpdir(), 'sigstore-signing-config-'));
+    try {
+        await promises_default().writeFile(external_node_path_default().join(staging, public_services_FILE_NAME), JSON.stringify(json));
+        await cache.cacheDir(staging, tool, version);
+    }
+    finally {
+        await promises_default().rm(staging, { recursive: true, force: true });
+    }
+}
+/** The signing config JSON: today's cached copy, the TUF repository, or an older cached copy (with a warning). */
+async function signingConfigJson(rekorV2, deps) {
+    const tool = toolFor(rekorV2);
+    const target = rekorV2 ? SIGNING_CONFIG_REKOR_V2_TARGET : SIGNING_CONFIG_TARGET;
+    const today = cacheVersion(deps.now());
+    const cached = deps.cache && (await public_services_readCached(deps.cache, tool, today));
+    if (cached)
+        return { json: cached };
+    let error;
+    try {
+        const json = await deps.fetchTarget(target);
+        parseSigningConfig(json);
+        if (deps.cache)
+            await public_services_store(deps.cache, tool, today, json).catch((err) => deps.warn(`could not cache Sigstore's signing config: ${tufErrorText(err)}`));
+        return { json };
+    }
+    catch (err) {
+        error = err;
+    }
+    const older = (deps.cache?.findAllVersions(tool) ?? []).sort((a, b) => Number(b.split('.')[2]) - Number(a.split('.')[2]));
+    for (const version of older) {
+        const json = await public_services_readCached(deps.cache, tool, version);
+        if (json) {
+            deps.warn(`could not get ${target} from ${tufName(deps.source)} (${why(error, target)}); using the copy cached on this runner (${version})`);
+            return { json };
+        }
+    }
+    return { error };
+}
+function why(err, target) {
+    return isMissingTarget(err) ? `the repository has no ${target} target` : tufErrorText(err);
+}
+/**
+ * The public-good services. `rekorV2`: the opt-in (bundles only): Rekor v2 and the
+ * timestamp authority from `signing_config_rekor_v2.v0.2.json`.
+ */
+async function publicGoodServices(rekorV2, deps) {
+    const target = rekorV2 ? SIGNING_CONFIG_REKOR_V2_TARGET : SIGNING_CONFIG_TARGET;
+    const got = await signingConfigJson(rekorV2, deps);
+    if ('error' in got) {
+        const reason = why(got.error, target);
+        if (rekorV2) {
+            throw new errors/* ActionError */.lZ(`could not get Sigstore's Rekor v2 signing config (${target}) from ${tufName(deps.source)}: ${reason}`, {
+                input: 'rekor-v2',
+                fix: isMissingTarget(got.error)
+                    ? 'remove `rekor-v2` to sign with Rekor v1 (this TUF repository offers no Rekor v2 log)'
+                    : `${tufReachFix(deps.source)}, or remove \`rekor-v2\` to sign with Rekor v1`,
+                cause: got.error,
+            });
+        }
+        deps.warn(`could not get Sigstore's signing config (${target}) from ${tufName(deps.source)}: ${reason}. ` +
+            `Signing with ${src_config/* PUBLIC_GOOD_FULCIO */.h} and ${src_config/* PUBLIC_GOOD_REKOR */.Ud}, the public-good services known to this version; ` +
+            `if Sigstore has moved them, signing fails. To follow Sigstore's current services, ${tufReachFix(deps.source)}`);
+        return { fulcioUrl: src_config/* PUBLIC_GOOD_FULCIO */.h, rekorUrl: src_config/* PUBLIC_GOOD_REKOR */.Ud, rekorMajor: 1, notes: [] };
+    }
+    let services;
+    try {
+        services = servicesFrom(parseSigningConfig(got.json), rekorV2 ? [2, 1] : [1], deps.now(), deps.random);
+    }
+    catch (err) {
+        throw new errors/* ActionError */.lZ(`cannot sign with Sigstore's signing config (${target}): ${err.message}`, {
+            input: rekorV2 ? 'rekor-v2' : undefined,
+            fix: 'update sign-action: this version cannot use the services Sigstore now lists (or use `sigstore: custom`)',
+            cause: err,
+        });
+    }
+    if (rekorV2 && services.rekorMajor !== 2) {
+        services.notes.push(`${target} lists no Rekor v2 log valid now: signing with the Rekor v1 log ${services.rekorUrl}`);
+    }
+    if (services.rekorMajor === 2 && !services.tsaUrl) {
+        throw new errors/* ActionError */.lZ(`Sigstore's signing config (${target}) lists a Rekor v2 log but no timestamp authority valid now, and Rekor v2 records no signing time`, {
+            input: 'rekor-v2',
+            fix: 'remove `rekor-v2` to sign with Rekor v1 until Sigstore lists a timestamp authority again',
+        });
+    }
+    return services;
+}
+/** The production dependencies: @sigstore/tuf and the runner's tool cache (not for a test repository: it must not stand in for Sigstore's). */
+function defaultPublicServicesDeps(env = process.env) {
+    const source = tufSource(env);
+    return {
+        source,
+        fetchTarget: (name) => fetchTufTarget(name, env),
+        cache: env.RUNNER_TOOL_CACHE && !isOverridden(source) ? { find: find, findAllVersions: findAllVersions, cacheDir: cacheDir } : undefined,
+        now: () => new Date(),
+        warn: (message) => lib_core.warning(message),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/sign/services.ts
+/**
+ * Which Fulcio, Rekor and timestamp authority this run signs with.
+ *
+ * - custom: the inputs; the Rekor API version is asked of `rekor-url` itself.
+ * - public-good: Sigstore's signing config from its TUF repository (public-services.ts),
+ *   `rekor-v2: true` choosing the Rekor v2 one. Its timestamp authority dates
+ *   bundle signatures (as cosign 3 does with the same config); legacy `.sig`
+ *   signatures are written as cosign 2 writes them, without one, since their
+ *   readers (cosign 2, Kyverno `type: Cosign`, policy-controller) expect none.
+ */
+
+
+
+async function signingServices(config, deps = defaultPublicServicesDeps) {
+    const s = config.sigstore;
+    if (s.kind === 'custom') {
+        const rekorMajor = await rekorApiVersion(s.rekorUrl);
+        return { fulcioUrl: s.fulcioUrl, rekorUrl: s.rekorUrl, rekorMajor, tsaUrl: s.tsaUrl, notes: [], tsaForLegacy: true };
+    }
+    const services = await publicGoodServices(Boolean(s.rekorV2), deps());
+    for (const note of services.notes)
+        lib_core.warning(note);
+    const tsa = services.tsaUrl ? `, timestamps ${services.tsaUrl}` : '';
+    lib_core.info(`Sigstore public-good services: Fulcio ${services.fulcioUrl}, Rekor v${services.rekorMajor} ${services.rekorUrl}${tsa}`);
+    return { ...services, tsaForLegacy: false };
+}
+
+// EXTERNAL MODULE: ./src/subjects/reference.ts
+var reference = __nccwpck_require__(9108);
+;// CONCATENATED MODULE: ./src/subjects/resolve.ts
+
+
+const INDEX_MEDIA_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+const subjectKey = (s) => `${s.repo.registry}/${s.repo.repository}@${s.digest}`;
+function isAttestationManifest(d) {
+    return (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
+        (d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown'));
+}
+function platformString(d) {
+    if (!d.platform)
+        return undefined;
+    return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/');
+}
+async function resolveOne(ref, source, log, opts) {
+    const repo = { registry: ref.registry, repository: ref.repository };
+    const image = ref.original;
+    const target = ref.digest ?? ref.tag ?? 'latest';
+    const found = await source.headManifest(repo, target, { expectExists: opts.purpose === 'sign' });
+    if (!found && ref.digest && opts.purpose === 'verify') {
+        log.info(`${image}: the manifest is not readable in ${(0,reference/* repositoryOf */._M)(ref)}; checking its signatures by digest alone (as cosign verify does)`);
+        return { repo, digest: ref.digest, mediaType: 'unknown', size: 0, dockerReference: (0,reference/* repositoryOf */._M)(ref), names: [image] };
+    }
+    if (!found) {
+        throw new errors/* ActionError */.lZ(`${ref.digest ? 'digest' : `tag ${target}`} not found in ${(0,reference/* repositoryOf */._M)(ref)}`, {
+            image,
+            fix: 'push the image first (docker/build-push-action with `push: true`) and pass its digest, or check the name',
+        });
+    }
+    if (!ref.digest) {
+        log.warning(opts.purpose === 'sign'
+            ? `${image}: resolved tag '${target}' to ${found.digest}; the digest is what gets signed (tags can move). Pass the digest to be explicit: images: ${(0,reference/* repositoryOf */._M)(ref)}@${found.digest}`
+            : `${image}: resolved tag '${target}' to ${found.digest}; that digest is what gets verified (tags can move)`);
+    }
+    return {
+        repo,
+        digest: found.digest,
+        mediaType: found.mediaType,
+        size: found.size,
+        dockerReference: (0,reference/* repositoryOf */._M)(ref),
+        names: [image],
+    };
+}
+async function children(subject, source, mode, depth) {
+    if (mode === 'none' || !INDEX_MEDIA_TYPES.includes(subject.mediaType) || depth > 4)
+        return [];
+    const index = await source.getManifest(subject.repo, subject.digest);
+    const manifests = (index?.json?.manifests ?? []).slice(0, 1000);
+    const out = [];
+    for (const m of manifests) {
+        if (mode === 'platforms' && isAttestationManifest(m))
+            continue;
+        const child = {
+            repo: subject.repo,
+            digest: m.digest,
+            mediaType: m.mediaType,
+            size: m.size,
+            dockerReference: subject.dockerReference,
+            names: [`${subject.dockerReference}@${m.digest}`],
+            platform: isAttestationManifest(m) ? 'attestation' : platformString(m),
+            parent: subject.digest,
+        };
+        out.push(child, ...(await children(child, source, mode, depth + 1)));
+    }
+    return out;
+}
+/** Every image's subjects; the images that could not be resolved are returned apart, not thrown. */
+async function resolveSubjectsSettled(images, source, opts, log) {
+    const { recursive } = opts;
+    const unique = new Map();
+    const add = (s) => {
+        const known = unique.get(subjectKey(s));
+        if (known)
+            known.names.push(...s.names.filter((n) => !known.names.includes(n)));
+        else
+            unique.set(subjectKey(s), s);
+    };
+    const settled = await Promise.allSettled(images.map((ref) => resolveOne(ref, source, log, opts)));
+    const unresolved = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ ref: images[i], error: r.reason }] : []));
+    const top = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    top.forEach(add);
+    for (const s of top)
+        (await children(s, source, recursive, 0)).forEach(add);
+    const merged = top.length - new Set(top.map(subjectKey)).size;
+    if (merged > 0)
+        log.info(`${merged} name(s) point at a digest already listed: each repository@digest is signed once`);
+    return { subjects: [...unique.values()], unresolved };
+}
+/** Every image's subjects; the first image that cannot be resolved fails the whole call. */
+async function resolveSubjects(images, source, opts, log) {
+    const { subjects, unresolved } = await resolveSubjectsSettled(images, source, opts, log);
+    if (unresolved.length)
+        throw unresolved[0].error;
+    return subjects;
+}
+
+;// CONCATENATED MODULE: ./src/transparency/tsa.ts
+/**
+ * An RFC 3161 timestamp client. The request is DER `application/timestamp-query`
+ * (what cosign and openssl send; every RFC 3161 TSA speaks it, unlike the JSON
+ * form only Sigstore's timestamp-authority accepts). The answer's TimeStampResp
+ * is kept whole: that is what a bundle's `signedTimestamp` holds. Its signature
+ * is judged later by the verifier against the trusted root; here we only make
+ * sure it is an answer to OUR question (granted, same imprint, same nonce).
+ */
+
+
+
+
+const OID_SHA256 = Buffer.from('0609608648016503040201', 'hex');
+function derLength(n) {
+    if (n < 0x80)
+        return Buffer.from([n]);
+    const bytes = [];
+    for (let v = n; v > 0; v = Math.floor(v / 256))
+        bytes.unshift(v & 0xff);
+    return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+const tlv = (tag, value) => Buffer.concat([Buffer.from([tag]), derLength(value.length), value]);
+const sequence = (...parts) => tlv(0x30, Buffer.concat(parts));
+/** A positive nonce in minimal DER form: top bit clear, first byte non-zero. */
+function newNonce() {
+    const nonce = external_node_crypto_default().randomBytes(16);
+    nonce[0] = (nonce[0] & 0x7f) | 0x01;
+    return nonce;
+}
+/** TimeStampReq { version 1, messageImprint { sha256, hash }, nonce, certReq TRUE }. */
+function timeStampRequest(sha256, nonce) {
+    return sequence(tlv(0x02, Buffer.from([1])), sequence(sequence(OID_SHA256, Buffer.from([0x05, 0x00])), tlv(0x04, sha256)), tlv(0x02, nonce), tlv(0x01, Buffer.from([0xff])));
+}
+/** TSTInfo's nonce: the first INTEGER after genTime (accuracy and ordering may precede it). */
+function tstNonce(tstInfo) {
+    const field = tstInfo.subs.slice(5).find((s) => s.tag.isInteger());
+    return field ? Buffer.from(field.value) : undefined;
+}
+/**
+ * Checks that `der` answers a request for `sha256` with `nonce`; throws a
+ * description of what is wrong otherwise.
+ */
+function checkTimestampResponse(der, sha256, nonce) {
+    const ts = dist.RFC3161Timestamp.parse(der);
+    if (ts.status !== 0n && ts.status !== 1n)
+        throw new Error(`the timestamp was not granted (PKIStatus ${ts.status})`);
+    const info = ts.tstInfo;
+    if (info.messageImprintHashAlgorithm !== 'sha256' || !info.messageImprintHashedMessage.equals(sha256)) {
+        throw new Error('the timestamp covers other data than the signature sent');
+    }
+    const answered = tstNonce(info.root);
+    if (!answered || !answered.equals(nonce))
+        throw new Error('the timestamp does not carry the nonce of our request (a replayed answer?)');
+    return { response: der, genTime: ts.signingTime };
+}
+class TimestampClient {
+    url;
+    requests = 0;
+    constructor(url) {
+        this.url = url;
+    }
+    /** Timestamps `data` (for a signature: its raw bytes, as verifiers check). */
+    async timestamp(data, image) {
+        const digest = external_node_crypto_default().createHash('sha256').update(data).digest();
+        const nonce = newNonce();
+        this.requests++;
+        const res = await request({
+            method: 'POST',
+            url: this.url,
+            headers: { 'Content-Type': 'application/timestamp-query', Accept: 'application/timestamp-reply' },
+            body: timeStampRequest(digest, nonce),
+            timeoutMs: 30_000,
+            maxBodyBytes: 1024 * 1024,
+        }).catch((err) => {
+            throw new errors/* ActionError */.lZ(`could not reach the timestamp authority: ${err.message}`, {
+                image,
+                input: 'tsa-url',
+                fix: 'check `tsa-url`, or leave it empty to sign without a timestamp',
+                cause: err,
+            });
+        });
+        if (res.status !== 200 && res.status !== 201) {
+            const detail = res.body.toString('utf8').slice(0, 300).trim();
+            throw new errors/* ActionError */.lZ(`the timestamp authority (${this.url}) refused the request: HTTP ${res.status} ${detail}`, {
+                image,
+                input: 'tsa-url',
+                fix: res.status >= 500 || res.status === 429
+                    ? 'the timestamp authority is unavailable; re-run the job later — nothing was attached for this image'
+                    : "check that `tsa-url` is the timestamp authority's base URL (https://timestamp.example, sent to /api/v1/timestamp) or its full RFC 3161 endpoint",
+            });
+        }
+        try {
+            return checkTimestampResponse(res.body, digest, nonce);
+        }
+        catch (err) {
+            throw new errors/* ActionError */.lZ(`the timestamp authority (${this.url}) sent an unusable answer: ${err.message}`, {
+                image,
+                input: 'tsa-url',
+                fix: 'check that `tsa-url` points at an RFC 3161 timestamp endpoint',
+                cause: err,
+            });
+        }
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/@sigstore/bundle/dist/index.js
+var bundle_dist = __nccwpck_require__(1040);
+;// CONCATENATED MODULE: ./src/verify/log-signer.ts
+/**
+ * The signer a transparency-log entry names must be the signature's own
+ * certificate. @sigstore/verify compares only the signature and the digest in
+ * the entry's body (dist/tlog/hashedrekord.js, dsse.js), so an entry holding a
+ * bare public key, or another certificate for the same key, passes it. cosign
+ * (pkg/cosign/verify.go, comparePublicKey), sigstore-go (pkg/verify/tlog.go,
+ * CompareKey; for Rekor v2 the entry hash is rebuilt from the bundle's
+ * certificate) and containers/image compare the signer too, and reject it.
+ */
+
+/** The first PEM block of base64-encoded PEM text (Rekor v1 stores verifiers that way). */
+function fromPemB64(b64) {
+    if (typeof b64 !== 'string')
+        return undefined;
+    const text = Buffer.from(b64, 'base64').toString('utf8');
+    const block = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(text);
+    if (!block)
+        return undefined;
+    return { der: Buffer.from(block[2].replace(/\s+/g, ''), 'base64'), certificate: block[1] === 'CERTIFICATE' };
+}
+/** Rekor v2's `Verifier` message: raw DER of a certificate or a public key. */
+function fromV2Verifier(verifier) {
+    const cert = verifier?.x509Certificate?.rawBytes;
+    if (typeof cert === 'string')
+        return { der: Buffer.from(cert, 'base64'), certificate: true };
+    const key = verifier?.publicKey?.rawBytes;
+    if (typeof key === 'string')
+        return { der: Buffer.from(key, 'base64'), certificate: false };
+    return undefined;
+}
+/** The signer of a canonicalized entry body, for the kinds @sigstore/verify accepts. */
+function loggedSigner(body) {
+    const spec = body?.spec;
+    switch (`${body?.kind}/${body?.apiVersion}`) {
+        case 'hashedrekord/0.0.1':
+            return fromPemB64(spec?.signature?.publicKey?.content);
+        case 'dsse/0.0.1':
+            return fromPemB64(spec?.signatures?.[0]?.verifier);
+        case 'intoto/0.0.1':
+            return fromPemB64(spec?.publicKey);
+        case 'intoto/0.0.2':
+            return fromPemB64(spec?.content?.envelope?.signatures?.[0]?.publicKey);
+        case 'hashedrekord/0.0.2':
+            return fromV2Verifier(spec?.hashedRekordV002?.signature?.verifier);
+        case 'dsse/0.0.2':
+            return fromV2Verifier(spec?.dsseV002?.signatures?.[0]?.verifier);
+        default:
+            return undefined;
+    }
+}
+function sameKey(der, leaf) {
+    try {
+        return Buffer.from(dist.X509Certificate.parse(der).publicKey).equals(Buffer.from(leaf.publicKey));
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Why the entry's signer is not `leaf`, or undefined when it is. Called only
+ * after @sigstore/verify accepted the entry (so its body is the logged one).
+ */
+function logSignerMismatch(canonicalizedBodyB64, leaf) {
+    let body;
+    try {
+        body = JSON.parse(Buffer.from(canonicalizedBodyB64 ?? '', 'base64').toString('utf8'));
+    }
+    catch {
+        return 'the transparency-log entry body is not readable, so it cannot show who signed';
+    }
+    const signer = loggedSigner(body);
+    const rejected = 'cosign and sigstore-go reject a log entry that does not name the signing certificate itself';
+    if (!signer)
+        return `the transparency-log entry (${body?.kind ?? 'unknown kind'} ${body?.apiVersion ?? ''}) names no signer; ${rejected}`;
+    if (!signer.certificate)
+        return `the transparency-log entry names a bare public key, not the signing certificate; ${rejected}`;
+    if (signer.der.equals(Buffer.from(leaf.root.toDER())))
+        return undefined;
+    const which = sameKey(signer.der, leaf) ? 'another certificate for the same key' : 'the certificate of another key';
+    return `the transparency-log entry names ${which}, not the signature's certificate; ${rejected}`;
+}
+
+;// CONCATENATED MODULE: ./src/verify/policy.ts
+const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+/** Exact identities compare literally; `-regexp` must match the WHOLE identity (anchored). */
+function identityMatcher(policy) {
+    if (policy.exact !== undefined)
+        return new RegExp(`^${escapeRegExp(policy.exact)}$`);
+    if (policy.regexp !== undefined)
+        return new RegExp(`^(?:${policy.regexp})$`);
+    throw new Error('an identity policy needs an exact identity or a regexp');
+}
+function describePolicy(policy) {
+    return policy.exact !== undefined ? policy.exact : `/${policy.regexp}/ (anchored)`;
+}
+/**
+ * Patterns with an unescaped `.*`/`.+` (e.g. `@refs/.+`) accept any branch, tag
+ * or workflow there, pull-request refs included: worth a warning.
+ */
+function looseRegexpWarning(regexp) {
+    const open = regexp.match(/(?<!\\)\.[*+]/);
+    if (!open)
+        return undefined;
+    return `certificate-identity-regexp '${regexp}' accepts any text where it says '${open[0]}' (any branch, tag or workflow, pull-request refs included); prefer an exact certificate-identity such as https://github.com/<owner>/<repo>/.github/workflows/<file>@refs/heads/main, or narrow the pattern (e.g. @refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+)`;
+}
+
+;// CONCATENATED MODULE: ./src/verify/check.ts
+/**
+ * The verdict on one signature, with a one-line reason a person can act on.
+ * Shared by the sign self-check and verify mode, for both formats.
+ *
+ * @sigstore/verify checks, in this order: RFC 3161 timestamps, the certificate
+ * chain (and SCT) at the log's time, the log's promise/proof, the log entry's
+ * body against the signature, then the signature itself. Its error codes are mapped onto the
+ * reasons of issue 5; where a code is ambiguous (a body mismatch can be a
+ * changed payload or a log entry of another signature) we look again.
+ */
+
+
+
+
+
+
+
+function failed(base, failure, reason) {
+    return { ...base, ok: false, failure, reason };
+}
+function classifyCertificateError(msg, cause) {
+    if (/SCT/.test(msg)) {
+        return { failure: 'chain', reason: 'certificate has no valid CT-log timestamp (SCT) from a log of the trusted root' };
+    }
+    const detail = cause instanceof Error ? cause.message : msg;
+    if (/not valid or expired/.test(detail)) {
+        return { failure: 'chain', reason: 'certificate was not valid at the time the transparency log recorded the signature' };
+    }
+    return { failure: 'chain', reason: `certificate does not chain to the trusted root (${detail})` };
+}
+/** A body mismatch: did the payload/signature change after signing, or is the log entry another signature's? */
+function classifyBodyMismatch(entity, leaf, msg) {
+    if (entity && leaf) {
+        const key = external_node_crypto_default().createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' });
+        if (!entity.signature.verifySignature(key)) {
+            return { failure: 'signature', reason: 'signature does not match the signed payload (the payload or the signature was changed after signing)' };
+        }
+    }
+    return { failure: 'log-proof', reason: `the transparency-log entry is for another signature or payload (${msg})` };
+}
+/**
+ * Timestamps (RFC 3161) and log proofs are checked before the certificate: a
+ * signature made on another Sigstore instance fails there first, though the
+ * root cause is that its certificate does not chain to our root. So, after a
+ * timestamp or log failure, check the certificate alone at the log's
+ * (unverified) time; only ever to name the reason, never to pass anything.
+ */
+function chainProbe(entity, trust) {
+    const logTimes = entity.timestamps.filter((t) => t.$case === 'transparency-log' && Number(t.tlogEntry.integratedTime) > 0);
+    if (!logTimes.length)
+        return undefined;
+    try {
+        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 0, ctlogThreshold: 1, timestampThreshold: 1 }).verify({ ...entity, timestamps: logTimes, tlogEntries: [] });
+    }
+    catch (err) {
+        const e = err;
+        if (e?.code === 'CERTIFICATE_ERROR')
+            return classifyCertificateError(e.message ?? '', e.cause);
+    }
+    return undefined;
+}
+function classify(err, entity, leaf, trust) {
+    const e = err;
+    const msg = e?.message ?? String(err);
+    switch (e?.code) {
+        case 'CERTIFICATE_ERROR':
+            return classifyCertificateError(msg, e.cause);
+        case 'SIGNATURE_ERROR':
+            return { failure: 'signature', reason: 'signature does not match the signed payload' };
+        case 'TLOG_BODY_ERROR':
+            return classifyBodyMismatch(entity, leaf, msg);
+        case 'TLOG_ERROR':
+        case 'TLOG_INCLUSION_PROOF_ERROR':
+        case 'TLOG_INCLUSION_PROMISE_ERROR':
+        case 'TLOG_MISSING_INCLUSION_ERROR':
+        case 'TIMESTAMP_ERROR':
+            return ((entity && chainProbe(entity, trust)) ?? {
+                failure: 'log-proof',
+                reason: `bad or missing transparency-log proof (${msg}): not signed by a log or timestamp authority of the trusted root`,
+            });
+        default:
+            return { failure: 'malformed', reason: `cannot verify: ${msg}` };
+    }
+}
+/** The leaf certificate of a bundle, read before verifying so that every verdict can name who signed. */
+function leafOf(bundleJson) {
+    const material = bundleJson.verificationMaterial;
+    const raw = material?.certificate?.rawBytes ?? material?.x509CertificateChain?.certificates?.[0]?.rawBytes;
+    if (!raw)
+        return undefined;
+    try {
+        return dist.X509Certificate.parse(Buffer.from(raw, 'base64'));
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Verifies a bundle cryptographically with @sigstore/verify (chain to the
+ * trusted root at the log's time, SCT, log promise/proof, signature), that the
+ * log entry names this certificate (./log-signer.ts), then the identity and
+ * issuer against the policy. `artifact` is the signed payload for
+ * message signatures; DSSE bundles carry their own.
+ */
+function verifyBundle(bundleJson, artifact, trust, policy, base) {
+    const leaf = leafOf(bundleJson);
+    const tlog = bundleJson.verificationMaterial?.tlogEntries?.[0];
+    const cert = leaf ? describeCertificate(leaf) : undefined;
+    const described = {
+        ...base,
+        ...(cert ? { identity: cert.identity, issuer: cert.issuer } : {}),
+        ...(tlog ? { logIndex: Number(tlog.logIndex), integratedTime: Number(tlog.integratedTime) } : {}),
+    };
+    let entity;
+    try {
+        entity = (0,verify_dist/* toSignedEntity */.DC)((0,bundle_dist/* bundleFromJSON */.vw)(bundleJson), artifact);
+        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 1, ctlogThreshold: 1 }).verify(entity);
+    }
+    catch (err) {
+        const { failure, reason } = classify(err, entity, leaf, trust);
+        return failed(described, failure, reason);
+    }
+    if (!leaf || !cert)
+        return failed(described, 'malformed', 'the signature carries no certificate');
+    for (const entry of bundleJson.verificationMaterial?.tlogEntries ?? []) {
+        const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
+        if (mismatch)
+            return failed(described, 'log-proof', mismatch);
+    }
+    if (!identityMatcher(policy).test(cert.identity)) {
+        return failed(described, 'identity', `signed by another identity: ${cert.identity || '(none)'} (expected ${describePolicy(policy)})`);
+    }
+    if (cert.issuer !== policy.issuer) {
+        return failed(described, 'issuer', `certificate from another issuer: ${cert.issuer || '(none)'} (expected ${policy.issuer})`);
+    }
+    return { ...described, ok: true };
+}
+
+;// CONCATENATED MODULE: ./src/verify/discovery.ts
+/**
+ * Which referrers cosign 3 counts as Sigstore bundles. Whether it finds any
+ * decides what it reads: cosign verify (cmd/cosign/cli/verify/verify.go) calls
+ * GetBundles (pkg/cosign/verify.go), which lists every referrer of the digest,
+ * whatever its artifactType, and keeps those that ociremote.Bundle
+ * (pkg/oci/remote/signatures.go) can read; if it keeps one, cosign 3 reads only
+ * bundles and ignores the `.sig`. Bundle() asks for exactly one layer, a media
+ * type starting with `application/vnd.dev.sigstore.bundle`, a bundle that
+ * parses and validates (sigstore-go pkg/bundle NewBundle: v0.1 to v0.3, proofs,
+ * no chain from v0.3 on), and at least v0.3. Message-signature bundles count
+ * too (their verification then fails: cosign wants a DSSE envelope).
+ */
+
+const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
+const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
+/**
+ * The bundle version a media type names, as sigstore-go reads it
+ * (pkg/bundle/bundle.go getBundleVersion): `…bundle+json;version=0.N` for
+ * 0.1 to 0.3, or `…bundle.v<semver>+json`.
+ */
+function bundleVersion(mediaType) {
+    if (typeof mediaType !== 'string')
+        return undefined;
+    const legacy = /^application\/vnd\.dev\.sigstore\.bundle\+json;version=(0\.[123])$/.exec(mediaType);
+    if (legacy)
+        return legacy[1];
+    return /^application\/vnd\.dev\.sigstore\.bundle\.v(\d+\.\d+(?:\.\d+)?)\+json$/.exec(mediaType)?.[1];
+}
+/** cosign 3 reads v0.3 (and v0.3.x); sigstore-go refuses v0.4 and later, cosign anything before v0.3. */
+const readableVersion = (v) => v !== undefined && /^0\.3(?:\.\d+)?$/.test(v);
+/** What cosign 3 makes of one listed referrer. Registry errors reading the manifest are thrown. */
+async function discoverBundle(reader, repo, referrerDigest) {
+    const fetched = await reader.getManifest(repo, referrerDigest);
+    if (!fetched)
+        return { found: false, why: 'the referrer is listed but its manifest is not in the repository' };
+    const manifest = fetched.json;
+    const layers = Array.isArray(manifest.layers) ? manifest.layers : [];
+    if (layers.length !== 1) {
+        return { found: false, manifest, why: `the referrer has ${layers.length} layers; cosign 3 reads a bundle only from a referrer with exactly one` };
+    }
+    const [layer] = layers;
+    if (typeof layer?.mediaType !== 'string' || !layer.mediaType.startsWith(BUNDLE_LAYER_PREFIX)) {
+        return { found: false, manifest, why: `the referrer's layer is ${layer?.mediaType ?? 'untyped'}, not a Sigstore bundle` };
+    }
+    let json;
+    try {
+        json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8'));
+    }
+    catch (err) {
+        return { found: false, manifest, why: `the bundle cannot be read: ${err.message}` };
+    }
+    const version = bundleVersion(json?.mediaType);
+    if (!readableVersion(version)) {
+        const named = version ? `v${version}` : `of media type ${String(json?.mediaType ?? 'none')}`;
+        return { found: false, manifest, why: `the bundle is ${named}; cosign 3 reads only v0.3 bundles from the registry` };
+    }
+    try {
+        (0,bundle_dist/* bundleFromJSON */.vw)(json);
+    }
+    catch (err) {
+        const fields = err.fields;
+        return { found: false, manifest, why: `the bundle is not valid: ${err.message}${fields?.length ? ` (${fields.join(', ')})` : ''}` };
+    }
+    return { found: true, bundle: json, manifest };
+}
+
+;// CONCATENATED MODULE: ./src/verify/bundle.ts
+
+
+
+/** Bound on referrers read per digest (bounded time and memory on hostile registries). */
+const MAX_BUNDLE_REFERRERS = 1000;
+const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
+/** The referrers of `digest`, from the API or the fallback index, and where they were listed. */
+async function listReferrers(reader, repo, digest) {
+    const api = await reader.referrers(repo, digest);
+    if (api.supported)
+        return api.manifests;
+    const index = await reader.getManifest(repo, referrersTag(digest));
+    const json = index?.json;
+    if (!json || (json.mediaType !== undefined && json.mediaType !== INDEX_MEDIA_TYPE) || !Array.isArray(json.manifests))
+        return [];
+    return json.manifests;
+}
+/**
+ * This action's own, stricter rule for what is a signature: a referrer listed
+ * as a cosign signature bundle (the bundle artifactType, and no predicate
+ * annotation or cosign's signature predicate), whose statement has that
+ * predicate. cosign 3 accepts any verified DSSE bundle (see Cosign3Verdict).
+ */
+function listedAsSignature(d) {
+    if (d.artifactType !== BUNDLE_MEDIA_TYPE)
+        return false;
+    const predicate = d.annotations?.[ANNOTATION_PREDICATE_TYPE];
+    return predicate === undefined || predicate === SIGN_PREDICATE_TYPE;
+}
+/** A fallback index is writable by anyone who can push: it must not lend us another image's bundle. */
+function subjectFailure(manifest, digest, base) {
+    if (!manifest || manifest.subject?.digest === digest)
+        return undefined;
+    return failed(base, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
+}
+/** After the bundle verifies, what cosign 3 checks: an in-toto statement naming this digest, compared as a string. */
+function statementVerdict(verified, payloadType, claims, digest) {
+    if (payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
+        return failed(verified, 'digest-claim', `the signed payload is not an in-toto statement (${payloadType ?? 'no payload type'})`);
+    }
+    if (!claims.subjectDigests.includes(digest)) {
+        return failed(verified, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest}`);
+    }
+    return verified;
+}
+async function judgeReferrer(reader, repo, digest, referrer, trust, policy) {
+    const base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
+    const isSignature = listedAsSignature(referrer);
+    let found;
+    try {
+        found = await discoverBundle(reader, repo, referrer.digest);
+    }
+    catch (err) {
+        if (isSignature)
+            throw err;
+        return {}; // cosign skips a referrer it cannot read; so does its view here
+    }
+    if (!found.found)
+        return isSignature ? { ours: subjectFailure(found.manifest, digest, base) ?? failed(base, 'malformed', found.why) } : {};
+    const envelope = found.bundle.dsseEnvelope;
+    if (!envelope?.payload) {
+        // cosign 3 counts it as a bundle, then fails it: "bundle does not contain a DSSE envelope".
+        const noEnvelope = failed(base, 'malformed', 'the bundle holds no DSSE envelope (a message signature is not an image signature)');
+        return { ours: isSignature ? (subjectFailure(found.manifest, digest, base) ?? noEnvelope) : undefined, cosign3: noEnvelope };
+    }
+    const claims = statementClaims(Buffer.from(envelope.payload, 'base64'));
+    const verified = verifyBundle(found.bundle, undefined, trust, policy, base);
+    const judged = verified.ok ? statementVerdict(verified, envelope.payloadType, claims, digest) : verified;
+    const cosign3 = { ...judged, ...(claims?.predicateType ? { predicateType: claims.predicateType } : {}) };
+    const attestation = envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims !== undefined && claims.predicateType !== SIGN_PREDICATE_TYPE;
+    if (!isSignature || attestation)
+        return { cosign3 };
+    return { ours: subjectFailure(found.manifest, digest, base) ?? judged, cosign3 };
+}
+/** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS), for us and for cosign 3. */
+async function readBundleReferrers(reader, repo, digest, trust, policy) {
+    const listed = await listReferrers(reader, repo, digest);
+    const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_BUNDLE_REFERRERS);
+    const findings = { verdicts: [], cosign3: [] };
+    for (const referrer of unique) {
+        const { ours, cosign3 } = await judgeReferrer(reader, repo, digest, referrer, trust, policy);
+        if (ours)
+            findings.verdicts.push(ours);
+        if (cosign3)
+            findings.cosign3.push(cosign3);
+    }
+    return findings;
+}
+/** Our verdicts on the bundle signatures of `digest`. */
+async function verifyBundleSignatures(reader, repo, digest, trust, policy) {
+    return (await readBundleReferrers(reader, repo, digest, trust, policy)).verdicts;
+}
+/** Waits before each re-listing: registries with the referrers API may index a new referrer with a delay. */
+const LISTING_RETRY_DELAYS_MS = [500, 2000];
+const bundle_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/**
+ * The self-check of one bundle record: its own referrer (the record's
+ * reference names it by digest) must be listed for the digest, as verifiers
+ * find it, and verify for the run's identity. Other referrers are not judged.
+ */
+async function selfCheckBundle(reader, record, repo, trust, cert, retryDelaysMs = LISTING_RETRY_DELAYS_MS) {
+    const referrerDigest = record.reference.slice(record.reference.lastIndexOf('@') + 1);
+    const base = { format: 'bundle', reference: record.reference };
+    let listed;
+    for (const delay of [0, ...retryDelaysMs]) {
+        if (delay)
+            await bundle_sleep(delay);
+        listed = (await listReferrers(reader, repo, record.digest)).find((d) => d.digest === referrerDigest);
+        if (listed)
+            break;
+    }
+    if (!listed)
+        return failed(base, 'none-found', `the referrer ${referrerDigest} is not listed among the referrers of ${record.digest}`);
+    if (!listedAsSignature(listed))
+        return failed(base, 'malformed', 'the referrer is listed without the bundle artifactType or predicate annotation');
+    const policy = { exact: cert.identity, issuer: cert.issuer };
+    const { ours } = await judgeReferrer(reader, repo, record.digest, listed, trust, policy);
+    return ours ?? failed(base, 'malformed', 'the referrer holds a bundle of another predicate type');
+}
+
+;// CONCATENATED MODULE: ./src/verify/cosign-issuer.ts
+/**
+ * Where the OIDC issuer is read from a Fulcio certificate differs by verifier.
+ * We (like sigstore-go and so cosign 3's bundle path) prefer extension .8 and
+ * fall back to .1; cosign's `.sig` path and Kyverno `type: Cosign` read the raw
+ * bytes of .1 only (cosign pkg/cosign/certextensions.go, GetIssuer, used by
+ * CheckCertificatePolicy in pkg/cosign/verify.go). A certificate without .1,
+ * or whose .1 says something else, passes here and fails there.
+ */
+
+/** Fulcio's deprecated issuer extension: the raw issuer URL, not DER-wrapped. */
+const OID_ISSUER_LEGACY = '1.3.6.1.4.1.57264.1.1';
+/**
+ * Why cosign's `.sig` check would reject `cert` for `issuer` (the one we
+ * matched), or undefined when it would read the same issuer.
+ */
+function legacyIssuerMismatch(cert, issuer) {
+    const parsed = typeof cert === 'string' ? dist.X509Certificate.parse(cert) : cert;
+    const raw = parsed.extension(OID_ISSUER_LEGACY)?.value.toString('utf8');
+    const readers = "cosign's .sig check (cosign 2, and cosign 3 when no bundle exists) and Kyverno `type: Cosign` read the issuer only from extension 1.3.6.1.4.1.57264.1.1";
+    if (raw === undefined)
+        return `the certificate has no issuer in extension 1.3.6.1.4.1.57264.1.1 (only in .8); ${readers}, so they find none and reject this signature`;
+    if (raw !== issuer)
+        return `the certificate's extension 1.3.6.1.4.1.57264.1.1 names the issuer ${raw}, not ${issuer} (.8); ${readers} and reject this signature`;
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/verify/legacy.ts
+
+
+
+
+/** cosign reads no `.sig` with more layers than this; we read at most this many (bounded memory). */
+const MAX_SIGNATURE_LAYERS = 1000;
+/** A simple-signing payload is a few hundred bytes; annotations make it larger, never this large. */
+const MAX_PAYLOAD_BYTES = 64 * 1024;
+function entryFromAnnotation(text) {
+    const a = JSON.parse(text);
+    const body = JSON.parse(Buffer.from(a.Payload.body, 'base64').toString('utf8'));
+    return {
+        uuid: '',
+        logIndex: a.Payload.logIndex,
+        logId: a.Payload.logID,
+        integratedTime: a.Payload.integratedTime,
+        body: a.Payload.body,
+        signedEntryTimestamp: a.SignedEntryTimestamp,
+        kind: body.kind ?? 'hashedrekord',
+        apiVersion: body.apiVersion ?? '0.0.1',
+    };
+}
+function rfc3161FromAnnotation(text) {
+    if (!text)
+        return undefined;
+    try {
+        return JSON.parse(text).SignedRFC3161Timestamp;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The log index a layer's `dev.sigstore.cosign/bundle` names, read without fetching anything. */
+function layerLogIndex(layer) {
+    try {
+        return entryFromAnnotation(layer.annotations?.[ANNOTATION_BUNDLE] ?? '').logIndex;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Checks the payload claims the digest we asked about (cosign checks the same). */
+function digestClaim(payload) {
+    try {
+        const p = JSON.parse(payload.toString('utf8'));
+        return p.critical?.type === 'cosign container image signature' ? p.critical.image?.['docker-manifest-digest'] : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+const NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
+function verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts = {}) {
+    const base = { format: 'legacy', reference };
+    const a = layer.annotations ?? {};
+    if (!a[ANNOTATION_SIGNATURE] || !a[ANNOTATION_CERTIFICATE]) {
+        return failed(base, 'malformed', `layer ${layer.digest} has no signature or certificate annotation (a key-based signature?)`);
+    }
+    if (!a[ANNOTATION_BUNDLE])
+        return failed(base, 'log-proof', 'missing transparency-log proof (no dev.sigstore.cosign/bundle annotation)');
+    const requireChain = opts.requireChain ?? true;
+    if (!a[ANNOTATION_CHAIN] && requireChain)
+        return failed(base, 'chain', NO_CHAIN);
+    let rekor;
+    try {
+        rekor = entryFromAnnotation(a[ANNOTATION_BUNDLE]);
+    }
+    catch {
+        return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
+    }
+    const timestamp = rfc3161FromAnnotation(a[ANNOTATION_RFC3161]);
+    const judge = (rfc3161TimestampB64) => {
+        const bundle = messageSignatureBundle({
+            payloadSha256Hex: sha256Hex(payload),
+            signatureB64: a[ANNOTATION_SIGNATURE],
+            certificatePem: a[ANNOTATION_CERTIFICATE],
+            rekor: { ...rekor, inclusionProof: undefined },
+            rfc3161TimestampB64,
+        });
+        return verifyBundle(bundle, payload, trust, policy, { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime });
+    };
+    let verdict;
+    try {
+        verdict = judge(timestamp);
+    }
+    catch (err) {
+        // One layer with a garbled certificate must not hide the others' verdicts.
+        return failed(base, 'malformed', `the certificate annotation cannot be read: ${err.message}`);
+    }
+    const notes = [];
+    if (!verdict.ok && timestamp && opts.tolerateTimestamp) {
+        const withTimestamp = verdict;
+        verdict = judge(undefined);
+        if (verdict.ok)
+            notes.push(`its RFC 3161 timestamp annotation does not verify against the trusted root (${withTimestamp.reason}); cosign ignores that annotation unless --use-signed-timestamps, so the log entry's time was used`);
+    }
+    if (!verdict.ok)
+        return verdict;
+    const claimed = digestClaim(payload);
+    if (claimed !== digest) {
+        return failed(verdict, 'digest-claim', `signed for another image: the payload claims ${claimed ?? 'no digest'}, not ${digest}`);
+    }
+    if (!a[ANNOTATION_CHAIN])
+        notes.push(NO_CHAIN);
+    const cosignRejects = legacyIssuerMismatch(a[ANNOTATION_CERTIFICATE], verdict.issuer ?? '');
+    if (cosignRejects)
+        notes.push(cosignRejects);
+    return { ...verdict, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
+}
+/**
+ * cosign refuses a whole `.sig` with more than 1000 layers, of any media type
+ * (pkg/oci/remote/signatures.go, Get: MaxLayersExceeded): then none of its
+ * signatures counts, here either. Each still says how it fared otherwise.
+ */
+function overLayerLimit(verdicts, layerCount) {
+    const why = `cosign rejects this .sig: it has ${layerCount} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no signature in it counts`;
+    return verdicts.map((v) => {
+        const { note: _note, cosignRejects: _rejects, ...rest } = v;
+        return failed(rest, 'malformed', `${why} (this one ${v.ok ? 'verifies otherwise' : `also fails: ${v.reason}`})`);
+    });
+}
+async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts = {}) {
+    const tag = signatureTag(digest);
+    const reference = `${repo.registry}/${repo.repository}:${tag}`;
+    const manifest = await reader.getManifest(repo, tag);
+    if (!manifest)
+        return [];
+    const all = manifest.json.layers ?? [];
+    const layers = all
+        .filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE)
+        .slice(0, MAX_SIGNATURE_LAYERS)
+        .filter((l) => !opts.only || opts.only(l));
+    const verdicts = [];
+    for (const layer of layers) {
+        let payload;
+        try {
+            payload = await reader.getBlob(repo, layer.digest, MAX_PAYLOAD_BYTES);
+        }
+        catch (err) {
+            // One unreadable layer (deleted blob, wrong digest) must not hide the others.
+            verdicts.push(failed({ format: 'legacy', reference }, 'malformed', `the payload ${layer.digest} cannot be read: ${err.message}`));
+            continue;
+        }
+        verdicts.push(verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts));
+    }
+    return all.length > MAX_SIGNATURE_LAYERS ? overLayerLimit(verdicts, all.length) : verdicts;
+}
+
+;// CONCATENATED MODULE: ./src/verify/self-check.ts
+
+
+async function selfCheck(reader, records, subjects, trust, cert) {
+    const policy = { exact: cert.identity, issuer: cert.issuer };
+    const out = new Map();
+    for (const record of records) {
+        const subject = subjects.find((s) => `${s.dockerReference}@${s.digest}` === record.image);
+        if (!subject)
+            continue;
+        if (record.format === 'bundle') {
+            out.set(record, await selfCheckBundle(reader, record, subject.repo, trust, cert));
+            continue;
+        }
+        // Read back only our own layer (found by its log index): a .sig may hold up to 1000 others.
+        const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy, {
+            only: (layer) => layerLogIndex(layer) === record.rekor.logIndex,
+        });
+        // Ours is the layer whose log entry we were given; other layers may be other runs' signatures.
+        out.set(record, verdicts.find((v) => v.logIndex === record.rekor.logIndex && v.integratedTime === record.rekor.integratedTime));
+    }
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/util/pool.ts
@@ -43894,23 +44322,31 @@ async function runVerifyMode(config, reader, subjects) {
 
 
 
+
 /** Parallel signatures: the public Rekor rate-limits per client; a private instance takes more. */
 const concurrencyFor = (config) => (config.sigstore.kind === 'public-good' ? 4 : 8);
 function errorText(err) {
     return err instanceof errors/* ActionError */.lZ ? err.message : err instanceof Error ? `${err.message}` : String(err);
 }
 async function signAll(config, registry, subjects) {
-    const signer = new EphemeralSigner(config.sigstore.fulcioUrl, async () => {
+    const checkedToken = async () => {
         const token = await requestIdToken(config.runner.idTokenUrl, config.runner.idTokenRequestToken);
         (0,src_config/* assertPublicLogAllowed */.q6)(config, String(token.claims.repository_visibility ?? ''));
         return token;
+    };
+    // On public-good, the token's repository_visibility is checked before any public service is
+    // asked anything, Sigstore's TUF repository included; the first certificate then uses it.
+    let early = config.sigstore.kind === 'public-good' ? await checkedToken() : undefined;
+    const services = await signingServices(config);
+    const signer = new EphemeralSigner(services.fulcioUrl, () => {
+        const token = early;
+        early = undefined;
+        return token ? Promise.resolve(token) : checkedToken();
     });
     // A custom instance may run Rekor v2 only: bundles can be logged there (with a timestamp), legacy signatures cannot.
-    const rekorV2 = config.sigstore.kind === 'custom' && (await rekorApiVersion(config.sigstore.rekorUrl)) === 2
-        ? new RekorV2Client(config.sigstore.rekorUrl)
-        : undefined;
+    const rekorV2 = services.rekorMajor === 2 ? new RekorV2Client(services.rekorUrl) : undefined;
     if (rekorV2 && config.signatureFormat !== 'bundle') {
-        throw new errors/* ActionError */.lZ(`${config.sigstore.rekorUrl} is a Rekor v2 log, which gives no signed entry timestamp: legacy .sig signatures need Rekor v1`, {
+        throw new errors/* ActionError */.lZ(`${services.rekorUrl} is a Rekor v2 log, which gives no signed entry timestamp: legacy .sig signatures need Rekor v1`, {
             input: 'signature-format',
             fix: 'use `signature-format: bundle` with this instance, or point `rekor-url` at a Rekor v1 log',
         });
@@ -43918,14 +44354,16 @@ async function signAll(config, registry, subjects) {
     const bundleDir = await promises_default().mkdtemp(external_node_path_default().join(config.runner.temp, 'sign-action-bundles-'));
     const ctx = {
         signer,
-        rekor: new RekorClient(config.sigstore.rekorUrl),
+        rekor: new RekorClient(services.rekorUrl),
         registry,
         annotations: config.annotations,
         bundleDir,
         instance: config.sigstore.kind,
-        tsa: config.sigstore.tsaUrl ? new TimestampClient(config.sigstore.tsaUrl) : undefined,
+        tsa: services.tsaUrl ? new TimestampClient(services.tsaUrl) : undefined,
         rekorV2,
     };
+    // Public-good's timestamp authority dates bundles only (see sign/services.ts).
+    const legacyCtx = services.tsaForLegacy ? ctx : { ...ctx, tsa: undefined };
     const cert = await signer.certificate();
     // Fetch the trusted root while we sign (it is needed only afterwards), once the
     // identity checks behind the certificate have passed.
@@ -43935,7 +44373,7 @@ async function signAll(config, registry, subjects) {
     // One task per subject and format; `both` signs each subject twice with the one certificate.
     const formats = config.signatureFormat === 'both' ? ['legacy', 'bundle'] : [config.signatureFormat];
     const tasks = subjects.flatMap((subject) => formats.map((format) => ({ subject, format })));
-    const settled = await settleLimited(tasks, concurrencyFor(config), (t) => (t.format === 'bundle' ? signBundle(t.subject, ctx) : signLegacy(t.subject, ctx)));
+    const settled = await settleLimited(tasks, concurrencyFor(config), (t) => (t.format === 'bundle' ? signBundle(t.subject, ctx) : signLegacy(t.subject, legacyCtx)));
     const records = [];
     const failures = [];
     settled.forEach((r, i) => {
