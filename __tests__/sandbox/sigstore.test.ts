@@ -195,7 +195,7 @@ describe('Fulcio', () => {
     expect([res.status, res.headers.get('content-type')]).toEqual([201, 'application/pem-certificate-chain']);
     const chain = (await res.text()).match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n/g) ?? [];
     expect(chain).toHaveLength(2);
-    expect(X509Certificate.parse(chain[0]).publicKey).toEqual(publicKey.export({ format: 'der', type: 'spki' }));
+    expect(X509Certificate.parse(chain[0] as string).publicKey).toEqual(publicKey.export({ format: 'der', type: 'spki' }));
     // A proof by another key is refused, as on v2.
     const bad = await fetch(`${s.fulcioUrl}/api/v1/signingCert`, {
       method: 'POST',
