@@ -7,6 +7,7 @@
  *  - wall time for N = 1, 20, 100 distinct digests in one run;
  *  - start-up of `node dist/index.js` and the size of dist/.
  * Usage: npm run bench [-- --quick]   (--quick: N = 1 and 20 only)
+ *        npm run bench -- --vs-cosign   (the action beside real cosign 2 and 3: bench/vs-cosign.ts)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { startSandbox } from '../sandbox/index.js';
 import { startFaultProxy, type FaultProxy } from '../sandbox/fault-proxy.js';
 import { pushImage } from '../sandbox/oci.js';
 import { REPO_ROOT, runAction, runnerEnvFor, sigstoreInputsFor } from '../sandbox/runner.js';
+import { benchVsCosign } from './vs-cosign.js';
 
 const quick = process.argv.includes('--quick');
 const rows: string[][] = [];
@@ -55,6 +57,11 @@ async function startupMs(runs: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--vs-cosign')) {
+    console.error('side by side with real cosign (N images per invocation; every registry request counted, 401s included):');
+    console.log(`\n${await benchVsCosign([1, 20])}`);
+    return;
+  }
   const sandbox = await startSandbox({ registries: ['token'] });
   const registry = sandbox.registries.token!;
   const proxies: FaultProxy[] = [];
