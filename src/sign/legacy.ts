@@ -52,7 +52,7 @@ export async function signLegacy(subject: Subject, ctx: SigningContext): Promise
   const rfc3161TimestampB64 = timestamp?.response.toString('base64');
   const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry, rfc3161TimestampB64 });
   const tag = signatureTag(subject.digest);
-  await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
+  const appended = await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
     image,
     blobsPresent: true,
   });
@@ -76,5 +76,6 @@ export async function signLegacy(subject: Subject, ctx: SigningContext): Promise
     },
     bundlePath,
     platform: subject.platform,
+    readBack: appended.manifest ? [{ ...subject.repo, ref: tag, manifest: appended.manifest }] : undefined,
   };
 }

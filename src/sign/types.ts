@@ -21,4 +21,14 @@ export interface SignatureRecord {
   platform?: string;
   /** Things the user should know about this signature (shown as warnings). */
   notes?: string[];
+  /** Manifests as read back after writing (or pushed by digest), for the self-check; not an output. */
+  readBack?: Recalled[];
+}
+
+/** A manifest this run already holds, at `registry/repository` and `ref` (tag or digest). */
+export interface Recalled {
+  registry: string;
+  repository: string;
+  ref: string;
+  manifest: { body: Buffer; json: unknown };
 }
