@@ -10,7 +10,7 @@ import { sha256Hex, signatureConfig, signatureLayer, signatureTag, simpleSigning
 import { messageSignatureBundle } from '../formats/message-bundle.js';
 import { assertWithinValidity, type EphemeralSigner } from '../identity/certificate.js';
 import { appendLayers } from '../registry/append.js';
-import type { RegistryClient } from '../registry/client.js';
+import type { Manifest, RegistryClient } from '../registry/client.js';
 import type { Subject } from '../subjects/resolve.js';
 import { entryUrl, hashedRekordProposal, type RekorClient } from '../transparency/rekor.js';
 import type { TimestampClient } from '../transparency/tsa.js';
@@ -32,7 +32,8 @@ export function bundleFileName(subject: Subject, format: string): string {
   return `${repo}_${subject.digest.replace(':', '-').slice(0, 19)}.${format}.sigstore.json`;
 }
 
-export async function signLegacy(subject: Subject, ctx: SigningContext): Promise<SignatureRecord> {
+/** `likely`: what the `.sig` tag held a moment ago, when the caller read it (if-signed: skip). */
+export async function signLegacy(subject: Subject, ctx: SigningContext, likely?: Manifest | null): Promise<SignatureRecord> {
   const image = `${subject.dockerReference}@${subject.digest}`;
   const payload = simpleSigningPayload(subject.dockerReference, subject.digest, ctx.annotations);
   // No HEAD first: the upload itself is the proof of write access we want before logging.
@@ -55,6 +56,7 @@ export async function signLegacy(subject: Subject, ctx: SigningContext): Promise
   const appended = await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
     image,
     blobsPresent: true,
+    likely,
   });
 
   const bundlePath = path.join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
