@@ -9,10 +9,10 @@
  * and writes again, a bounded number of times.
  *
  * The `.sig` manifest needs a config blob uploaded for its exact layer list
- * (two requests). It is uploaded before the read, for the list the tag most
- * likely gives (ours alone: most digests are signed once), so that the read is
- * itself the race guard; when the tag holds more, the config is built again and
- * the HEAD guards the write.
+ * (two requests). When the caller knows what the tag most likely holds (nothing,
+ * for a digest never signed), the config is uploaded before the read, so that the
+ * read is itself the race guard; when the tag holds something else, the config
+ * is built again and the HEAD guards the write.
  *
  * Existing elements are carried as their original JSON text (see json-raw.ts).
  *
@@ -44,8 +44,9 @@ export interface AppendOptions {
   /** Most elements the list may hold; appending past it is refused (default: unbounded). */
   maxElements?: number;
   /**
-   * What the caller read at the tag a moment ago (null: nothing there), when it did:
-   * the manifest is prepared for that list plus ours. Default: the tag is absent.
+   * What the tag most likely holds (null: nothing), when the caller has an idea: the
+   * `.sig` config is then uploaded for that list plus ours before the read. Default:
+   * no guess, the config is uploaded after the read.
    */
   likely?: Manifest | null;
 }
@@ -159,7 +160,7 @@ async function appendLossless(
   };
   const idsOf = (elements: Element[]): string => JSON.stringify(elements.map((e) => e.id));
   let prepared: { ids: string; body: string; mediaType: string } | undefined;
-  if (spec.buildSends) {
+  if (spec.buildSends && opts.likely !== undefined) {
     // Not added to `known`: an element gone by the time we read was removed on purpose.
     const likely = merge(elementsOf(opts.likely ?? undefined, spec, repo, tag), new Map(ours.map((e) => [e.id, e])));
     if (opts.maxElements === undefined || likely.length <= opts.maxElements) prepared = { ids: idsOf(likely), ...(await spec.build(likely)) };

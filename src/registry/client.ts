@@ -157,19 +157,25 @@ export class RegistryClient {
    * config for a new layer list): there is nothing to find.
    */
   async pushBlob(repo: Repo, bytes: Buffer, mediaType: string = MEDIA_TYPES.octetStream, opts: { checkExists?: boolean } = {}): Promise<Descriptor> {
+    return (await this.uploadBlob(repo, bytes, mediaType, opts)).descriptor;
+  }
+
+  /** pushBlob, also saying whether the repository had the blob already (found by the mount, or known this run). */
+  async uploadBlob(repo: Repo, bytes: Buffer, mediaType: string = MEDIA_TYPES.octetStream, opts: { checkExists?: boolean } = {}): Promise<{ descriptor: Descriptor; existed: boolean }> {
     const descriptor: Descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
     const key = `${imageName(repo)}@${descriptor.digest}`;
     this.pushed.add(key);
     // Known to be there already this run (e.g. the empty config every bundle referrer shares): no request at all.
-    if ((opts.checkExists ?? true) && this.stored.has(key)) return this.remember(key, descriptor);
+    if ((opts.checkExists ?? true) && this.stored.has(key)) return { descriptor: this.remember(key, descriptor), existed: true };
     const endBy = Date.now() + this.retry.budgetMs;
     let networkError: unknown;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
       try {
         // After a failed attempt the blob may have landed (ours, or another job's): the mount finds it.
-        res = await this.uploadOnce(repo, bytes, descriptor.digest, (opts.checkExists ?? true) || attempt > 1);
-        if (res.status === 201 || res.status === 204) return this.remember(key, descriptor);
+        const sent = await this.uploadOnce(repo, bytes, descriptor.digest, (opts.checkExists ?? true) || attempt > 1);
+        res = sent.res;
+        if (res.status === 201 || res.status === 204) return { descriptor: this.remember(key, descriptor), existed: sent.mounted && attempt === 1 };
       } catch (err) {
         // A connection reset mid-upload, or a timeout: the session is spent, start another.
         if (!networkFailure(err)) throw err;
@@ -239,16 +245,16 @@ export class RegistryClient {
   }
 
   /** One POST (asking to `mount` the blob from this repository when it may be there) and, unless mounted, one PUT. */
-  private async uploadOnce(repo: Repo, bytes: Buffer, digest: string, mount: boolean): Promise<HttpResponse> {
+  private async uploadOnce(repo: Repo, bytes: Buffer, digest: string, mount: boolean): Promise<{ res: HttpResponse; mounted: boolean }> {
     const query = mount ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(repo.repository)}` : '';
     const started = await this.send(repo, { method: 'POST', url: this.url(repo, `blobs/uploads/${query}`), headers: { 'content-length': '0' } });
     const location = started.headers.get('location');
-    if (started.status !== 202 || !location) return started;
+    if (started.status !== 202 || !location) return { res: started, mounted: mount && started.status === 201 };
     const target = new URL(location, started.url).toString();
     const url = `${target}${target.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
     // One attempt: a failed PUT may have consumed the session; pushBlob starts a new one.
     const req = { method: 'PUT', url, headers: { 'content-type': 'application/octet-stream' }, body: bytes, retry: false as const };
-    return this.send(repo, req);
+    return { res: await this.send(repo, req), mounted: false };
   }
 
   /** Waits before retry `attempt` of an `expectExists` read; false when we should stop. */

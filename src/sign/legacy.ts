@@ -36,8 +36,11 @@ export function bundleFileName(subject: Subject, format: string): string {
 export async function signLegacy(subject: Subject, ctx: SigningContext, likely?: Manifest | null): Promise<SignatureRecord> {
   const image = `${subject.dockerReference}@${subject.digest}`;
   const payload = simpleSigningPayload(subject.dockerReference, subject.digest, ctx.annotations);
-  // No HEAD first: the upload itself is the proof of write access we want before logging.
-  await ctx.registry.pushBlob(subject.repo, payload, undefined, { checkExists: false });
+  // The upload (a mount request when the payload is there already) is the proof of write access we want before logging.
+  const uploaded = await ctx.registry.uploadBlob(subject.repo, payload);
+  // The payload is the same for every signature of this digest and annotations: when it is new,
+  // the digest was most likely never signed, and the .sig config is prepared for our layer alone.
+  const guess = likely !== undefined ? likely : uploaded.existed ? undefined : null;
 
   const cert = await ctx.signer.certificate();
   const signature = ctx.signer.sign(payload);
@@ -56,7 +59,7 @@ export async function signLegacy(subject: Subject, ctx: SigningContext, likely?:
   const appended = await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
     image,
     blobsPresent: true,
-    likely,
+    likely: guess,
   });
 
   const bundlePath = path.join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
