@@ -38145,8 +38145,10 @@ function buildConfig(read, env) {
     const mode = oneOf(read, 'mode', ['sign', 'verify'], 'sign');
     const images = parseImageInputs(read);
     const verify = bool(read, 'verify', true);
+    const ifSigned = oneOf(read, 'if-signed', ['append', 'skip'], 'append');
     const runner = runnerFrom(env);
-    const sigstore = sigstoreInstance(read, mode, mode === 'verify' || verify);
+    // `if-signed: skip` verifies what is there already: it needs the trusted root even without `verify`.
+    const sigstore = sigstoreInstance(read, mode, mode === 'verify' || verify || ifSigned === 'skip');
     const allowPublicLog = bool(read, 'allow-public-log', false);
     const registryUsername = read('registry-username');
     const registryPassword = read('registry-password');
@@ -38164,6 +38166,7 @@ function buildConfig(read, env) {
         signatureFormat: oneOf(read, 'signature-format', ['legacy', 'bundle', 'both'], 'legacy'),
         annotations: parseAnnotations(read('annotations')),
         verify,
+        ifSigned,
         audit: bool(read, 'audit', false),
         sigstore,
         allowPublicLog,
@@ -38268,7 +38271,7 @@ function sigstoreInstance(read, mode, willVerify) {
     if (!trustedRoot && willVerify) {
         throw new errors/* ActionError */.lZ('a custom instance needs its trusted root to verify signatures', {
             input: 'trusted-root',
-            fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or verify: false to sign without the check)',
+            fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or, to sign without checking anything, verify: false and if-signed: append)',
         });
     }
     // Verify mode contacts neither Fulcio nor Rekor: their URLs only name the instance in the
@@ -38458,7 +38461,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
 /* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(662);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6705);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7978);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -38492,7 +38495,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6705:
+/***/ 7978:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39493,6 +39496,9 @@ class RegistryAuth {
     tokens = new Map();
     pending = new Map();
     secrets = new Set();
+    /** Hosts that have answered once: what auth they want (if any) is known from then on. */
+    contacted = new Set();
+    firstContact = new Map();
     constructor(credentials, send, mask, now = Date.now) {
         this.credentials = credentials;
         this.send = send;
@@ -39510,6 +39516,27 @@ class RegistryAuth {
                 out = out.split(secret).join('***');
         return out;
     };
+    /**
+     * Until a host has answered once we do not know what auth it wants: the first
+     * request goes alone, and requests started meanwhile wait for its answer (and
+     * the challenge it may bring) instead of each drawing a 401 of their own.
+     * Returns what to call once that first answer has been dealt with.
+     */
+    async admit(registry) {
+        for (let waiting = this.firstContact.get(registry); !this.contacted.has(registry); waiting = this.firstContact.get(registry)) {
+            if (!waiting) {
+                let release;
+                this.firstContact.set(registry, new Promise((resolve) => (release = resolve)));
+                return () => {
+                    this.contacted.add(registry);
+                    this.firstContact.delete(registry);
+                    release();
+                };
+            }
+            await waiting;
+        }
+        return undefined;
+    }
     /** The Authorization header to send to `repo`'s registry now, if we know what it wants. */
     async header(repo) {
         const scheme = this.schemes.get(repo.registry);
@@ -39761,6 +39788,14 @@ const DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024;
 /** 404 retries after a push, and retries of a blob upload that lost a race. */
 const SETTLE_ATTEMPTS = 5;
 const MAX_REFERRER_PAGES = 20;
+function hasSubject(manifest) {
+    try {
+        return typeof JSON.parse(manifest.toString('utf8')).subject === 'object';
+    }
+    catch {
+        return false;
+    }
+}
 function networkFailure(err) {
     return err instanceof errors/* ActionError */.lZ && err.cause instanceof HttpError && err.cause.status === undefined;
 }
@@ -39827,8 +39862,15 @@ class RegistryClient {
             if (opts.once)
                 req.retry = false;
             const res = await this.send(repo, req);
-            if (res.status >= 200 && res.status < 300)
+            if (res.status >= 200 && res.status < 300) {
+                // A registry with the referrers API answers a manifest with a subject with OCI-Subject
+                // (distribution spec 1.1); without it the spec has clients keep the referrers tag, and
+                // the API is not asked about (some registries send the header without a usable API, so
+                // its presence proves nothing: referrers() still checks).
+                if (!res.headers.get('oci-subject') && hasSubject(bytes))
+                    this.noReferrersApi.add(repo.registry);
                 return descriptor;
+            }
             // Blobs pushed a moment ago may not be visible yet on eventually consistent registries.
             const blobUnknown = parseRegistryErrors(res.body).some((e) => /BLOB_UNKNOWN/.test(e.code));
             if (opts.once && (blobUnknown || isTransientStatus(res.status))) {
@@ -39841,30 +39883,37 @@ class RegistryClient {
     hasBlob(repo, digest) {
         return this.blobExists(repo, digest, 'pull');
     }
-    /** Uploads `bytes` unless the repository has them: POST a session, then PUT `?digest=` (monolithic). */
     /**
-     * Uploads a blob (POST then PUT). `checkExists` (default) asks first with a
-     * HEAD and skips blobs already there; callers turn it off for blobs that are
-     * new by construction (a fresh signature's payload, a config for a new layer
-     * list), where the HEAD would only cost a round trip.
+     * Uploads a blob: POST a session, then PUT `?digest=` (monolithic).
+     * `checkExists` (default) makes the POST ask to mount the blob from this very
+     * repository: a registry that has it answers 201 and nothing is uploaded;
+     * otherwise (or when it cannot mount) it answers 202 with the session we need
+     * anyway (distribution spec), so a blob already there costs one request and a
+     * new one two, where a HEAD first would cost one and three. Callers turn it
+     * off for blobs that are new by construction (a fresh signature's payload, a
+     * config for a new layer list): there is nothing to find.
      */
     async pushBlob(repo, bytes, mediaType = MEDIA_TYPES.octetStream, opts = {}) {
+        return (await this.uploadBlob(repo, bytes, mediaType, opts)).descriptor;
+    }
+    /** pushBlob, also saying whether the repository had the blob already (found by the mount, or known this run). */
+    async uploadBlob(repo, bytes, mediaType = MEDIA_TYPES.octetStream, opts = {}) {
         const descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
         const key = `${types_imageName(repo)}@${descriptor.digest}`;
         this.pushed.add(key);
         // Known to be there already this run (e.g. the empty config every bundle referrer shares): no request at all.
         if ((opts.checkExists ?? true) && this.stored.has(key))
-            return this.remember(key, descriptor);
-        if ((opts.checkExists ?? true) && (await this.blobExists(repo, descriptor.digest, 'push')))
-            return this.remember(key, descriptor);
+            return { descriptor: this.remember(key, descriptor), existed: true };
         const endBy = Date.now() + this.retry.budgetMs;
         let networkError;
         for (let attempt = 1;; attempt++) {
             let res;
             try {
-                res = await this.uploadOnce(repo, bytes, descriptor.digest);
+                // After a failed attempt the blob may have landed (ours, or another job's): the mount finds it.
+                const sent = await this.uploadOnce(repo, bytes, descriptor.digest, (opts.checkExists ?? true) || attempt > 1);
+                res = sent.res;
                 if (res.status === 201 || res.status === 204)
-                    return this.remember(key, descriptor);
+                    return { descriptor: this.remember(key, descriptor), existed: sent.mounted && attempt === 1 };
             }
             catch (err) {
                 // A connection reset mid-upload, or a timeout: the session is spent, start another.
@@ -39883,8 +39932,6 @@ class RegistryClient {
                 throw await this.failure(repo, undefined, 'push', `upload the blob ${descriptor.digest}`, { ...res, attempts: attempt });
             }
             await new Promise((resolve) => setTimeout(resolve, wait));
-            if (await this.blobExists(repo, descriptor.digest, 'push'))
-                return this.remember(key, descriptor);
         }
     }
     /** A 404 for a blob this run pushed is retried a few times: eventually consistent registries show it a moment later. */
@@ -39939,16 +39986,18 @@ class RegistryClient {
             return false;
         throw await this.failure(repo, undefined, action, `check the blob ${digest}`, res);
     }
-    async uploadOnce(repo, bytes, digest) {
-        const started = await this.send(repo, { method: 'POST', url: this.url(repo, 'blobs/uploads/'), headers: { 'content-length': '0' } });
+    /** One POST (asking to `mount` the blob from this repository when it may be there) and, unless mounted, one PUT. */
+    async uploadOnce(repo, bytes, digest, mount) {
+        const query = mount ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(repo.repository)}` : '';
+        const started = await this.send(repo, { method: 'POST', url: this.url(repo, `blobs/uploads/${query}`), headers: { 'content-length': '0' } });
         const location = started.headers.get('location');
         if (started.status !== 202 || !location)
-            return started;
+            return { res: started, mounted: mount && started.status === 201 };
         const target = new URL(location, started.url).toString();
         const url = `${target}${target.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
         // One attempt: a failed PUT may have consumed the session; pushBlob starts a new one.
         const req = { method: 'PUT', url, headers: { 'content-type': 'application/octet-stream' }, body: bytes, retry: false };
-        return this.send(repo, req);
+        return { res: await this.send(repo, req), mounted: false };
     }
     /** Waits before retry `attempt` of an `expectExists` read; false when we should stop. */
     async settle(opts, attempt) {
@@ -39978,6 +40027,16 @@ class RegistryClient {
     }
     /** Sends with the credentials the registry wants, answering up to two 401 challenges. */
     async send(repo, req) {
+        const release = await this.auth.admit(repo.registry);
+        try {
+            return await this.sendAuthorized(repo, req, release);
+        }
+        finally {
+            release?.();
+        }
+    }
+    /** `answered`: called once the first answer (and any challenge in it) has been dealt with. */
+    async sendAuthorized(repo, req, answered) {
         const registryOrigin = new URL((0,hosts/* registryBaseUrl */.mO)(repo.registry)).origin;
         for (let round = 0;; round++) {
             const header = await this.auth.header(repo);
@@ -39998,6 +40057,7 @@ class RegistryClient {
             if (res.status !== 401 || round >= 2)
                 return res;
             const outcome = await this.auth.unauthorized(repo, res, headers.authorization);
+            answered?.();
             if (!outcome.retry)
                 return { ...res, authDetail: outcome.detail };
         }
@@ -40570,6 +40630,7 @@ function signaturesJson(records) {
         rekor: { logIndex: r.rekor.logIndex, logId: r.rekor.logId, integratedTime: r.rekor.integratedTime, uuid: r.rekor.uuid, url: r.rekor.url },
         bundlePath: r.bundlePath,
         ...(r.platform ? { platform: r.platform } : {}),
+        ...(r.skipped ? { skipped: true } : {}),
     }));
 }
 /** The outputs both modes give: identity, issuer, commands, policies. */
@@ -40686,9 +40747,12 @@ const escapeCell = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 function signSummaryMarkdown(s) {
     const rows = s.records.map((r) => {
         const v = s.verdicts.get(r);
-        const verified = !s.selfCheck ? 'not checked (`verify: false`)' : v?.ok ? '✅ yes' : `❌ ${escapeCell(v?.reason ?? 'not verified')}`;
+        // A skipped signature was verified when found, whatever `verify` says.
+        const verified = v?.ok ? '✅ yes' : !s.selfCheck ? 'not checked (`verify: false`)' : `❌ ${escapeCell(v?.reason ?? 'not verified')}`;
         const image = r.platform ? `${r.image.split('@')[0]} (${r.platform})` : r.image.split('@')[0];
-        return `| \`${escapeCell(image)}\` | \`${summary_short(r.digest)}\` | ${r.format} | \`${escapeCell(r.reference)}\` | [${r.rekor.logIndex}](${r.rekor.url}) | ${verified} |`;
+        // if-signed: skip: the signature was there already; nothing was written.
+        const stored = `\`${escapeCell(r.reference)}\`${r.skipped ? ' (skipped: already signed by this identity)' : ''}`;
+        return `| \`${escapeCell(image)}\` | \`${summary_short(r.digest)}\` | ${r.format} | ${stored} | [${r.rekor.logIndex}](${r.rekor.url}) | ${verified} |`;
     });
     return [
         // A failure leads: the cause first, what did get signed after it.
@@ -41266,11 +41330,18 @@ function rawArrayElements(text, key) {
 /**
  * Lossless append to a tagged manifest under concurrency. Registries have no
  * compare-and-swap, and cosign's read–append–PUT loses signatures when two
- * signers race. Here each writer: reads the tag, merges, checks with a HEAD that
- * the tag did not move before its PUT, PUTs, then reads back twice (at once, and
- * after a settle delay long enough for a writer that passed its own HEAD check
- * just before our PUT to land). If our element or one we had read is missing, it
- * merges the union and writes again, a bounded number of times.
+ * signers race. Here each writer: reads the tag, merges, makes sure the read is
+ * the last thing before its PUT (when building the manifest sent requests, a
+ * HEAD checks that the tag did not move), PUTs, then reads back after a settle
+ * delay long enough for a writer that passed its own check just before our PUT
+ * to land. If our element or one we had read is missing, it merges the union
+ * and writes again, a bounded number of times.
+ *
+ * The `.sig` manifest needs a config blob uploaded for its exact layer list
+ * (two requests). When the caller knows what the tag most likely holds (nothing,
+ * for a digest never signed), the config is uploaded before the read, so that the
+ * read is itself the race guard; when the tag holds something else, the config
+ * is built again and the HEAD guards the write.
  *
  * Existing elements are carried as their original JSON text (see json-raw.ts).
  *
@@ -41337,30 +41408,53 @@ async function appendLossless(client, repo, tag, ours, spec, opts) {
     let failedWrites = 0;
     // Everything that must end up in the list: ours, and every element we have seen there.
     const known = new Map();
-    let current = await client.getManifest(repo, tag);
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const present = elementsOf(current, spec, repo, tag);
+    const mergedWith = (present) => {
         for (const e of present)
             if (!known.has(e.id))
                 known.set(e.id, e);
         for (const e of ours)
             if (!known.has(e.id))
                 known.set(e.id, e);
-        const merged = merge(present, known);
-        if (current && merged.length === present.length)
-            return { descriptor: current.descriptor, attempts: attempt - 1, count: present.length };
+        return merge(present, known);
+    };
+    const idsOf = (elements) => JSON.stringify(elements.map((e) => e.id));
+    let prepared;
+    if (spec.buildSends && opts.likely !== undefined) {
+        // Not added to `known`: an element gone by the time we read was removed on purpose.
+        const likely = merge(elementsOf(opts.likely ?? undefined, spec, repo, tag), new Map(ours.map((e) => [e.id, e])));
+        if (opts.maxElements === undefined || likely.length <= opts.maxElements)
+            prepared = { ids: idsOf(likely), ...(await spec.build(likely)) };
+    }
+    let current = await client.getManifest(repo, tag);
+    // Nothing has been sent, and no time waited, since `current` was read: the read is the race guard.
+    let fresh = true;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const present = elementsOf(current, spec, repo, tag);
+        const merged = mergedWith(present);
+        if (current && merged.length === present.length) {
+            return { descriptor: current.descriptor, attempts: attempt - 1, count: present.length, manifest: current };
+        }
         if (opts.maxElements !== undefined && merged.length > opts.maxElements)
             throw tooMany(repo, tag, spec, present.length, opts);
-        const { body, mediaType } = await spec.build(merged);
-        // Check the tag did not move while we built (the config upload takes two round trips):
-        // without this, a writer that read before our PUT and writes after our read-back would
-        // drop our element unseen. It costs one HEAD per write and closes that window.
-        const now = await client.headManifest(repo, tag);
-        if (now?.digest !== current?.descriptor.digest) {
-            // Someone wrote since we read: merge their version instead of overwriting it.
-            await append_sleep(backoffMs(attempt, backoff));
-            current = await client.getManifest(repo, tag);
-            continue;
+        let built = prepared?.ids === idsOf(merged) ? prepared : undefined;
+        if (!built) {
+            built = await spec.build(merged);
+            if (spec.buildSends)
+                fresh = false;
+        }
+        const { body, mediaType } = built;
+        // Unless the read was the last thing before this write, check the tag did not move since
+        // (the config upload takes two round trips): without this, a writer that read before our
+        // PUT and writes after our read-back would drop our element unseen. One HEAD closes that window.
+        if (!fresh) {
+            const now = await client.headManifest(repo, tag);
+            if (now?.digest !== current?.descriptor.digest) {
+                // Someone wrote since we read: merge their version instead of overwriting it.
+                await append_sleep(backoffMs(attempt, backoff));
+                current = await client.getManifest(repo, tag);
+                fresh = true;
+                continue;
+            }
         }
         const putStarted = Date.now();
         try {
@@ -41376,6 +41470,7 @@ async function appendLossless(client, repo, tag, ours, spec, opts) {
             attempt--;
             await append_sleep(wait);
             current = await client.getManifest(repo, tag);
+            fresh = true;
             continue;
         }
         const settleMs = opts.settleMs ?? Math.min(5000, Math.max(100, 2 * (Date.now() - putStarted)));
@@ -41386,8 +41481,9 @@ async function appendLossless(client, repo, tag, ours, spec, opts) {
         const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
         const complete = ![...known.keys()].some((id) => !ids.has(id));
         if (complete && current)
-            return { descriptor: current.descriptor, attempts: attempt, count: ids.size };
+            return { descriptor: current.descriptor, attempts: attempt, count: ids.size, manifest: current };
         await append_sleep(backoffMs(attempt, backoff));
+        fresh = false;
     }
     throw new errors/* ActionError */.lZ(`could not add the ${spec.noun}${ours.length > 1 ? 's' : ''} to ${types_imageName(repo, tag)}: other writers kept replacing the tag for ${maxAttempts} attempts`, { image: opts.image, fix: 'run the job again; what is already in the tag is kept' });
 }
@@ -41409,6 +41505,7 @@ async function appendLayers(client, repo, tag, newLayers, buildConfig, opts = {}
         mediaTypes: [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest],
         identity: layerIdentity,
         noun: 'signature',
+        buildSends: true,
         build: async (elements) => {
             const configBytes = buildConfig(elements.map((e) => e.value));
             // A config for this exact layer list is new unless this very list was written before: no HEAD first.
@@ -41435,6 +41532,7 @@ async function appendIndexDescriptors(client, repo, tag, descriptors, opts = {})
         mediaTypes: [MEDIA_TYPES.ociIndex],
         identity: digestIdentity,
         noun: 'referrer',
+        buildSends: false,
         build: async (elements) => ({
             body: `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociIndex}","manifests":[${elements.map((e) => e.raw).join(',')}]}`,
             mediaType: MEDIA_TYPES.ociIndex,
@@ -41583,11 +41681,15 @@ function bundleFileName(subject, format) {
     const repo = `${subject.repo.registry}/${subject.repo.repository}`.replace(/[^a-zA-Z0-9._-]+/g, '_');
     return `${repo}_${subject.digest.replace(':', '-').slice(0, 19)}.${format}.sigstore.json`;
 }
-async function signLegacy(subject, ctx) {
+/** `likely`: what the `.sig` tag held a moment ago, when the caller read it (if-signed: skip). */
+async function signLegacy(subject, ctx, likely) {
     const image = `${subject.dockerReference}@${subject.digest}`;
     const payload = simpleSigningPayload(subject.dockerReference, subject.digest, ctx.annotations);
-    // No HEAD first: the upload itself is the proof of write access we want before logging.
-    await ctx.registry.pushBlob(subject.repo, payload, undefined, { checkExists: false });
+    // The upload (a mount request when the payload is there already) is the proof of write access we want before logging.
+    const uploaded = await ctx.registry.uploadBlob(subject.repo, payload);
+    // The payload is the same for every signature of this digest and annotations: when it is new,
+    // the digest was most likely never signed, and the .sig config is prepared for our layer alone.
+    const guess = likely !== undefined ? likely : uploaded.existed ? undefined : null;
     const cert = await ctx.signer.certificate();
     const signature = ctx.signer.sign(payload);
     const signatureB64 = signature.toString('base64');
@@ -41602,9 +41704,10 @@ async function signLegacy(subject, ctx) {
     const rfc3161TimestampB64 = timestamp?.response.toString('base64');
     const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry, rfc3161TimestampB64 });
     const tag = signatureTag(subject.digest);
-    await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
+    const appended = await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
         image,
         blobsPresent: true,
+        likely: guess,
     });
     const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
     const bundle = messageSignatureBundle({ payloadSha256Hex: sha256Hex(payload), signatureB64, certificatePem: cert.leafPem, rekor: entry, rfc3161TimestampB64 });
@@ -41624,6 +41727,7 @@ async function signLegacy(subject, ctx) {
         },
         bundlePath,
         platform: subject.platform,
+        readBack: appended.manifest ? [{ ...subject.repo, ref: tag, manifest: appended.manifest }] : undefined,
     };
 }
 
@@ -41715,9 +41819,17 @@ async function signBundle(subject, ctx) {
     await ctx.registry.putManifest(subject.repo, descriptor.digest, manifest, MEDIA_TYPES.ociManifest);
     // The API lists referrers by itself; without it, we maintain the fallback index.
     const referrers = await ctx.registry.referrers(subject.repo, subject.digest);
-    const listed = referrers.supported
-        ? referrers.manifests.length
-        : (await appendIndexDescriptors(ctx.registry, subject.repo, referrersTag(subject.digest), [descriptor], { image })).count;
+    const readBack = [{ ...subject.repo, ref: descriptor.digest, manifest: { body: manifest, json: JSON.parse(manifest.toString('utf8')) } }];
+    let listed;
+    if (referrers.supported)
+        listed = referrers.manifests.length;
+    else {
+        const tag = referrersTag(subject.digest);
+        const appended = await appendIndexDescriptors(ctx.registry, subject.repo, tag, [descriptor], { image });
+        listed = appended.count;
+        if (appended.manifest)
+            readBack.push({ ...subject.repo, ref: tag, manifest: appended.manifest });
+    }
     const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'bundle'));
     await promises_default().writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
     return {
@@ -41729,7 +41841,758 @@ async function signBundle(subject, ctx) {
         bundlePath,
         platform: subject.platform,
         notes: referrerCountNotes(listed),
+        readBack,
     };
+}
+
+// EXTERNAL MODULE: ./node_modules/@sigstore/verify/dist/index.js
+var verify_dist = __nccwpck_require__(4187);
+// EXTERNAL MODULE: ./node_modules/@sigstore/bundle/dist/index.js
+var bundle_dist = __nccwpck_require__(1040);
+;// CONCATENATED MODULE: ./src/verify/log-signer.ts
+/**
+ * The signer a transparency-log entry names must be the signature's own
+ * certificate. @sigstore/verify compares only the signature and the digest in
+ * the entry's body (dist/tlog/hashedrekord.js, dsse.js), so an entry holding a
+ * bare public key, or another certificate for the same key, passes it. cosign
+ * (pkg/cosign/verify.go, comparePublicKey), sigstore-go (pkg/verify/tlog.go,
+ * CompareKey; for Rekor v2 the entry hash is rebuilt from the bundle's
+ * certificate) and containers/image compare the signer too, and reject it.
+ */
+
+/** The first PEM block of base64-encoded PEM text (Rekor v1 stores verifiers that way). */
+function fromPemB64(b64) {
+    if (typeof b64 !== 'string')
+        return undefined;
+    const text = Buffer.from(b64, 'base64').toString('utf8');
+    const block = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(text);
+    if (!block)
+        return undefined;
+    return { der: Buffer.from(block[2].replace(/\s+/g, ''), 'base64'), certificate: block[1] === 'CERTIFICATE' };
+}
+/** Rekor v2's `Verifier` message: raw DER of a certificate or a public key. */
+function fromV2Verifier(verifier) {
+    const cert = verifier?.x509Certificate?.rawBytes;
+    if (typeof cert === 'string')
+        return { der: Buffer.from(cert, 'base64'), certificate: true };
+    const key = verifier?.publicKey?.rawBytes;
+    if (typeof key === 'string')
+        return { der: Buffer.from(key, 'base64'), certificate: false };
+    return undefined;
+}
+/** The signer of a canonicalized entry body, for the kinds @sigstore/verify accepts. */
+function loggedSigner(body) {
+    const spec = body?.spec;
+    switch (`${body?.kind}/${body?.apiVersion}`) {
+        case 'hashedrekord/0.0.1':
+            return fromPemB64(spec?.signature?.publicKey?.content);
+        case 'dsse/0.0.1':
+            return fromPemB64(spec?.signatures?.[0]?.verifier);
+        case 'intoto/0.0.1':
+            return fromPemB64(spec?.publicKey);
+        case 'intoto/0.0.2':
+            return fromPemB64(spec?.content?.envelope?.signatures?.[0]?.publicKey);
+        case 'hashedrekord/0.0.2':
+            return fromV2Verifier(spec?.hashedRekordV002?.signature?.verifier);
+        case 'dsse/0.0.2':
+            return fromV2Verifier(spec?.dsseV002?.signatures?.[0]?.verifier);
+        default:
+            return undefined;
+    }
+}
+function sameKey(der, leaf) {
+    try {
+        return Buffer.from(dist.X509Certificate.parse(der).publicKey).equals(Buffer.from(leaf.publicKey));
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Why the entry's signer is not `leaf`, or undefined when it is. Called only
+ * after @sigstore/verify accepted the entry (so its body is the logged one).
+ */
+function logSignerMismatch(canonicalizedBodyB64, leaf) {
+    let body;
+    try {
+        body = JSON.parse(Buffer.from(canonicalizedBodyB64 ?? '', 'base64').toString('utf8'));
+    }
+    catch {
+        return 'the transparency-log entry body is not readable, so it cannot show who signed';
+    }
+    const signer = loggedSigner(body);
+    const rejected = 'cosign and sigstore-go reject a log entry that does not name the signing certificate itself';
+    if (!signer)
+        return `the transparency-log entry (${body?.kind ?? 'unknown kind'} ${body?.apiVersion ?? ''}) names no signer; ${rejected}`;
+    if (!signer.certificate)
+        return `the transparency-log entry names a bare public key, not the signing certificate; ${rejected}`;
+    if (signer.der.equals(Buffer.from(leaf.root.toDER())))
+        return undefined;
+    const which = sameKey(signer.der, leaf) ? 'another certificate for the same key' : 'the certificate of another key';
+    return `the transparency-log entry names ${which}, not the signature's certificate; ${rejected}`;
+}
+
+;// CONCATENATED MODULE: ./src/verify/policy.ts
+const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+/** Exact identities compare literally; `-regexp` must match the WHOLE identity (anchored). */
+function identityMatcher(policy) {
+    if (policy.exact !== undefined)
+        return new RegExp(`^${escapeRegExp(policy.exact)}$`);
+    if (policy.regexp !== undefined)
+        return new RegExp(`^(?:${policy.regexp})$`);
+    throw new Error('an identity policy needs an exact identity or a regexp');
+}
+function describePolicy(policy) {
+    return policy.exact !== undefined ? policy.exact : `/${policy.regexp}/ (anchored)`;
+}
+/**
+ * Patterns with an unescaped `.*`/`.+` (e.g. `@refs/.+`) accept any branch, tag
+ * or workflow there, pull-request refs included: worth a warning.
+ */
+function looseRegexpWarning(regexp) {
+    const open = regexp.match(/(?<!\\)\.[*+]/);
+    if (!open)
+        return undefined;
+    return `certificate-identity-regexp '${regexp}' accepts any text where it says '${open[0]}' (any branch, tag or workflow, pull-request refs included); prefer an exact certificate-identity such as https://github.com/<owner>/<repo>/.github/workflows/<file>@refs/heads/main, or narrow the pattern (e.g. @refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+)`;
+}
+
+;// CONCATENATED MODULE: ./src/verify/check.ts
+/**
+ * The verdict on one signature, with a one-line reason a person can act on.
+ * Shared by the sign self-check and verify mode, for both formats.
+ *
+ * @sigstore/verify checks, in this order: RFC 3161 timestamps, the certificate
+ * chain (and SCT) at the log's time, the log's promise/proof, the log entry's
+ * body against the signature, then the signature itself. Its error codes are mapped onto the
+ * reasons of issue 5; where a code is ambiguous (a body mismatch can be a
+ * changed payload or a log entry of another signature) we look again.
+ */
+
+
+
+
+
+
+
+function failed(base, failure, reason) {
+    return { ...base, ok: false, failure, reason };
+}
+function classifyCertificateError(msg, cause) {
+    if (/SCT/.test(msg)) {
+        return { failure: 'chain', reason: 'certificate has no valid CT-log timestamp (SCT) from a log of the trusted root' };
+    }
+    const detail = cause instanceof Error ? cause.message : msg;
+    if (/not valid or expired/.test(detail)) {
+        return { failure: 'chain', reason: 'certificate was not valid at the time the transparency log recorded the signature' };
+    }
+    return { failure: 'chain', reason: `certificate does not chain to the trusted root (${detail})` };
+}
+/** A body mismatch: did the payload/signature change after signing, or is the log entry another signature's? */
+function classifyBodyMismatch(entity, leaf, msg) {
+    if (entity && leaf) {
+        const key = external_node_crypto_default().createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' });
+        if (!entity.signature.verifySignature(key)) {
+            return { failure: 'signature', reason: 'signature does not match the signed payload (the payload or the signature was changed after signing)' };
+        }
+    }
+    return { failure: 'log-proof', reason: `the transparency-log entry is for another signature or payload (${msg})` };
+}
+/**
+ * Timestamps (RFC 3161) and log proofs are checked before the certificate: a
+ * signature made on another Sigstore instance fails there first, though the
+ * root cause is that its certificate does not chain to our root. So, after a
+ * timestamp or log failure, check the certificate alone at the log's
+ * (unverified) time; only ever to name the reason, never to pass anything.
+ */
+function chainProbe(entity, trust) {
+    const logTimes = entity.timestamps.filter((t) => t.$case === 'transparency-log' && Number(t.tlogEntry.integratedTime) > 0);
+    if (!logTimes.length)
+        return undefined;
+    try {
+        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 0, ctlogThreshold: 1, timestampThreshold: 1 }).verify({ ...entity, timestamps: logTimes, tlogEntries: [] });
+    }
+    catch (err) {
+        const e = err;
+        if (e?.code === 'CERTIFICATE_ERROR')
+            return classifyCertificateError(e.message ?? '', e.cause);
+    }
+    return undefined;
+}
+function classify(err, entity, leaf, trust) {
+    const e = err;
+    const msg = e?.message ?? String(err);
+    switch (e?.code) {
+        case 'CERTIFICATE_ERROR':
+            return classifyCertificateError(msg, e.cause);
+        case 'SIGNATURE_ERROR':
+            return { failure: 'signature', reason: 'signature does not match the signed payload' };
+        case 'TLOG_BODY_ERROR':
+            return classifyBodyMismatch(entity, leaf, msg);
+        case 'TLOG_ERROR':
+        case 'TLOG_INCLUSION_PROOF_ERROR':
+        case 'TLOG_INCLUSION_PROMISE_ERROR':
+        case 'TLOG_MISSING_INCLUSION_ERROR':
+        case 'TIMESTAMP_ERROR':
+            return ((entity && chainProbe(entity, trust)) ?? {
+                failure: 'log-proof',
+                reason: `bad or missing transparency-log proof (${msg}): not signed by a log or timestamp authority of the trusted root`,
+            });
+        default:
+            return { failure: 'malformed', reason: `cannot verify: ${msg}` };
+    }
+}
+/** The leaf certificate of a bundle, read before verifying so that every verdict can name who signed. */
+function leafOf(bundleJson) {
+    const material = bundleJson.verificationMaterial;
+    const raw = material?.certificate?.rawBytes ?? material?.x509CertificateChain?.certificates?.[0]?.rawBytes;
+    if (!raw)
+        return undefined;
+    try {
+        return dist.X509Certificate.parse(Buffer.from(raw, 'base64'));
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Verifies a bundle cryptographically with @sigstore/verify (chain to the
+ * trusted root at the log's time, SCT, log promise/proof, signature), that the
+ * log entry names this certificate (./log-signer.ts), then the identity and
+ * issuer against the policy. `artifact` is the signed payload for
+ * message signatures; DSSE bundles carry their own.
+ */
+function verifyBundle(bundleJson, artifact, trust, policy, base) {
+    const leaf = leafOf(bundleJson);
+    const tlog = bundleJson.verificationMaterial?.tlogEntries?.[0];
+    const cert = leaf ? describeCertificate(leaf) : undefined;
+    const described = {
+        ...base,
+        ...(cert ? { identity: cert.identity, issuer: cert.issuer } : {}),
+        ...(tlog ? { logIndex: Number(tlog.logIndex), integratedTime: Number(tlog.integratedTime) } : {}),
+    };
+    let entity;
+    try {
+        entity = (0,verify_dist/* toSignedEntity */.DC)((0,bundle_dist/* bundleFromJSON */.vw)(bundleJson), artifact);
+        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 1, ctlogThreshold: 1 }).verify(entity);
+    }
+    catch (err) {
+        const { failure, reason } = classify(err, entity, leaf, trust);
+        return failed(described, failure, reason);
+    }
+    if (!leaf || !cert)
+        return failed(described, 'malformed', 'the signature carries no certificate');
+    for (const entry of bundleJson.verificationMaterial?.tlogEntries ?? []) {
+        const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
+        if (mismatch)
+            return failed(described, 'log-proof', mismatch);
+    }
+    if (!identityMatcher(policy).test(cert.identity)) {
+        return failed(described, 'identity', `signed by another identity: ${cert.identity || '(none)'} (expected ${describePolicy(policy)})`);
+    }
+    if (cert.issuer !== policy.issuer) {
+        return failed(described, 'issuer', `certificate from another issuer: ${cert.issuer || '(none)'} (expected ${policy.issuer})`);
+    }
+    return { ...described, ok: true };
+}
+
+;// CONCATENATED MODULE: ./src/verify/discovery.ts
+/**
+ * Which referrers cosign 3 counts as Sigstore bundles. Whether it finds any
+ * decides what it reads: cosign verify (cmd/cosign/cli/verify/verify.go) calls
+ * GetBundles (pkg/cosign/verify.go), which lists every referrer of the digest,
+ * whatever its artifactType, and keeps those that ociremote.Bundle
+ * (pkg/oci/remote/signatures.go) can read; if it keeps one, cosign 3 reads only
+ * bundles and ignores the `.sig`. Bundle() asks for exactly one layer, a media
+ * type starting with `application/vnd.dev.sigstore.bundle`, a bundle that
+ * parses and validates (sigstore-go pkg/bundle NewBundle: v0.1 to v0.3, proofs,
+ * no chain from v0.3 on), and at least v0.3. Message-signature bundles count
+ * too (their verification then fails: cosign wants a DSSE envelope).
+ */
+
+const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
+const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
+/**
+ * The bundle version a media type names, as sigstore-go reads it
+ * (pkg/bundle/bundle.go getBundleVersion): `…bundle+json;version=0.N` for
+ * 0.1 to 0.3, or `…bundle.v<semver>+json`.
+ */
+function bundleVersion(mediaType) {
+    if (typeof mediaType !== 'string')
+        return undefined;
+    const legacy = /^application\/vnd\.dev\.sigstore\.bundle\+json;version=(0\.[123])$/.exec(mediaType);
+    if (legacy)
+        return legacy[1];
+    return /^application\/vnd\.dev\.sigstore\.bundle\.v(\d+\.\d+(?:\.\d+)?)\+json$/.exec(mediaType)?.[1];
+}
+/** cosign 3 reads v0.3 (and v0.3.x); sigstore-go refuses v0.4 and later, cosign anything before v0.3. */
+const readableVersion = (v) => v !== undefined && /^0\.3(?:\.\d+)?$/.test(v);
+/** What cosign 3 makes of one listed referrer. Registry errors reading the manifest are thrown. */
+async function discoverBundle(reader, repo, referrerDigest) {
+    const fetched = await reader.getManifest(repo, referrerDigest);
+    if (!fetched)
+        return { found: false, why: 'the referrer is listed but its manifest is not in the repository' };
+    const manifest = fetched.json;
+    const layers = Array.isArray(manifest.layers) ? manifest.layers : [];
+    if (layers.length !== 1) {
+        return { found: false, manifest, why: `the referrer has ${layers.length} layers; cosign 3 reads a bundle only from a referrer with exactly one` };
+    }
+    const [layer] = layers;
+    if (typeof layer?.mediaType !== 'string' || !layer.mediaType.startsWith(BUNDLE_LAYER_PREFIX)) {
+        return { found: false, manifest, why: `the referrer's layer is ${layer?.mediaType ?? 'untyped'}, not a Sigstore bundle` };
+    }
+    let json;
+    try {
+        json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8'));
+    }
+    catch (err) {
+        return { found: false, manifest, why: `the bundle cannot be read: ${err.message}` };
+    }
+    const version = bundleVersion(json?.mediaType);
+    if (!readableVersion(version)) {
+        const named = version ? `v${version}` : `of media type ${String(json?.mediaType ?? 'none')}`;
+        return { found: false, manifest, why: `the bundle is ${named}; cosign 3 reads only v0.3 bundles from the registry` };
+    }
+    try {
+        (0,bundle_dist/* bundleFromJSON */.vw)(json);
+    }
+    catch (err) {
+        const fields = err.fields;
+        return { found: false, manifest, why: `the bundle is not valid: ${err.message}${fields?.length ? ` (${fields.join(', ')})` : ''}` };
+    }
+    return { found: true, bundle: json, manifest };
+}
+
+;// CONCATENATED MODULE: ./src/verify/bundle.ts
+
+
+
+/** Bound on referrers read per digest (bounded time and memory on hostile registries). */
+const MAX_BUNDLE_REFERRERS = 1000;
+const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
+/** The referrers of `digest`, from the API or the fallback index, and where they were listed. */
+async function listReferrers(reader, repo, digest) {
+    const api = await reader.referrers(repo, digest);
+    if (api.supported)
+        return api.manifests;
+    const index = await reader.getManifest(repo, referrersTag(digest));
+    const json = index?.json;
+    if (!json || (json.mediaType !== undefined && json.mediaType !== INDEX_MEDIA_TYPE) || !Array.isArray(json.manifests))
+        return [];
+    return json.manifests;
+}
+/**
+ * This action's own, stricter rule for what is a signature: a referrer listed
+ * as a cosign signature bundle (the bundle artifactType, and no predicate
+ * annotation or cosign's signature predicate), whose statement has that
+ * predicate. cosign 3 accepts any verified DSSE bundle (see Cosign3Verdict).
+ */
+function listedAsSignature(d) {
+    if (d.artifactType !== BUNDLE_MEDIA_TYPE)
+        return false;
+    const predicate = d.annotations?.[ANNOTATION_PREDICATE_TYPE];
+    return predicate === undefined || predicate === SIGN_PREDICATE_TYPE;
+}
+/** A fallback index is writable by anyone who can push: it must not lend us another image's bundle. */
+function subjectFailure(manifest, digest, base) {
+    if (!manifest || manifest.subject?.digest === digest)
+        return undefined;
+    return failed(base, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
+}
+/** After the bundle verifies, what cosign 3 checks: an in-toto statement naming this digest, compared as a string. */
+function statementVerdict(verified, payloadType, claims, digest) {
+    if (payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
+        return failed(verified, 'digest-claim', `the signed payload is not an in-toto statement (${payloadType ?? 'no payload type'})`);
+    }
+    if (!claims.subjectDigests.includes(digest)) {
+        return failed(verified, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest}`);
+    }
+    return verified;
+}
+/** Both verdicts on one referrer, and the bundle it holds when it holds one (`if-signed: skip` reports it). */
+async function judgeReferrer(reader, repo, digest, referrer, trust, policy) {
+    const base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
+    const isSignature = listedAsSignature(referrer);
+    let found;
+    try {
+        found = await discoverBundle(reader, repo, referrer.digest);
+    }
+    catch (err) {
+        if (isSignature)
+            throw err;
+        return {}; // cosign skips a referrer it cannot read; so does its view here
+    }
+    if (!found.found)
+        return isSignature ? { ours: subjectFailure(found.manifest, digest, base) ?? failed(base, 'malformed', found.why) } : {};
+    const envelope = found.bundle.dsseEnvelope;
+    if (!envelope?.payload) {
+        // cosign 3 counts it as a bundle, then fails it: "bundle does not contain a DSSE envelope".
+        const noEnvelope = failed(base, 'malformed', 'the bundle holds no DSSE envelope (a message signature is not an image signature)');
+        return { ours: isSignature ? (subjectFailure(found.manifest, digest, base) ?? noEnvelope) : undefined, cosign3: noEnvelope };
+    }
+    const claims = statementClaims(Buffer.from(envelope.payload, 'base64'));
+    const verified = verifyBundle(found.bundle, undefined, trust, policy, base);
+    const judged = verified.ok ? statementVerdict(verified, envelope.payloadType, claims, digest) : verified;
+    const cosign3 = { ...judged, ...(claims?.predicateType ? { predicateType: claims.predicateType } : {}) };
+    const attestation = envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims !== undefined && claims.predicateType !== SIGN_PREDICATE_TYPE;
+    if (!isSignature || attestation)
+        return { cosign3 };
+    return { ours: subjectFailure(found.manifest, digest, base) ?? judged, cosign3, bundle: found.bundle };
+}
+/** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS), for us and for cosign 3. */
+async function readBundleReferrers(reader, repo, digest, trust, policy) {
+    const listed = await listReferrers(reader, repo, digest);
+    const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_BUNDLE_REFERRERS);
+    const findings = { verdicts: [], cosign3: [] };
+    for (const referrer of unique) {
+        const { ours, cosign3 } = await judgeReferrer(reader, repo, digest, referrer, trust, policy);
+        if (ours)
+            findings.verdicts.push(ours);
+        if (cosign3)
+            findings.cosign3.push(cosign3);
+    }
+    return findings;
+}
+/** Our verdicts on the bundle signatures of `digest`. */
+async function verifyBundleSignatures(reader, repo, digest, trust, policy) {
+    return (await readBundleReferrers(reader, repo, digest, trust, policy)).verdicts;
+}
+/** Waits before each re-listing: registries with the referrers API may index a new referrer with a delay. */
+const LISTING_RETRY_DELAYS_MS = [500, 2000];
+const bundle_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/**
+ * The self-check of one bundle record: its own referrer (the record's
+ * reference names it by digest) must be listed for the digest, as verifiers
+ * find it, and verify for the run's identity. Other referrers are not judged.
+ */
+async function selfCheckBundle(reader, record, repo, trust, cert, retryDelaysMs = LISTING_RETRY_DELAYS_MS) {
+    const referrerDigest = record.reference.slice(record.reference.lastIndexOf('@') + 1);
+    const base = { format: 'bundle', reference: record.reference };
+    let listed;
+    for (const delay of [0, ...retryDelaysMs]) {
+        if (delay)
+            await bundle_sleep(delay);
+        listed = (await listReferrers(reader, repo, record.digest)).find((d) => d.digest === referrerDigest);
+        if (listed)
+            break;
+    }
+    if (!listed)
+        return failed(base, 'none-found', `the referrer ${referrerDigest} is not listed among the referrers of ${record.digest}`);
+    if (!listedAsSignature(listed))
+        return failed(base, 'malformed', 'the referrer is listed without the bundle artifactType or predicate annotation');
+    const policy = { exact: cert.identity, issuer: cert.issuer };
+    const { ours } = await judgeReferrer(reader, repo, record.digest, listed, trust, policy);
+    return ours ?? failed(base, 'malformed', 'the referrer holds a bundle of another predicate type');
+}
+
+;// CONCATENATED MODULE: ./src/verify/cosign-issuer.ts
+/**
+ * Where the OIDC issuer is read from a Fulcio certificate differs by verifier.
+ * We (like sigstore-go and so cosign 3's bundle path) prefer extension .8 and
+ * fall back to .1; cosign's `.sig` path and Kyverno `type: Cosign` read the raw
+ * bytes of .1 only (cosign pkg/cosign/certextensions.go, GetIssuer, used by
+ * CheckCertificatePolicy in pkg/cosign/verify.go). A certificate without .1,
+ * or whose .1 says something else, passes here and fails there.
+ */
+
+/** Fulcio's deprecated issuer extension: the raw issuer URL, not DER-wrapped. */
+const OID_ISSUER_LEGACY = '1.3.6.1.4.1.57264.1.1';
+/**
+ * Why cosign's `.sig` check would reject `cert` for `issuer` (the one we
+ * matched), or undefined when it would read the same issuer.
+ */
+function legacyIssuerMismatch(cert, issuer) {
+    const parsed = typeof cert === 'string' ? dist.X509Certificate.parse(cert) : cert;
+    const raw = parsed.extension(OID_ISSUER_LEGACY)?.value.toString('utf8');
+    const readers = "cosign's .sig check (cosign 2, and cosign 3 when no bundle exists) and Kyverno `type: Cosign` read the issuer only from extension 1.3.6.1.4.1.57264.1.1";
+    if (raw === undefined)
+        return `the certificate has no issuer in extension 1.3.6.1.4.1.57264.1.1 (only in .8); ${readers}, so they find none and reject this signature`;
+    if (raw !== issuer)
+        return `the certificate's extension 1.3.6.1.4.1.57264.1.1 names the issuer ${raw}, not ${issuer} (.8); ${readers} and reject this signature`;
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/verify/legacy.ts
+
+
+
+
+/** cosign reads no `.sig` with more layers than this; we read at most this many (bounded memory). */
+const MAX_SIGNATURE_LAYERS = 1000;
+/** A simple-signing payload is a few hundred bytes; annotations make it larger, never this large. */
+const MAX_PAYLOAD_BYTES = 64 * 1024;
+function entryFromAnnotation(text) {
+    const a = JSON.parse(text);
+    const body = JSON.parse(Buffer.from(a.Payload.body, 'base64').toString('utf8'));
+    return {
+        uuid: '',
+        logIndex: a.Payload.logIndex,
+        logId: a.Payload.logID,
+        integratedTime: a.Payload.integratedTime,
+        body: a.Payload.body,
+        signedEntryTimestamp: a.SignedEntryTimestamp,
+        kind: body.kind ?? 'hashedrekord',
+        apiVersion: body.apiVersion ?? '0.0.1',
+    };
+}
+function rfc3161FromAnnotation(text) {
+    if (!text)
+        return undefined;
+    try {
+        return JSON.parse(text).SignedRFC3161Timestamp;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The log index a layer's `dev.sigstore.cosign/bundle` names, read without fetching anything. */
+function layerLogIndex(layer) {
+    try {
+        return entryFromAnnotation(layer.annotations?.[ANNOTATION_BUNDLE] ?? '').logIndex;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Checks the payload claims the digest we asked about (cosign checks the same). */
+function digestClaim(payload) {
+    try {
+        const p = JSON.parse(payload.toString('utf8'));
+        return p.critical?.type === 'cosign container image signature' ? p.critical.image?.['docker-manifest-digest'] : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+const NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
+function verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts = {}) {
+    const base = { format: 'legacy', reference };
+    const a = layer.annotations ?? {};
+    if (!a[ANNOTATION_SIGNATURE] || !a[ANNOTATION_CERTIFICATE]) {
+        return failed(base, 'malformed', `layer ${layer.digest} has no signature or certificate annotation (a key-based signature?)`);
+    }
+    if (!a[ANNOTATION_BUNDLE])
+        return failed(base, 'log-proof', 'missing transparency-log proof (no dev.sigstore.cosign/bundle annotation)');
+    const requireChain = opts.requireChain ?? true;
+    if (!a[ANNOTATION_CHAIN] && requireChain)
+        return failed(base, 'chain', NO_CHAIN);
+    let rekor;
+    try {
+        rekor = entryFromAnnotation(a[ANNOTATION_BUNDLE]);
+    }
+    catch {
+        return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
+    }
+    const timestamp = rfc3161FromAnnotation(a[ANNOTATION_RFC3161]);
+    const judge = (rfc3161TimestampB64) => {
+        const bundle = messageSignatureBundle({
+            payloadSha256Hex: sha256Hex(payload),
+            signatureB64: a[ANNOTATION_SIGNATURE],
+            certificatePem: a[ANNOTATION_CERTIFICATE],
+            rekor: { ...rekor, inclusionProof: undefined },
+            rfc3161TimestampB64,
+        });
+        return verifyBundle(bundle, payload, trust, policy, { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime });
+    };
+    let verdict;
+    try {
+        verdict = judge(timestamp);
+    }
+    catch (err) {
+        // One layer with a garbled certificate must not hide the others' verdicts.
+        return failed(base, 'malformed', `the certificate annotation cannot be read: ${err.message}`);
+    }
+    const notes = [];
+    if (!verdict.ok && timestamp && opts.tolerateTimestamp) {
+        const withTimestamp = verdict;
+        verdict = judge(undefined);
+        if (verdict.ok)
+            notes.push(`its RFC 3161 timestamp annotation does not verify against the trusted root (${withTimestamp.reason}); cosign ignores that annotation unless --use-signed-timestamps, so the log entry's time was used`);
+    }
+    if (!verdict.ok)
+        return verdict;
+    const claimed = digestClaim(payload);
+    if (claimed !== digest) {
+        return failed(verdict, 'digest-claim', `signed for another image: the payload claims ${claimed ?? 'no digest'}, not ${digest}`);
+    }
+    if (!a[ANNOTATION_CHAIN])
+        notes.push(NO_CHAIN);
+    const cosignRejects = legacyIssuerMismatch(a[ANNOTATION_CERTIFICATE], verdict.issuer ?? '');
+    if (cosignRejects)
+        notes.push(cosignRejects);
+    return { ...verdict, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
+}
+/**
+ * cosign refuses a whole `.sig` with more than 1000 layers, of any media type
+ * (pkg/oci/remote/signatures.go, Get: MaxLayersExceeded): then none of its
+ * signatures counts, here either. Each still says how it fared otherwise.
+ */
+function overLayerLimit(verdicts, layerCount) {
+    const why = `cosign rejects this .sig: it has ${layerCount} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no signature in it counts`;
+    return verdicts.map((v) => {
+        const { note: _note, cosignRejects: _rejects, ...rest } = v;
+        return failed(rest, 'malformed', `${why} (this one ${v.ok ? 'verifies otherwise' : `also fails: ${v.reason}`})`);
+    });
+}
+async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts = {}) {
+    const tag = signatureTag(digest);
+    const reference = `${repo.registry}/${repo.repository}:${tag}`;
+    const manifest = await reader.getManifest(repo, tag);
+    if (!manifest)
+        return [];
+    const all = manifest.json.layers ?? [];
+    const layers = all
+        .filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE)
+        .slice(0, MAX_SIGNATURE_LAYERS)
+        .filter((l) => !opts.only || opts.only(l));
+    const verdicts = [];
+    for (const layer of layers) {
+        let payload;
+        try {
+            payload = await reader.getBlob(repo, layer.digest, MAX_PAYLOAD_BYTES);
+        }
+        catch (err) {
+            // One unreadable layer (deleted blob, wrong digest) must not hide the others.
+            verdicts.push(failed({ format: 'legacy', reference }, 'malformed', `the payload ${layer.digest} cannot be read: ${err.message}`));
+            continue;
+        }
+        verdicts.push(verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts));
+    }
+    return all.length > MAX_SIGNATURE_LAYERS ? overLayerLimit(verdicts, all.length) : verdicts;
+}
+
+;// CONCATENATED MODULE: ./src/sign/existing.ts
+/**
+ * `if-signed: skip`: before signing a digest in a format, look for a signature
+ * in that format by this very identity (the run's certificate SAN and issuer)
+ * that verifies for the digest, with the verify code of verify mode. When one
+ * does, it is reported in place of a new one (its log entry in the outputs,
+ * `skipped` on the record) and nothing is written: re-runs and rebuilds of a
+ * reproducible image stay under the limits verifiers read (50 referrers in
+ * Kyverno, 1000 `.sig` layers in cosign).
+ *
+ * Read, then write: two runs at once may each find none and each write one.
+ * The append that follows is the usual lossless one, so neither loses a signature.
+ */
+
+
+
+
+
+
+
+
+
+
+const existing_MAX_PAYLOAD_BYTES = 64 * 1024;
+/**
+ * The entry's UUID as the stored signature gives it: the Merkle leaf hash of the canonical
+ * body (RFC 6962). Rekor returned it at creation behind the log shard's tree id, which the
+ * signature does not carry; Rekor's API accepts either form.
+ */
+function leafHash(bodyB64) {
+    return (0,external_node_crypto_.createHash)('sha256').update(Buffer.from([0])).update(Buffer.from(bodyB64, 'base64')).digest('hex');
+}
+/** Whether the layer's certificate names this identity and issuer (read locally, before fetching anything). */
+function signedBy(layer, cert) {
+    const pem = layer.annotations?.[ANNOTATION_CERTIFICATE];
+    if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE || !pem)
+        return false;
+    try {
+        const { identity, issuer } = describeCertificate(pem);
+        return identity === cert.identity && issuer === cert.issuer;
+    }
+    catch {
+        return false;
+    }
+}
+function record(subject, format, reference, rekor, bundlePath, checked) {
+    const image = `${subject.dockerReference}@${subject.digest}`;
+    return { image, digest: subject.digest, format, reference, rekor, bundlePath, platform: subject.platform, skipped: true, checked };
+}
+async function existingLegacy(subject, ctx) {
+    const tag = signatureTag(subject.digest);
+    const manifest = (await ctx.registry.getManifest(subject.repo, tag)) ?? null;
+    const layers = (manifest?.json?.layers ?? []);
+    // cosign reads none of the signatures of a .sig past its limit: none of them counts.
+    if (!manifest || layers.length > MAX_SIGNATURE_LAYERS)
+        return { likely: manifest };
+    const trust = await ctx.trust;
+    const policy = { exact: ctx.cert.identity, issuer: ctx.cert.issuer };
+    const reference = `${subject.repo.registry}/${subject.repo.repository}:${tag}`;
+    for (const layer of layers.filter((l) => signedBy(l, ctx.cert))) {
+        let payload;
+        try {
+            payload = await ctx.registry.getBlob(subject.repo, layer.digest, existing_MAX_PAYLOAD_BYTES);
+        }
+        catch {
+            continue; // an unreadable layer is not a signature anyone can verify
+        }
+        const verdict = verifyLegacyLayer(layer, payload, subject.digest, trust, policy, reference);
+        if (!verdict.ok)
+            continue;
+        const a = layer.annotations ?? {};
+        const entry = entryFromAnnotation(a[ANNOTATION_BUNDLE]);
+        const timestamp = a[ANNOTATION_RFC3161] ? JSON.parse(a[ANNOTATION_RFC3161]).SignedRFC3161Timestamp : undefined;
+        const bundle = messageSignatureBundle({
+            payloadSha256Hex: sha256Hex(payload),
+            signatureB64: a[ANNOTATION_SIGNATURE],
+            certificatePem: a[ANNOTATION_CERTIFICATE],
+            rekor: entry,
+            rfc3161TimestampB64: timestamp,
+        });
+        const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
+        await promises_default().writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
+        const rekor = {
+            logIndex: entry.logIndex,
+            logId: entry.logId,
+            integratedTime: entry.integratedTime,
+            uuid: leafHash(entry.body),
+            url: entryUrl(ctx.instance, ctx.rekorUrl, entry.logIndex),
+            kind: entry.kind,
+        };
+        return { record: record(subject, 'legacy', `${subject.dockerReference}:${tag}`, rekor, bundlePath, verdict), likely: manifest };
+    }
+    return { likely: manifest };
+}
+async function existingBundle(subject, ctx) {
+    const listed = await listReferrers(ctx.registry, subject.repo, subject.digest);
+    const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_SIGNATURE_LAYERS);
+    if (!unique.length)
+        return {};
+    const trust = await ctx.trust;
+    const policy = { exact: ctx.cert.identity, issuer: ctx.cert.issuer };
+    for (const referrer of unique) {
+        let judged;
+        try {
+            judged = await judgeReferrer(ctx.registry, subject.repo, subject.digest, referrer, trust, policy);
+        }
+        catch {
+            continue; // one unreadable referrer does not hide the others
+        }
+        const tlog = judged.bundle?.verificationMaterial?.tlogEntries?.[0];
+        if (!judged.ours?.ok || !judged.bundle || !tlog)
+            continue;
+        const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'bundle'));
+        await promises_default().writeFile(bundlePath, `${JSON.stringify(judged.bundle, null, 2)}\n`);
+        const logIndex = Number(tlog.logIndex);
+        const rekor = {
+            logIndex,
+            logId: Buffer.from(tlog.logId?.keyId ?? '', 'base64').toString('hex'),
+            integratedTime: Number(tlog.integratedTime),
+            uuid: tlog.canonicalizedBody ? leafHash(tlog.canonicalizedBody) : '',
+            url: entryUrl(ctx.instance, ctx.rekorUrl, logIndex),
+            kind: tlog.kindVersion?.kind ?? '',
+        };
+        return { record: record(subject, 'bundle', `${subject.dockerReference}@${referrer.digest}`, rekor, bundlePath, judged.ours) };
+    }
+    return {};
+}
+/** Our verified signature of `subject` in `format`, if one is stored already. */
+function findExisting(subject, format, ctx) {
+    return format === 'legacy' ? existingLegacy(subject, ctx) : existingBundle(subject, ctx);
 }
 
 ;// CONCATENATED MODULE: ./src/transparency/rekor-v2.ts
@@ -42803,8 +43666,6 @@ function servicesFrom(config, rekorVersions, now, random = Math.random) {
     return services;
 }
 
-// EXTERNAL MODULE: ./node_modules/@sigstore/verify/dist/index.js
-var verify_dist = __nccwpck_require__(4187);
 ;// CONCATENATED MODULE: ./src/verify/tuf.ts
 /**
  * Sigstore's TUF repository, through @sigstore/tuf: one client per run (one
@@ -43392,628 +44253,39 @@ class TimestampClient {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/@sigstore/bundle/dist/index.js
-var bundle_dist = __nccwpck_require__(1040);
-;// CONCATENATED MODULE: ./src/verify/log-signer.ts
-/**
- * The signer a transparency-log entry names must be the signature's own
- * certificate. @sigstore/verify compares only the signature and the digest in
- * the entry's body (dist/tlog/hashedrekord.js, dsse.js), so an entry holding a
- * bare public key, or another certificate for the same key, passes it. cosign
- * (pkg/cosign/verify.go, comparePublicKey), sigstore-go (pkg/verify/tlog.go,
- * CompareKey; for Rekor v2 the entry hash is rebuilt from the bundle's
- * certificate) and containers/image compare the signer too, and reject it.
- */
-
-/** The first PEM block of base64-encoded PEM text (Rekor v1 stores verifiers that way). */
-function fromPemB64(b64) {
-    if (typeof b64 !== 'string')
-        return undefined;
-    const text = Buffer.from(b64, 'base64').toString('utf8');
-    const block = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(text);
-    if (!block)
-        return undefined;
-    return { der: Buffer.from(block[2].replace(/\s+/g, ''), 'base64'), certificate: block[1] === 'CERTIFICATE' };
-}
-/** Rekor v2's `Verifier` message: raw DER of a certificate or a public key. */
-function fromV2Verifier(verifier) {
-    const cert = verifier?.x509Certificate?.rawBytes;
-    if (typeof cert === 'string')
-        return { der: Buffer.from(cert, 'base64'), certificate: true };
-    const key = verifier?.publicKey?.rawBytes;
-    if (typeof key === 'string')
-        return { der: Buffer.from(key, 'base64'), certificate: false };
-    return undefined;
-}
-/** The signer of a canonicalized entry body, for the kinds @sigstore/verify accepts. */
-function loggedSigner(body) {
-    const spec = body?.spec;
-    switch (`${body?.kind}/${body?.apiVersion}`) {
-        case 'hashedrekord/0.0.1':
-            return fromPemB64(spec?.signature?.publicKey?.content);
-        case 'dsse/0.0.1':
-            return fromPemB64(spec?.signatures?.[0]?.verifier);
-        case 'intoto/0.0.1':
-            return fromPemB64(spec?.publicKey);
-        case 'intoto/0.0.2':
-            return fromPemB64(spec?.content?.envelope?.signatures?.[0]?.publicKey);
-        case 'hashedrekord/0.0.2':
-            return fromV2Verifier(spec?.hashedRekordV002?.signature?.verifier);
-        case 'dsse/0.0.2':
-            return fromV2Verifier(spec?.dsseV002?.signatures?.[0]?.verifier);
-        default:
-            return undefined;
-    }
-}
-function sameKey(der, leaf) {
-    try {
-        return Buffer.from(dist.X509Certificate.parse(der).publicKey).equals(Buffer.from(leaf.publicKey));
-    }
-    catch {
-        return false;
-    }
-}
-/**
- * Why the entry's signer is not `leaf`, or undefined when it is. Called only
- * after @sigstore/verify accepted the entry (so its body is the logged one).
- */
-function logSignerMismatch(canonicalizedBodyB64, leaf) {
-    let body;
-    try {
-        body = JSON.parse(Buffer.from(canonicalizedBodyB64 ?? '', 'base64').toString('utf8'));
-    }
-    catch {
-        return 'the transparency-log entry body is not readable, so it cannot show who signed';
-    }
-    const signer = loggedSigner(body);
-    const rejected = 'cosign and sigstore-go reject a log entry that does not name the signing certificate itself';
-    if (!signer)
-        return `the transparency-log entry (${body?.kind ?? 'unknown kind'} ${body?.apiVersion ?? ''}) names no signer; ${rejected}`;
-    if (!signer.certificate)
-        return `the transparency-log entry names a bare public key, not the signing certificate; ${rejected}`;
-    if (signer.der.equals(Buffer.from(leaf.root.toDER())))
-        return undefined;
-    const which = sameKey(signer.der, leaf) ? 'another certificate for the same key' : 'the certificate of another key';
-    return `the transparency-log entry names ${which}, not the signature's certificate; ${rejected}`;
-}
-
-;// CONCATENATED MODULE: ./src/verify/policy.ts
-const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-/** Exact identities compare literally; `-regexp` must match the WHOLE identity (anchored). */
-function identityMatcher(policy) {
-    if (policy.exact !== undefined)
-        return new RegExp(`^${escapeRegExp(policy.exact)}$`);
-    if (policy.regexp !== undefined)
-        return new RegExp(`^(?:${policy.regexp})$`);
-    throw new Error('an identity policy needs an exact identity or a regexp');
-}
-function describePolicy(policy) {
-    return policy.exact !== undefined ? policy.exact : `/${policy.regexp}/ (anchored)`;
-}
-/**
- * Patterns with an unescaped `.*`/`.+` (e.g. `@refs/.+`) accept any branch, tag
- * or workflow there, pull-request refs included: worth a warning.
- */
-function looseRegexpWarning(regexp) {
-    const open = regexp.match(/(?<!\\)\.[*+]/);
-    if (!open)
-        return undefined;
-    return `certificate-identity-regexp '${regexp}' accepts any text where it says '${open[0]}' (any branch, tag or workflow, pull-request refs included); prefer an exact certificate-identity such as https://github.com/<owner>/<repo>/.github/workflows/<file>@refs/heads/main, or narrow the pattern (e.g. @refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+)`;
-}
-
-;// CONCATENATED MODULE: ./src/verify/check.ts
-/**
- * The verdict on one signature, with a one-line reason a person can act on.
- * Shared by the sign self-check and verify mode, for both formats.
- *
- * @sigstore/verify checks, in this order: RFC 3161 timestamps, the certificate
- * chain (and SCT) at the log's time, the log's promise/proof, the log entry's
- * body against the signature, then the signature itself. Its error codes are mapped onto the
- * reasons of issue 5; where a code is ambiguous (a body mismatch can be a
- * changed payload or a log entry of another signature) we look again.
- */
-
-
-
-
-
-
-
-function failed(base, failure, reason) {
-    return { ...base, ok: false, failure, reason };
-}
-function classifyCertificateError(msg, cause) {
-    if (/SCT/.test(msg)) {
-        return { failure: 'chain', reason: 'certificate has no valid CT-log timestamp (SCT) from a log of the trusted root' };
-    }
-    const detail = cause instanceof Error ? cause.message : msg;
-    if (/not valid or expired/.test(detail)) {
-        return { failure: 'chain', reason: 'certificate was not valid at the time the transparency log recorded the signature' };
-    }
-    return { failure: 'chain', reason: `certificate does not chain to the trusted root (${detail})` };
-}
-/** A body mismatch: did the payload/signature change after signing, or is the log entry another signature's? */
-function classifyBodyMismatch(entity, leaf, msg) {
-    if (entity && leaf) {
-        const key = external_node_crypto_default().createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' });
-        if (!entity.signature.verifySignature(key)) {
-            return { failure: 'signature', reason: 'signature does not match the signed payload (the payload or the signature was changed after signing)' };
-        }
-    }
-    return { failure: 'log-proof', reason: `the transparency-log entry is for another signature or payload (${msg})` };
-}
-/**
- * Timestamps (RFC 3161) and log proofs are checked before the certificate: a
- * signature made on another Sigstore instance fails there first, though the
- * root cause is that its certificate does not chain to our root. So, after a
- * timestamp or log failure, check the certificate alone at the log's
- * (unverified) time; only ever to name the reason, never to pass anything.
- */
-function chainProbe(entity, trust) {
-    const logTimes = entity.timestamps.filter((t) => t.$case === 'transparency-log' && Number(t.tlogEntry.integratedTime) > 0);
-    if (!logTimes.length)
-        return undefined;
-    try {
-        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 0, ctlogThreshold: 1, timestampThreshold: 1 }).verify({ ...entity, timestamps: logTimes, tlogEntries: [] });
-    }
-    catch (err) {
-        const e = err;
-        if (e?.code === 'CERTIFICATE_ERROR')
-            return classifyCertificateError(e.message ?? '', e.cause);
-    }
-    return undefined;
-}
-function classify(err, entity, leaf, trust) {
-    const e = err;
-    const msg = e?.message ?? String(err);
-    switch (e?.code) {
-        case 'CERTIFICATE_ERROR':
-            return classifyCertificateError(msg, e.cause);
-        case 'SIGNATURE_ERROR':
-            return { failure: 'signature', reason: 'signature does not match the signed payload' };
-        case 'TLOG_BODY_ERROR':
-            return classifyBodyMismatch(entity, leaf, msg);
-        case 'TLOG_ERROR':
-        case 'TLOG_INCLUSION_PROOF_ERROR':
-        case 'TLOG_INCLUSION_PROMISE_ERROR':
-        case 'TLOG_MISSING_INCLUSION_ERROR':
-        case 'TIMESTAMP_ERROR':
-            return ((entity && chainProbe(entity, trust)) ?? {
-                failure: 'log-proof',
-                reason: `bad or missing transparency-log proof (${msg}): not signed by a log or timestamp authority of the trusted root`,
-            });
-        default:
-            return { failure: 'malformed', reason: `cannot verify: ${msg}` };
-    }
-}
-/** The leaf certificate of a bundle, read before verifying so that every verdict can name who signed. */
-function leafOf(bundleJson) {
-    const material = bundleJson.verificationMaterial;
-    const raw = material?.certificate?.rawBytes ?? material?.x509CertificateChain?.certificates?.[0]?.rawBytes;
-    if (!raw)
-        return undefined;
-    try {
-        return dist.X509Certificate.parse(Buffer.from(raw, 'base64'));
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * Verifies a bundle cryptographically with @sigstore/verify (chain to the
- * trusted root at the log's time, SCT, log promise/proof, signature), that the
- * log entry names this certificate (./log-signer.ts), then the identity and
- * issuer against the policy. `artifact` is the signed payload for
- * message signatures; DSSE bundles carry their own.
- */
-function verifyBundle(bundleJson, artifact, trust, policy, base) {
-    const leaf = leafOf(bundleJson);
-    const tlog = bundleJson.verificationMaterial?.tlogEntries?.[0];
-    const cert = leaf ? describeCertificate(leaf) : undefined;
-    const described = {
-        ...base,
-        ...(cert ? { identity: cert.identity, issuer: cert.issuer } : {}),
-        ...(tlog ? { logIndex: Number(tlog.logIndex), integratedTime: Number(tlog.integratedTime) } : {}),
-    };
-    let entity;
-    try {
-        entity = (0,verify_dist/* toSignedEntity */.DC)((0,bundle_dist/* bundleFromJSON */.vw)(bundleJson), artifact);
-        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 1, ctlogThreshold: 1 }).verify(entity);
-    }
-    catch (err) {
-        const { failure, reason } = classify(err, entity, leaf, trust);
-        return failed(described, failure, reason);
-    }
-    if (!leaf || !cert)
-        return failed(described, 'malformed', 'the signature carries no certificate');
-    for (const entry of bundleJson.verificationMaterial?.tlogEntries ?? []) {
-        const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
-        if (mismatch)
-            return failed(described, 'log-proof', mismatch);
-    }
-    if (!identityMatcher(policy).test(cert.identity)) {
-        return failed(described, 'identity', `signed by another identity: ${cert.identity || '(none)'} (expected ${describePolicy(policy)})`);
-    }
-    if (cert.issuer !== policy.issuer) {
-        return failed(described, 'issuer', `certificate from another issuer: ${cert.issuer || '(none)'} (expected ${policy.issuer})`);
-    }
-    return { ...described, ok: true };
-}
-
-;// CONCATENATED MODULE: ./src/verify/discovery.ts
-/**
- * Which referrers cosign 3 counts as Sigstore bundles. Whether it finds any
- * decides what it reads: cosign verify (cmd/cosign/cli/verify/verify.go) calls
- * GetBundles (pkg/cosign/verify.go), which lists every referrer of the digest,
- * whatever its artifactType, and keeps those that ociremote.Bundle
- * (pkg/oci/remote/signatures.go) can read; if it keeps one, cosign 3 reads only
- * bundles and ignores the `.sig`. Bundle() asks for exactly one layer, a media
- * type starting with `application/vnd.dev.sigstore.bundle`, a bundle that
- * parses and validates (sigstore-go pkg/bundle NewBundle: v0.1 to v0.3, proofs,
- * no chain from v0.3 on), and at least v0.3. Message-signature bundles count
- * too (their verification then fails: cosign wants a DSSE envelope).
- */
-
-const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
-const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
-/**
- * The bundle version a media type names, as sigstore-go reads it
- * (pkg/bundle/bundle.go getBundleVersion): `…bundle+json;version=0.N` for
- * 0.1 to 0.3, or `…bundle.v<semver>+json`.
- */
-function bundleVersion(mediaType) {
-    if (typeof mediaType !== 'string')
-        return undefined;
-    const legacy = /^application\/vnd\.dev\.sigstore\.bundle\+json;version=(0\.[123])$/.exec(mediaType);
-    if (legacy)
-        return legacy[1];
-    return /^application\/vnd\.dev\.sigstore\.bundle\.v(\d+\.\d+(?:\.\d+)?)\+json$/.exec(mediaType)?.[1];
-}
-/** cosign 3 reads v0.3 (and v0.3.x); sigstore-go refuses v0.4 and later, cosign anything before v0.3. */
-const readableVersion = (v) => v !== undefined && /^0\.3(?:\.\d+)?$/.test(v);
-/** What cosign 3 makes of one listed referrer. Registry errors reading the manifest are thrown. */
-async function discoverBundle(reader, repo, referrerDigest) {
-    const fetched = await reader.getManifest(repo, referrerDigest);
-    if (!fetched)
-        return { found: false, why: 'the referrer is listed but its manifest is not in the repository' };
-    const manifest = fetched.json;
-    const layers = Array.isArray(manifest.layers) ? manifest.layers : [];
-    if (layers.length !== 1) {
-        return { found: false, manifest, why: `the referrer has ${layers.length} layers; cosign 3 reads a bundle only from a referrer with exactly one` };
-    }
-    const [layer] = layers;
-    if (typeof layer?.mediaType !== 'string' || !layer.mediaType.startsWith(BUNDLE_LAYER_PREFIX)) {
-        return { found: false, manifest, why: `the referrer's layer is ${layer?.mediaType ?? 'untyped'}, not a Sigstore bundle` };
-    }
-    let json;
-    try {
-        json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8'));
-    }
-    catch (err) {
-        return { found: false, manifest, why: `the bundle cannot be read: ${err.message}` };
-    }
-    const version = bundleVersion(json?.mediaType);
-    if (!readableVersion(version)) {
-        const named = version ? `v${version}` : `of media type ${String(json?.mediaType ?? 'none')}`;
-        return { found: false, manifest, why: `the bundle is ${named}; cosign 3 reads only v0.3 bundles from the registry` };
-    }
-    try {
-        (0,bundle_dist/* bundleFromJSON */.vw)(json);
-    }
-    catch (err) {
-        const fields = err.fields;
-        return { found: false, manifest, why: `the bundle is not valid: ${err.message}${fields?.length ? ` (${fields.join(', ')})` : ''}` };
-    }
-    return { found: true, bundle: json, manifest };
-}
-
-;// CONCATENATED MODULE: ./src/verify/bundle.ts
-
-
-
-/** Bound on referrers read per digest (bounded time and memory on hostile registries). */
-const MAX_BUNDLE_REFERRERS = 1000;
-const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
-/** The referrers of `digest`, from the API or the fallback index, and where they were listed. */
-async function listReferrers(reader, repo, digest) {
-    const api = await reader.referrers(repo, digest);
-    if (api.supported)
-        return api.manifests;
-    const index = await reader.getManifest(repo, referrersTag(digest));
-    const json = index?.json;
-    if (!json || (json.mediaType !== undefined && json.mediaType !== INDEX_MEDIA_TYPE) || !Array.isArray(json.manifests))
-        return [];
-    return json.manifests;
-}
-/**
- * This action's own, stricter rule for what is a signature: a referrer listed
- * as a cosign signature bundle (the bundle artifactType, and no predicate
- * annotation or cosign's signature predicate), whose statement has that
- * predicate. cosign 3 accepts any verified DSSE bundle (see Cosign3Verdict).
- */
-function listedAsSignature(d) {
-    if (d.artifactType !== BUNDLE_MEDIA_TYPE)
-        return false;
-    const predicate = d.annotations?.[ANNOTATION_PREDICATE_TYPE];
-    return predicate === undefined || predicate === SIGN_PREDICATE_TYPE;
-}
-/** A fallback index is writable by anyone who can push: it must not lend us another image's bundle. */
-function subjectFailure(manifest, digest, base) {
-    if (!manifest || manifest.subject?.digest === digest)
-        return undefined;
-    return failed(base, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
-}
-/** After the bundle verifies, what cosign 3 checks: an in-toto statement naming this digest, compared as a string. */
-function statementVerdict(verified, payloadType, claims, digest) {
-    if (payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
-        return failed(verified, 'digest-claim', `the signed payload is not an in-toto statement (${payloadType ?? 'no payload type'})`);
-    }
-    if (!claims.subjectDigests.includes(digest)) {
-        return failed(verified, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest}`);
-    }
-    return verified;
-}
-async function judgeReferrer(reader, repo, digest, referrer, trust, policy) {
-    const base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
-    const isSignature = listedAsSignature(referrer);
-    let found;
-    try {
-        found = await discoverBundle(reader, repo, referrer.digest);
-    }
-    catch (err) {
-        if (isSignature)
-            throw err;
-        return {}; // cosign skips a referrer it cannot read; so does its view here
-    }
-    if (!found.found)
-        return isSignature ? { ours: subjectFailure(found.manifest, digest, base) ?? failed(base, 'malformed', found.why) } : {};
-    const envelope = found.bundle.dsseEnvelope;
-    if (!envelope?.payload) {
-        // cosign 3 counts it as a bundle, then fails it: "bundle does not contain a DSSE envelope".
-        const noEnvelope = failed(base, 'malformed', 'the bundle holds no DSSE envelope (a message signature is not an image signature)');
-        return { ours: isSignature ? (subjectFailure(found.manifest, digest, base) ?? noEnvelope) : undefined, cosign3: noEnvelope };
-    }
-    const claims = statementClaims(Buffer.from(envelope.payload, 'base64'));
-    const verified = verifyBundle(found.bundle, undefined, trust, policy, base);
-    const judged = verified.ok ? statementVerdict(verified, envelope.payloadType, claims, digest) : verified;
-    const cosign3 = { ...judged, ...(claims?.predicateType ? { predicateType: claims.predicateType } : {}) };
-    const attestation = envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims !== undefined && claims.predicateType !== SIGN_PREDICATE_TYPE;
-    if (!isSignature || attestation)
-        return { cosign3 };
-    return { ours: subjectFailure(found.manifest, digest, base) ?? judged, cosign3 };
-}
-/** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS), for us and for cosign 3. */
-async function readBundleReferrers(reader, repo, digest, trust, policy) {
-    const listed = await listReferrers(reader, repo, digest);
-    const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_BUNDLE_REFERRERS);
-    const findings = { verdicts: [], cosign3: [] };
-    for (const referrer of unique) {
-        const { ours, cosign3 } = await judgeReferrer(reader, repo, digest, referrer, trust, policy);
-        if (ours)
-            findings.verdicts.push(ours);
-        if (cosign3)
-            findings.cosign3.push(cosign3);
-    }
-    return findings;
-}
-/** Our verdicts on the bundle signatures of `digest`. */
-async function verifyBundleSignatures(reader, repo, digest, trust, policy) {
-    return (await readBundleReferrers(reader, repo, digest, trust, policy)).verdicts;
-}
-/** Waits before each re-listing: registries with the referrers API may index a new referrer with a delay. */
-const LISTING_RETRY_DELAYS_MS = [500, 2000];
-const bundle_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/**
- * The self-check of one bundle record: its own referrer (the record's
- * reference names it by digest) must be listed for the digest, as verifiers
- * find it, and verify for the run's identity. Other referrers are not judged.
- */
-async function selfCheckBundle(reader, record, repo, trust, cert, retryDelaysMs = LISTING_RETRY_DELAYS_MS) {
-    const referrerDigest = record.reference.slice(record.reference.lastIndexOf('@') + 1);
-    const base = { format: 'bundle', reference: record.reference };
-    let listed;
-    for (const delay of [0, ...retryDelaysMs]) {
-        if (delay)
-            await bundle_sleep(delay);
-        listed = (await listReferrers(reader, repo, record.digest)).find((d) => d.digest === referrerDigest);
-        if (listed)
-            break;
-    }
-    if (!listed)
-        return failed(base, 'none-found', `the referrer ${referrerDigest} is not listed among the referrers of ${record.digest}`);
-    if (!listedAsSignature(listed))
-        return failed(base, 'malformed', 'the referrer is listed without the bundle artifactType or predicate annotation');
-    const policy = { exact: cert.identity, issuer: cert.issuer };
-    const { ours } = await judgeReferrer(reader, repo, record.digest, listed, trust, policy);
-    return ours ?? failed(base, 'malformed', 'the referrer holds a bundle of another predicate type');
-}
-
-;// CONCATENATED MODULE: ./src/verify/cosign-issuer.ts
-/**
- * Where the OIDC issuer is read from a Fulcio certificate differs by verifier.
- * We (like sigstore-go and so cosign 3's bundle path) prefer extension .8 and
- * fall back to .1; cosign's `.sig` path and Kyverno `type: Cosign` read the raw
- * bytes of .1 only (cosign pkg/cosign/certextensions.go, GetIssuer, used by
- * CheckCertificatePolicy in pkg/cosign/verify.go). A certificate without .1,
- * or whose .1 says something else, passes here and fails there.
- */
-
-/** Fulcio's deprecated issuer extension: the raw issuer URL, not DER-wrapped. */
-const OID_ISSUER_LEGACY = '1.3.6.1.4.1.57264.1.1';
-/**
- * Why cosign's `.sig` check would reject `cert` for `issuer` (the one we
- * matched), or undefined when it would read the same issuer.
- */
-function legacyIssuerMismatch(cert, issuer) {
-    const parsed = typeof cert === 'string' ? dist.X509Certificate.parse(cert) : cert;
-    const raw = parsed.extension(OID_ISSUER_LEGACY)?.value.toString('utf8');
-    const readers = "cosign's .sig check (cosign 2, and cosign 3 when no bundle exists) and Kyverno `type: Cosign` read the issuer only from extension 1.3.6.1.4.1.57264.1.1";
-    if (raw === undefined)
-        return `the certificate has no issuer in extension 1.3.6.1.4.1.57264.1.1 (only in .8); ${readers}, so they find none and reject this signature`;
-    if (raw !== issuer)
-        return `the certificate's extension 1.3.6.1.4.1.57264.1.1 names the issuer ${raw}, not ${issuer} (.8); ${readers} and reject this signature`;
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/verify/legacy.ts
-
-
-
-
-/** cosign reads no `.sig` with more layers than this; we read at most this many (bounded memory). */
-const MAX_SIGNATURE_LAYERS = 1000;
-/** A simple-signing payload is a few hundred bytes; annotations make it larger, never this large. */
-const MAX_PAYLOAD_BYTES = 64 * 1024;
-function entryFromAnnotation(text) {
-    const a = JSON.parse(text);
-    const body = JSON.parse(Buffer.from(a.Payload.body, 'base64').toString('utf8'));
+;// CONCATENATED MODULE: ./src/verify/recall.ts
+const keyOf = (repo, ref) => `${repo.registry}/${repo.repository}@${ref}`;
+function recallingReader(reader, recalled) {
+    const held = new Map(recalled.map((r) => [keyOf(r, r.ref), r.manifest]));
     return {
-        uuid: '',
-        logIndex: a.Payload.logIndex,
-        logId: a.Payload.logID,
-        integratedTime: a.Payload.integratedTime,
-        body: a.Payload.body,
-        signedEntryTimestamp: a.SignedEntryTimestamp,
-        kind: body.kind ?? 'hashedrekord',
-        apiVersion: body.apiVersion ?? '0.0.1',
+        getManifest: async (repo, ref) => {
+            const key = keyOf(repo, ref);
+            const manifest = held.get(key);
+            if (!manifest)
+                return reader.getManifest(repo, ref);
+            held.delete(key);
+            return manifest;
+        },
+        getBlob: (repo, digest, maxBytes) => reader.getBlob(repo, digest, maxBytes),
+        referrers: (repo, digest) => reader.referrers(repo, digest),
     };
-}
-function rfc3161FromAnnotation(text) {
-    if (!text)
-        return undefined;
-    try {
-        return JSON.parse(text).SignedRFC3161Timestamp;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** The log index a layer's `dev.sigstore.cosign/bundle` names, read without fetching anything. */
-function layerLogIndex(layer) {
-    try {
-        return entryFromAnnotation(layer.annotations?.[ANNOTATION_BUNDLE] ?? '').logIndex;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Checks the payload claims the digest we asked about (cosign checks the same). */
-function digestClaim(payload) {
-    try {
-        const p = JSON.parse(payload.toString('utf8'));
-        return p.critical?.type === 'cosign container image signature' ? p.critical.image?.['docker-manifest-digest'] : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-const NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
-function verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts = {}) {
-    const base = { format: 'legacy', reference };
-    const a = layer.annotations ?? {};
-    if (!a[ANNOTATION_SIGNATURE] || !a[ANNOTATION_CERTIFICATE]) {
-        return failed(base, 'malformed', `layer ${layer.digest} has no signature or certificate annotation (a key-based signature?)`);
-    }
-    if (!a[ANNOTATION_BUNDLE])
-        return failed(base, 'log-proof', 'missing transparency-log proof (no dev.sigstore.cosign/bundle annotation)');
-    const requireChain = opts.requireChain ?? true;
-    if (!a[ANNOTATION_CHAIN] && requireChain)
-        return failed(base, 'chain', NO_CHAIN);
-    let rekor;
-    try {
-        rekor = entryFromAnnotation(a[ANNOTATION_BUNDLE]);
-    }
-    catch {
-        return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
-    }
-    const timestamp = rfc3161FromAnnotation(a[ANNOTATION_RFC3161]);
-    const judge = (rfc3161TimestampB64) => {
-        const bundle = messageSignatureBundle({
-            payloadSha256Hex: sha256Hex(payload),
-            signatureB64: a[ANNOTATION_SIGNATURE],
-            certificatePem: a[ANNOTATION_CERTIFICATE],
-            rekor: { ...rekor, inclusionProof: undefined },
-            rfc3161TimestampB64,
-        });
-        return verifyBundle(bundle, payload, trust, policy, { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime });
-    };
-    let verdict;
-    try {
-        verdict = judge(timestamp);
-    }
-    catch (err) {
-        // One layer with a garbled certificate must not hide the others' verdicts.
-        return failed(base, 'malformed', `the certificate annotation cannot be read: ${err.message}`);
-    }
-    const notes = [];
-    if (!verdict.ok && timestamp && opts.tolerateTimestamp) {
-        const withTimestamp = verdict;
-        verdict = judge(undefined);
-        if (verdict.ok)
-            notes.push(`its RFC 3161 timestamp annotation does not verify against the trusted root (${withTimestamp.reason}); cosign ignores that annotation unless --use-signed-timestamps, so the log entry's time was used`);
-    }
-    if (!verdict.ok)
-        return verdict;
-    const claimed = digestClaim(payload);
-    if (claimed !== digest) {
-        return failed(verdict, 'digest-claim', `signed for another image: the payload claims ${claimed ?? 'no digest'}, not ${digest}`);
-    }
-    if (!a[ANNOTATION_CHAIN])
-        notes.push(NO_CHAIN);
-    const cosignRejects = legacyIssuerMismatch(a[ANNOTATION_CERTIFICATE], verdict.issuer ?? '');
-    if (cosignRejects)
-        notes.push(cosignRejects);
-    return { ...verdict, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
-}
-/**
- * cosign refuses a whole `.sig` with more than 1000 layers, of any media type
- * (pkg/oci/remote/signatures.go, Get: MaxLayersExceeded): then none of its
- * signatures counts, here either. Each still says how it fared otherwise.
- */
-function overLayerLimit(verdicts, layerCount) {
-    const why = `cosign rejects this .sig: it has ${layerCount} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no signature in it counts`;
-    return verdicts.map((v) => {
-        const { note: _note, cosignRejects: _rejects, ...rest } = v;
-        return failed(rest, 'malformed', `${why} (this one ${v.ok ? 'verifies otherwise' : `also fails: ${v.reason}`})`);
-    });
-}
-async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts = {}) {
-    const tag = signatureTag(digest);
-    const reference = `${repo.registry}/${repo.repository}:${tag}`;
-    const manifest = await reader.getManifest(repo, tag);
-    if (!manifest)
-        return [];
-    const all = manifest.json.layers ?? [];
-    const layers = all
-        .filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE)
-        .slice(0, MAX_SIGNATURE_LAYERS)
-        .filter((l) => !opts.only || opts.only(l));
-    const verdicts = [];
-    for (const layer of layers) {
-        let payload;
-        try {
-            payload = await reader.getBlob(repo, layer.digest, MAX_PAYLOAD_BYTES);
-        }
-        catch (err) {
-            // One unreadable layer (deleted blob, wrong digest) must not hide the others.
-            verdicts.push(failed({ format: 'legacy', reference }, 'malformed', `the payload ${layer.digest} cannot be read: ${err.message}`));
-            continue;
-        }
-        verdicts.push(verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts));
-    }
-    return all.length > MAX_SIGNATURE_LAYERS ? overLayerLimit(verdicts, all.length) : verdicts;
 }
 
 ;// CONCATENATED MODULE: ./src/verify/self-check.ts
 
 
-async function selfCheck(reader, records, subjects, trust, cert) {
+
+async function selfCheck(registry, records, subjects, trust, cert) {
     const policy = { exact: cert.identity, issuer: cert.issuer };
     const out = new Map();
+    // What the appends read back is served from memory: only each signature's layer blob is new.
+    const reader = recallingReader(registry, records.flatMap((r) => r.readBack ?? []));
     for (const record of records) {
+        // Found by `if-signed: skip`, verified then, and not written by this run: nothing to read back.
+        if (record.checked) {
+            out.set(record, record.checked);
+            continue;
+        }
         const subject = subjects.find((s) => `${s.dockerReference}@${s.digest}` === record.image);
         if (!subject)
             continue;
@@ -44333,6 +44605,7 @@ async function runVerifyMode(config, reader, subjects) {
 
 
 
+
 /** Parallel signatures: the public Rekor rate-limits per client; a private instance takes more. */
 const concurrencyFor = (config) => (config.sigstore.kind === 'public-good' ? 4 : 8);
 function errorText(err) {
@@ -44377,13 +44650,23 @@ async function signAll(config, registry, subjects) {
     const cert = await signer.certificate();
     // Fetch the trusted root while we sign (it is needed only afterwards), once the
     // identity checks behind the certificate have passed.
-    const trust = config.verify ? loadTrust(config.sigstore) : undefined;
-    trust?.catch(() => undefined);
+    // `if-signed: skip` needs it too, before signing, to verify what is there already.
+    const root = config.verify || config.ifSigned === 'skip' ? loadTrust(config.sigstore) : undefined;
+    root?.catch(() => undefined);
+    const trust = config.verify ? root : undefined;
+    const existing = root && config.ifSigned === 'skip'
+        ? { registry, trust: root, cert, instance: config.sigstore.kind, rekorUrl: config.sigstore.rekorUrl, bundleDir }
+        : undefined;
     lib_core.info(`Signing as ${cert.identity} (issuer ${cert.issuer}); certificate valid until ${cert.notAfter.toISOString()}`);
     // One task per subject and format; `both` signs each subject twice with the one certificate.
     const formats = config.signatureFormat === 'both' ? ['legacy', 'bundle'] : [config.signatureFormat];
     const tasks = subjects.flatMap((subject) => formats.map((format) => ({ subject, format })));
-    const settled = await settleLimited(tasks, concurrencyFor(config), (t) => (t.format === 'bundle' ? signBundle(t.subject, ctx) : signLegacy(t.subject, legacyCtx)));
+    const settled = await settleLimited(tasks, concurrencyFor(config), async (t) => {
+        const found = existing ? await findExisting(t.subject, t.format, existing) : undefined;
+        if (found?.record)
+            return found.record;
+        return t.format === 'bundle' ? signBundle(t.subject, ctx) : signLegacy(t.subject, legacyCtx, found?.likely);
+    });
     const records = [];
     const failures = [];
     settled.forEach((r, i) => {
@@ -44392,7 +44675,9 @@ async function signAll(config, registry, subjects) {
         const name = `${image}${formats.length > 1 ? ` (${format})` : ''}`;
         if (r.status === 'fulfilled') {
             records.push(r.value);
-            lib_core.startGroup(`✍️ ${name}`);
+            lib_core.startGroup(`${r.value.skipped ? '⏭️' : '✍️'} ${name}`);
+            if (r.value.skipped)
+                lib_core.info('already signed by this identity, and it verifies (if-signed: skip): nothing written');
             lib_core.info(`stored at ${r.value.reference}`);
             lib_core.info(`transparency log entry ${r.value.rekor.logIndex}: ${r.value.rekor.url}`);
             lib_core.info(`bundle: ${r.value.bundlePath}`);
@@ -44416,11 +44701,15 @@ async function signAll(config, registry, subjects) {
             notChecked = `could not be checked: ${errorText(err)}`;
         }
     }
+    // Skipped signatures were verified when found, `verify` or not.
+    for (const r of records)
+        if (r.checked && !verdicts.has(r))
+            verdicts.set(r, r.checked);
     const whyNot = (r) => verdicts.get(r)?.reason ?? notChecked;
     const unverified = records.filter((r) => trust && !verdicts.get(r)?.ok);
     for (const r of records) {
         if (!trust || verdicts.get(r)?.ok)
-            lib_core.notice(`Signed ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
+            lib_core.notice(`${r.skipped ? 'Already signed' : 'Signed'} ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
         else
             lib_core.error(`${r.image}: the signature written does not verify: ${whyNot(r)}`);
     }

@@ -7,6 +7,8 @@ import type { ImageRef } from './subjects/reference.js';
 export type Mode = 'sign' | 'verify';
 export type SignatureFormat = 'legacy' | 'bundle' | 'both';
 export type Recursive = 'none' | 'platforms' | 'all';
+/** `if-signed` (v1.1): what to do when our identity's signature of a digest, in a format, is already there. */
+export type IfSigned = 'append' | 'skip';
 
 export interface IdentityPolicy {
   /** Exact certificate SAN (compared literally, never as a pattern). */
@@ -42,6 +44,8 @@ export interface Config {
   /** `annotations`, keys sorted. */
   annotations: Record<string, string>;
   verify: boolean;
+  /** Sign mode: `skip` writes nothing for a digest and format our identity's verified signature already covers. */
+  ifSigned: IfSigned;
   /** verify mode only. */
   identity?: IdentityPolicy;
   audit: boolean;

@@ -39,8 +39,10 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
   const mode = oneOf(read, 'mode', ['sign', 'verify'] as const, 'sign');
   const images = parseImageInputs(read);
   const verify = bool(read, 'verify', true);
+  const ifSigned = oneOf(read, 'if-signed', ['append', 'skip'] as const, 'append');
   const runner = runnerFrom(env);
-  const sigstore = sigstoreInstance(read, mode, mode === 'verify' || verify);
+  // `if-signed: skip` verifies what is there already: it needs the trusted root even without `verify`.
+  const sigstore = sigstoreInstance(read, mode, mode === 'verify' || verify || ifSigned === 'skip');
   const allowPublicLog = bool(read, 'allow-public-log', false);
   const registryUsername = read('registry-username');
   const registryPassword = read('registry-password');
@@ -58,6 +60,7 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
     signatureFormat: oneOf(read, 'signature-format', ['legacy', 'bundle', 'both'] as const, 'legacy'),
     annotations: parseAnnotations(read('annotations')),
     verify,
+    ifSigned,
     audit: bool(read, 'audit', false),
     sigstore,
     allowPublicLog,
@@ -163,7 +166,7 @@ function sigstoreInstance(read: Read, mode: Config['mode'], willVerify: boolean)
   if (!trustedRoot && willVerify) {
     throw new ActionError('a custom instance needs its trusted root to verify signatures', {
       input: 'trusted-root',
-      fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or verify: false to sign without the check)',
+      fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or, to sign without checking anything, verify: false and if-signed: append)',
     });
   }
   // Verify mode contacts neither Fulcio nor Rekor: their URLs only name the instance in the
