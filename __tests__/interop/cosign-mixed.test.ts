@@ -8,7 +8,9 @@ import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { getManifest, pushImage, type RegistryAccess } from '../../sandbox/oci.js';
 import { runAction, runnerEnvFor, sigstoreInputsFor, type RunResult } from '../../sandbox/runner.js';
 import type { GitHubClaims } from '../../sandbox/oidc.js';
-import { cosignSign, cosignVerify, verifiedCount } from '../helpers/cosign.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cosignAttest, cosignSign, cosignVerify, toolEnv, verifiedCount } from '../helpers/cosign.js';
 import { describeWithTools, describeRun, expectExit, type Tool, INTEROP_TIMEOUT } from '../helpers/verifiers.js';
 
 const COSIGN_WRITER: Partial<GitHubClaims> = { repository: 'kupecloud/cosign-writer' };
@@ -150,6 +152,31 @@ describeWithTools('real cosign and the action on the same digest', ['cosign-v2',
       expect(verdict.verified).toBe(true);
       expect(run.stdout).toMatch(/cosign 3/);
       expect(JSON.stringify(verdict.cosign3)).toMatch(/false|reject/i);
+    }, INTEROP_TIMEOUT);
+    it('a cosign 3 attestation and no signature: real cosign 3 accepts it as a signature; verify mode fails it and says cosign 3 would accept', async () => {
+      const img = await image('cosign-only/v3-attest');
+      const predicate = join(toolEnv().HOME, 'provenance.json');
+      writeFileSync(predicate, JSON.stringify({ buildDefinition: { buildType: 'https://example.com/build' }, runDetails: { builder: { id: 'https://example.com' } } }));
+      const attest = await cosignAttest(tools['cosign-v3'], sandbox, img.ref, { predicatePath: predicate, type: 'slsaprovenance1', claims: COSIGN_WRITER, bundle: true });
+      if (attest.code !== 0) throw new Error(`cosign attest failed:\n${describeRun(attest)}`);
+      // cosign 3 counts any verified DSSE bundle by the identity as a signature.
+      expectExit(await cosignVerify(tools['cosign-v3'], sandbox, img.ref, { identity: writer }), 'pass');
+      const { run, verdict } = await verifyMode(img.ref, writer);
+      expect(run.code).not.toBe(0);
+      expect(verdict.verified).toBe(false);
+      expect(JSON.stringify(verdict.cosign3)).toMatch(/cosign 3 would accept/);
+    }, INTEROP_TIMEOUT);
+
+    it('a cosign 2 .att attestation and no signature: cosign 2 verify and verify mode both find no signature', async () => {
+      const img = await image('cosign-only/v2-attest');
+      const predicate = join(toolEnv().HOME, 'provenance.json');
+      writeFileSync(predicate, JSON.stringify({ buildDefinition: { buildType: 'https://example.com/build' } }));
+      const attest = await cosignAttest(tools['cosign-v2'], sandbox, img.ref, { predicatePath: predicate, type: 'slsaprovenance1', claims: COSIGN_WRITER, bundle: false });
+      if (attest.code !== 0) throw new Error(`cosign attest failed:\n${describeRun(attest)}`);
+      expectExit(await cosignVerify(tools['cosign-v2'], sandbox, img.ref, { identity: writer }), 'fail');
+      const { verdict } = await verifyMode(img.ref, writer);
+      expect(verdict.verified).toBe(false);
+      expect(verdict.reason).toMatch(/no signatures found/);
     }, INTEROP_TIMEOUT);
   });
 });
