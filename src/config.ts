@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseAttestInputs } from './config-attest.js';
 import { parseImageInputs } from './config-images.js';
 import type { Config, IdentityPolicy, SigstoreInstance } from './config-types.js';
 import { ActionError } from './errors.js';
@@ -64,6 +65,7 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
     runner,
   };
   if (mode === 'verify') config.identity = identityPolicy(read, runner);
+  else config.attest = parseAttestInputs(read, sigstore);
   if (registryUsername) config.registryCredentials = { username: registryUsername, password: registryPassword };
   if (read('github-token')) config.githubToken = read('github-token');
   if (mode === 'sign') checkSigningAllowed(config);
