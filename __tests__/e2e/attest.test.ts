@@ -126,6 +126,25 @@ describe('attestations, end to end', () => {
     expect(run.outputs.verified).toBe('true');
   }, 240_000);
 
+  it('bundle on a Rekor v2 log: a 5 MiB SBOM logged as hashedrekord over the PAE digest, only the digest sent', async () => {
+    const open = sandbox().registries.open!;
+    const img = await pushImage(open, 'att/v2', { tag: 'v1' });
+    const sbom = sbomFile('big-v2.spdx.json', 5 * 1024 * 1024);
+    const run = await attest({ images: `${open.host}/att/v2@${img.digest}`, 'signature-format': 'bundle', 'rekor-url': sandbox().sigstore!.rekorV2Url, 'predicate-type': SPDX, 'predicate-path': sbom.file });
+    expect(run.stdout).not.toMatch(/::error/);
+    expect(run.code).toBe(0);
+    const listed = (await fallbackIndex(open, 'att/v2', img.digest))!;
+    const ref = await checkAttestationReferrers(open, 'att/v2', { mediaType: img.mediaType, digest: img.digest, size: img.size }, `${open.host}/att/v2`, listed, root());
+    expect(ref.map((r) => r.statement.predicateType).sort()).toEqual(['https://slsa.dev/provenance/v1', SPDX]);
+    for (const r of ref) {
+      const bundle = JSON.parse(fs.readFileSync((JSON.parse(run.outputs.attestations) as { bundlePath: string; predicateType: string }[]).find((o) => o.predicateType === r.statement.predicateType)!.bundlePath, 'utf8'));
+      const body = JSON.parse(Buffer.from(bundle.verificationMaterial.tlogEntries[0].canonicalizedBody, 'base64').toString());
+      expect(body).toMatchObject({ kind: 'hashedrekord', apiVersion: '0.0.2' });
+      expect(bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps).toHaveLength(1);
+    }
+    expect(run.outputs.verified).toBe('true');
+  }, 240_000);
+
   it('two concurrent runs attesting one digest: both .att layers survive', async () => {
     const open = sandbox().registries.open!;
     const img = await pushImage(open, 'att/race', { tag: 'v1' });

@@ -47,6 +47,11 @@ interface Logged {
   v1?: RekorEntry;
 }
 
+/** Kyverno's SigstoreBundle verifier refuses bundle layers larger than this (maxLayerSize, attestations.md §4.1). */
+export const KYVERNO_MAX_LAYER_BYTES = 10_000_000;
+const kyvernoSizeNote = (size: number): string =>
+  `the bundle is ${size} bytes; Kyverno (type: SigstoreBundle) refuses bundle layers over ${KYVERNO_MAX_LAYER_BYTES} bytes, so a policy requiring this attestation there will not find it (cosign and gh read it)`;
+
 /** A file name part for the predicate type: `https://slsa.dev/provenance/v1` → `slsa.dev-provenance-v1`. */
 export function predicateSlug(predicateType: string): string {
   return predicateType.replace(/^[a-z]+:\/\//i, '').replace(/[^a-zA-Z0-9.]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
@@ -152,7 +157,8 @@ export async function attestSubject(subject: Subject, spec: AttestationSpec, lay
     const listed = referrers.supported
       ? referrers.manifests.length
       : (await appendIndexDescriptors(ctx.registry, subject.repo, referrersTag(subject.digest), [descriptor], { image })).count;
-    records.push({ ...base, format: 'bundle', reference: `${subject.dockerReference}@${descriptor.digest}`, storedDigest: descriptor.digest, notes: referrerCountNotes(listed) });
+    const notes = [...(referrerCountNotes(listed) ?? []), ...(bundleBytes.length > KYVERNO_MAX_LAYER_BYTES ? [kyvernoSizeNote(bundleBytes.length)] : [])];
+    records.push({ ...base, format: 'bundle', reference: `${subject.dockerReference}@${descriptor.digest}`, storedDigest: descriptor.digest, ...(notes.length ? { notes } : {}) });
   }
   return records;
 }
