@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { getManifest, pushImage } from '../../sandbox/oci.js';
+import { getManifest, pushImage, pushIndex } from '../../sandbox/oci.js';
 import { defaultClaims } from '../../sandbox/oidc.js';
 import { runAction, runnerEnvFor, sigstoreInputsFor } from '../../sandbox/runner.js';
 import { checkAttestationReferrers, readAndCheckAtt } from '../helpers/attest-checks.js';
@@ -144,6 +144,17 @@ describe('attestations, end to end', () => {
     }
     expect(run.outputs.verified).toBe('true');
   }, 240_000);
+
+  it('recursive: every child is signed, the index named is attested once', async () => {
+    const open = sandbox().registries.open!;
+    const idx = await pushIndex(open, 'att/multi', { platforms: ['linux/amd64', 'linux/arm64'] });
+    const run = await attest({ images: `${open.host}/att/multi@${idx.digest}`, recursive: 'platforms' });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.outputs.signatures)).toHaveLength(3);
+    expect((JSON.parse(run.outputs.attestations) as { digest: string }[]).map((o) => o.digest)).toEqual([idx.digest]);
+    for (const child of idx.children) expect(await getManifest(open, 'att/multi', `${child.digest.replace(':', '-')}.att`)).toBeUndefined();
+    expect(await readAndCheckAtt(open, 'att/multi', idx.digest, `${open.host}/att/multi`, root())).toHaveLength(1);
+  });
 
   it('two concurrent runs attesting one digest: both .att layers survive', async () => {
     const open = sandbox().registries.open!;

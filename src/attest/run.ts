@@ -49,7 +49,10 @@ export async function attestAll(
   concurrency: number,
 ): Promise<AttestRun> {
   const layouts = layoutsFor(config);
-  const tasks = subjects.flatMap((subject) => specs.map((spec) => ({ subject, spec })));
+  // About the digests named, as actions/attest does: `recursive` signs each child of an index,
+  // but one provenance (and one SBOM) describes the build, not each platform manifest again.
+  const named = subjects.filter((s) => !s.parent);
+  const tasks = named.flatMap((subject) => specs.map((spec) => ({ subject, spec })));
   const settled = await settleLimited(tasks, concurrency, (t) => attestSubject(t.subject, t.spec, layouts, ctx));
   const run: AttestRun = { records: [], failures: [], attempted: tasks.length };
   settled.forEach((r, i) => {
