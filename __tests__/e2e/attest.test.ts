@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startFaultProxy } from '../../sandbox/fault-proxy.js';
 import { getManifest, pushImage, pushIndex } from '../../sandbox/oci.js';
 import { defaultClaims } from '../../sandbox/oidc.js';
 import { runAction, runnerEnvFor, sigstoreInputsFor } from '../../sandbox/runner.js';
@@ -154,6 +155,29 @@ describe('attestations, end to end', () => {
     expect((JSON.parse(run.outputs.attestations) as { digest: string }[]).map((o) => o.digest)).toEqual([idx.digest]);
     for (const child of idx.children) expect(await getManifest(open, 'att/multi', `${child.digest.replace(':', '-')}.att`)).toBeUndefined();
     expect(await readAndCheckAtt(open, 'att/multi', idx.digest, `${open.host}/att/multi`, root())).toHaveLength(1);
+  });
+
+  it('a Rekor v1 that refuses the envelope as too large: the error names the size and the options, no .att is written', async () => {
+    const open = sandbox().registries.open!;
+    const img = await pushImage(open, 'att/too-large', { tag: 'v1' });
+    const rekor = await startFaultProxy(sandbox().sigstore!.rekorUrl);
+    try {
+      // The signature's entry goes through; the attestation's is refused as a load balancer would.
+      rekor.inject({ method: 'POST', path: /\/api\/v1\/log\/entries$/, skip: 1, fault: { kind: 'status', status: 413, body: '{"code":413,"message":"Request Entity Too Large"}' } });
+      const sbom = sbomFile('refused.spdx.json', 300_000);
+      const run = await runAction({
+        inputs: { ...sigstoreInputsFor(sandbox()), 'rekor-url': rekor.url, images: `${open.host}/att/too-large@${img.digest}`, 'predicate-type': SPDX, 'predicate-path': sbom.file },
+        env: runnerEnvFor(sandbox()),
+      });
+      expect(run.code).not.toBe(0);
+      expect(run.stdout).toMatch(/input `predicate-path`: Rekor \(http:\/\/127\.0\.0\.1:\d+\) refused the attestation's log entry as too large: Rekor v1 needs the whole DSSE envelope \(\d{6} bytes\)/);
+      expect(run.stdout).toMatch(/Rekor v2/);
+      expect(await getManifest(open, 'att/too-large', `${img.digest.replace(':', '-')}.att`)).toBeUndefined();
+      // The signature itself was written and is reported.
+      expect(JSON.parse(run.outputs.signatures)).toHaveLength(1);
+    } finally {
+      await rekor.stop();
+    }
   });
 
   it('two concurrent runs attesting one digest: both .att layers survive', async () => {

@@ -15,6 +15,7 @@ let big: string;
 let medium: string;
 let notJson: string;
 let array: string;
+let privateEvent: string;
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'config-attest-'));
@@ -28,6 +29,7 @@ beforeAll(() => {
   big = write('big.json', Buffer.alloc(16 * 1024 * 1024 + 1, 0x20));
   notJson = write('sbom.txt', 'SPDXVersion: SPDX-2.3');
   array = write('array.json', '[1,2]');
+  privateEvent = write('private.json', JSON.stringify({ repository: { visibility: 'private', private: true } }));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -93,5 +95,13 @@ describe('attestation inputs', () => {
     expect(err.fix).toMatch(/Rekor v2/);
     // A custom instance takes it (its Rekor's own limit applies).
     expect(parse({ ...CUSTOM, 'predicate-type': 'https://spdx.dev/Document', 'predicate-path': medium }).attest?.custom).toBeDefined();
+  });
+
+  it('a private repository is guarded as for signatures: nothing is attested in the public log without allow-public-log', () => {
+    const inputs = { images: `ghcr.io/acme/app@${D}`, attest: 'provenance', 'predicate-type': 'https://spdx.dev/Document', 'predicate-path': sbom };
+    const err = thrown(() => parseConfig((n) => (inputs as Record<string, string>)[n] ?? '', { ...ENV, GITHUB_EVENT_PATH: privateEvent }));
+    expect(err.input).toBe('allow-public-log');
+    expect(err.message).toMatch(/nothing has been sent/);
+    expect(parseConfig((n) => ({ ...inputs, 'allow-public-log': 'true' } as Record<string, string>)[n] ?? '', { ...ENV, GITHUB_EVENT_PATH: privateEvent }).attest?.provenance).toBe(true);
   });
 });

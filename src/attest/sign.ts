@@ -58,15 +58,24 @@ export function predicateSlug(predicateType: string): string {
 }
 
 /** Rekor v1 needs the whole envelope: a refusal for size says so, with the way out. */
-function sizeRefusal(err: unknown, envelopeBytes: number, image: string, rekorUrl: string): unknown {
+function sizeRefusal(err: unknown, envelopeBytes: number, image: string, rekorUrl: string, source: string): unknown {
   if (!(err instanceof ActionError) || !/HTTP 413\b/.test(err.message)) return err;
+  const input = source.startsWith('predicate-path') ? 'predicate-path' : source === 'predicate' ? 'predicate' : 'attest';
   return new ActionError(
     `Rekor (${rekorUrl}) refused the attestation's log entry as too large: Rekor v1 needs the whole DSSE envelope (${envelopeBytes} bytes) in the request`,
-    { image, input: 'predicate-path', fix: 'use a Sigstore instance whose Rekor accepts larger requests, or one with Rekor v2 (only a digest is logged there), or attest a smaller predicate', cause: err },
+    { image, input, fix: 'use a Sigstore instance whose Rekor accepts larger requests, or one with Rekor v2 (only a digest is logged there), or attest a smaller predicate', cause: err },
   );
 }
 
-async function logOnce(envelopeJson: ReturnType<typeof dsseEnvelope>, pae: Buffer, signature: Buffer, ctx: BundleSigningContext, image: string, tsaTimestamps: Buffer[]): Promise<Logged> {
+async function logOnce(
+  envelopeJson: ReturnType<typeof dsseEnvelope>,
+  pae: Buffer,
+  signature: Buffer,
+  ctx: BundleSigningContext,
+  image: string,
+  tsaTimestamps: Buffer[],
+  source: string,
+): Promise<Logged> {
   const cert = await ctx.signer.certificate();
   if (ctx.rekorV2) {
     if (!tsaTimestamps.length) {
@@ -85,7 +94,7 @@ async function logOnce(envelopeJson: ReturnType<typeof dsseEnvelope>, pae: Buffe
   try {
     created = await ctx.rekor.createEntry(dsseProposal(envelopeJson, cert.leafPem), image, { deadline: cert.notAfter.getTime() });
   } catch (err) {
-    throw sizeRefusal(err, envelopeBytes, image, ctx.rekor.baseUrl);
+    throw sizeRefusal(err, envelopeBytes, image, ctx.rekor.baseUrl, source);
   }
   assertWithinValidity('the transparency log recorded the attestation at', new Date(created.integratedTime * 1000), cert, image);
   // A v0.3 bundle needs the inclusion proof; Rekor gives it on creation, else we ask for the entry.
@@ -118,7 +127,7 @@ export async function attestSubject(subject: Subject, spec: AttestationSpec, lay
     return t.response;
   };
   const signatureStamp = layouts.includes('bundle') || ctx.rekorV2 ? await stamp(signature) : undefined;
-  const logged = await logOnce(envelopeJson, pae, signature, ctx, image, signatureStamp ? [signatureStamp] : []);
+  const logged = await logOnce(envelopeJson, pae, signature, ctx, image, signatureStamp ? [signatureStamp] : [], spec.source);
 
   const bundlePath = path.join(ctx.bundleDir, bundleFileName(subject, `att-${predicateSlug(spec.predicateType)}`));
   await fs.writeFile(bundlePath, `${JSON.stringify(logged.bundle, null, 2)}\n`);
