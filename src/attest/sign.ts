@@ -73,9 +73,10 @@ async function logOnce(
   signature: Buffer,
   ctx: BundleSigningContext,
   image: string,
-  tsaTimestamps: Buffer[],
+  tsaTimestamps: { response: Buffer; genTime: Date }[],
   source: string,
 ): Promise<Logged> {
+  const rfc3161Timestamps = tsaTimestamps.map((t) => t.response);
   const cert = await ctx.signer.certificate();
   if (ctx.rekorV2) {
     if (!tsaTimestamps.length) {
@@ -86,8 +87,10 @@ async function logOnce(
       });
     }
     const entry = await createHashedRekordEntryV2(ctx.rekorV2, pae, signature, cert.leafPem, image);
-    const bundle = dsseBundle({ envelope: envelopeJson, certificatePem: cert.leafPem, rekor: { v2: entry.json }, rfc3161Timestamps: tsaTimestamps });
-    return { bundle, ref: { logIndex: entry.logIndex, logId: entry.logId, integratedTime: 0, uuid: '', url: ctx.rekorV2.baseUrl, kind: entry.kind } };
+    const bundle = dsseBundle({ envelope: envelopeJson, certificatePem: cert.leafPem, rekor: { v2: entry.json }, rfc3161Timestamps });
+    // v2 has no integrated time: the timestamp authority's time stands in for it (as for signatures).
+    const integratedTime = Math.floor(tsaTimestamps[0].genTime.getTime() / 1000);
+    return { bundle, ref: { logIndex: entry.logIndex, logId: entry.logId, integratedTime, uuid: '', url: ctx.rekorV2.baseUrl, kind: entry.kind } };
   }
   const envelopeBytes = Buffer.byteLength(JSON.stringify(envelopeJson));
   let created: RekorEntry;
@@ -100,7 +103,7 @@ async function logOnce(
   // A v0.3 bundle needs the inclusion proof; Rekor gives it on creation, else we ask for the entry.
   const entry = created.inclusionProof ? created : { ...(await ctx.rekor.getByIndex(created.logIndex, image)), signedEntryTimestamp: created.signedEntryTimestamp };
   if (!entry.inclusionProof) throw new ActionError(`Rekor (${ctx.rekor.baseUrl}) gave no inclusion proof for entry ${entry.logIndex}`, { image });
-  const bundle = dsseBundle({ envelope: envelopeJson, certificatePem: cert.leafPem, rekor: entry, rfc3161Timestamps: tsaTimestamps });
+  const bundle = dsseBundle({ envelope: envelopeJson, certificatePem: cert.leafPem, rekor: entry, rfc3161Timestamps });
   const url = entryUrl(ctx.instance, ctx.rekor.baseUrl, entry.logIndex);
   return { bundle, v1: entry, ref: { logIndex: entry.logIndex, logId: entry.logId, integratedTime: entry.integratedTime, uuid: entry.uuid, url, kind: entry.kind } };
 }
@@ -120,11 +123,11 @@ export async function attestSubject(subject: Subject, spec: AttestationSpec, lay
   else await ctx.registry.pushBlob(subject.repo, EMPTY_CONFIG_BYTES, EMPTY_CONFIG.mediaType);
 
   // The bundle's timestamp covers the signature (sigstore-go); cosign 2's `.att` one covers the envelope JSON.
-  const stamp = async (bytes: Buffer): Promise<Buffer | undefined> => {
+  const stamp = async (bytes: Buffer): Promise<{ response: Buffer; genTime: Date } | undefined> => {
     if (!ctx.tsa) return undefined;
     const t = await ctx.tsa.timestamp(bytes, image);
     assertWithinValidity('the timestamp authority dated the attestation', t.genTime, cert, image);
-    return t.response;
+    return t;
   };
   const signatureStamp = layouts.includes('bundle') || ctx.rekorV2 ? await stamp(signature) : undefined;
   const logged = await logOnce(envelopeJson, pae, signature, ctx, image, signatureStamp ? [signatureStamp] : [], spec.source);
@@ -143,7 +146,7 @@ export async function attestSubject(subject: Subject, spec: AttestationSpec, lay
       certificatePem: cert.leafPem,
       chainPems: cert.chainPems,
       rekor: logged.v1,
-      rfc3161TimestampB64: envelopeStamp?.toString('base64'),
+      rfc3161TimestampB64: envelopeStamp?.response.toString('base64'),
     });
     const tag = attestationTag(subject.digest);
     await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: envelope }], (layers) => signatureConfig(layers), {
