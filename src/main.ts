@@ -15,6 +15,7 @@ import { EphemeralSigner } from './identity/certificate.js';
 import { requestIdToken } from './identity/token.js';
 import type { RegistryClient } from './registry/client.js';
 import { createRegistryClient } from './registry/factory.js';
+import { attestationCommandsFor } from './report/attestation-commands.js';
 import { logAttestations } from './report/attestations.js';
 import { setSignOutputs } from './report/outputs.js';
 import { failureMarkdown, signSummaryMarkdown, writeSummary } from './report/summary.js';
@@ -147,7 +148,7 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
   ];
   if (config.summary) {
     await writeSummary(
-      signSummaryMarkdown({ records, verdicts, attestations, attVerdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust), failures: failed }),
+      signSummaryMarkdown({ records, verdicts, attestations, attVerdicts, attCommands: attestationCommandsFor(config, attestations, cert.identity, cert.issuer), identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust), failures: failed }),
     );
   }
   if (failed.length) {

@@ -84,6 +84,7 @@ describe('attestations, end to end', () => {
     expect(run.outputs.verified).toBe('true');
     expect(run.summary).toContain('## Attested 2 attestations');
     expect(run.summary).toContain('| `https://slsa.dev/provenance/v1` | legacy |');
+    expect(run.summary).toContain(`cosign verify-attestation --type https://slsa.dev/provenance/v1 --certificate-identity '${IDENTITY}'`);
   });
 
   it('bundle: referrers with the predicate annotations, as gh and cosign 3 find them', async () => {

@@ -5,6 +5,7 @@
 import * as core from '@actions/core';
 import type { AttestationRecord } from '../attest/types.js';
 import type { SignatureVerdict } from '../verify/check.js';
+import type { AttestationCommands } from './attestation-commands.js';
 import { signaturesJson } from './outputs-json.js';
 
 export function logAttestations(records: AttestationRecord[]): void {
@@ -26,7 +27,16 @@ export function attestationsJson(records: AttestationRecord[]): unknown[] {
 const short = (digest: string): string => `${digest.slice(0, 19)}…`;
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-export function attestationsMarkdown(records: AttestationRecord[], verdicts: Map<AttestationRecord, SignatureVerdict | undefined>, selfCheck: boolean): string[] {
+function commandBlock(title: string, lines: string[]): string[] {
+  return lines.length ? [`<details><summary>${title}</summary>`, '', '```sh', ...lines, '```', '', '</details>', ''] : [];
+}
+
+export function attestationsMarkdown(
+  records: AttestationRecord[],
+  verdicts: Map<AttestationRecord, SignatureVerdict | undefined>,
+  selfCheck: boolean,
+  commands?: AttestationCommands,
+): string[] {
   if (!records.length) return [];
   const rows = records.map((r) => {
     const v = verdicts.get(r);
@@ -41,5 +51,14 @@ export function attestationsMarkdown(records: AttestationRecord[], verdicts: Map
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    ...(commands
+      ? [
+          ...commandBlock('Verify the attestations: cosign 3.x', commands.cosign3),
+          ...commandBlock('cosign 2.x', commands.cosign2),
+          ...commandBlock('gh', commands.gh),
+          ...commands.notes.map((n) => `- ${n}`),
+          '',
+        ]
+      : []),
   ];
 }

@@ -5,6 +5,7 @@
 import * as core from '@actions/core';
 import type { AttestationRecord } from '../attest/types.js';
 import type { SignatureRecord } from '../sign/types.js';
+import type { AttestationCommands } from './attestation-commands.js';
 import { attestationsMarkdown } from './attestations.js';
 import type { SignatureVerdict } from '../verify/check.js';
 import type { VerifyCommands } from './commands.js';
@@ -20,6 +21,7 @@ export interface SignSummary {
   /** Attestations written (v1.1), with their self-check verdicts. */
   attestations?: AttestationRecord[];
   attVerdicts?: Map<AttestationRecord, SignatureVerdict | undefined>;
+  attCommands?: AttestationCommands;
   identity: string;
   issuer: string;
   verifyCommands: VerifyCommands;
@@ -45,7 +47,7 @@ export function signSummaryMarkdown(s: SignSummary): string {
     '|---|---|---|---|---|---|',
     ...rows,
     '',
-    ...attestationsMarkdown(s.attestations ?? [], s.attVerdicts ?? new Map(), s.selfCheck),
+    ...attestationsMarkdown(s.attestations ?? [], s.attVerdicts ?? new Map(), s.selfCheck, s.attCommands),
     `**Identity:** \`${s.identity}\`  `,
     `**Issuer:** \`${s.issuer}\``,
     '',
