@@ -183,15 +183,21 @@ describe('attestations, end to end', () => {
     }
   });
 
-  it('two concurrent runs attesting one digest: both .att layers survive', async () => {
+  it('two concurrent runs attesting one digest: both .att layers and both referrers survive', async () => {
     const open = sandbox().registries.open!;
     const img = await pushImage(open, 'att/race', { tag: 'v1' });
-    const runs = await Promise.all([0, 1].map(() => attest({ images: `${open.host}/att/race@${img.digest}` })));
+    const runs = await Promise.all([0, 1].map(() => attest({ images: `${open.host}/att/race@${img.digest}`, 'signature-format': 'both' })));
     for (const r of runs) expect(r.code).toBe(0);
-    const att = await readAndCheckAtt(open, 'att/race', img.digest, `${open.host}/att/race`, root());
-    const written = runs.flatMap((r) => (JSON.parse(r.outputs.attestations) as { rekor: { logIndex: number } }[]).map((o) => o.rekor.logIndex));
+    const name = `${open.host}/att/race`;
+    const att = await readAndCheckAtt(open, 'att/race', img.digest, name, root());
+    const written = runs.flatMap((r) => (JSON.parse(r.outputs.attestations) as { format: string; rekor: { logIndex: number } }[]).filter((o) => o.format === 'legacy').map((o) => o.rekor.logIndex));
     expect(att.map((a) => a.logIndex).sort()).toEqual(written.sort());
     expect(att).toHaveLength(2);
+    // The referrers index: both runs' signature and attestation referrers.
+    const listed = (await fallbackIndex(open, 'att/race', img.digest))!;
+    expect(listed).toHaveLength(4);
+    const ref = await checkAttestationReferrers(open, 'att/race', { mediaType: img.mediaType, digest: img.digest, size: img.size }, name, listed, root());
+    expect(ref.map((r) => r.logIndex).sort()).toEqual(written.sort());
   }, 240_000);
 
   it.each([
