@@ -37909,7 +37909,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 662:
+/***/ 1804:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38011,6 +38011,152 @@ function missingEndpoint(name, mode, trustedRoot) {
     throw new errors/* ActionError */.lZ(`${name} is required to sign with a custom Sigstore instance (sigstore: custom)`, {
         input: name,
         fix: `set ${name}, e.g. ${example} (only verify mode takes it from trusted-root)`,
+    });
+}
+
+// EXTERNAL MODULE: ./src/formats/att.ts
+var att = __nccwpck_require__(8407);
+// EXTERNAL MODULE: ./src/formats/attestation-constants.ts
+var attestation_constants = __nccwpck_require__(1590);
+;// CONCATENATED MODULE: ./src/config-attest.ts
+/**
+ * Sign mode's attestation inputs → what to attest, checked before anything is
+ * sent: `attest` (one a line: `provenance`), and a custom predicate —
+ * `predicate-type` (a URI) with `predicate` (inline JSON) or `predicate-path`
+ * (a file, e.g. an SBOM) — as actions/attest names them. Bad JSON, a missing
+ * or unreadable file, an oversize predicate, a type that is not a URI, or an
+ * envelope too large for the public Rekor v1 fail here, naming the input.
+ */
+
+
+
+
+
+const ATTEST_KINDS = ['provenance'];
+const MiB = (n) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0)} MiB`;
+function parseAttestInputs(read, sigstore) {
+    const kinds = read('attest')
+        .split(/[\n,]/)
+        .map((l) => l.trim().toLowerCase())
+        .filter(Boolean);
+    for (const kind of kinds) {
+        if (!ATTEST_KINDS.includes(kind)) {
+            throw new errors/* ActionError */.lZ(`"${kind}" is not an attestation this action builds`, {
+                input: 'attest',
+                fix: `write \`provenance\` (SLSA v1 build provenance); for any other predicate (an SBOM, say) use predicate-type with predicate or predicate-path`,
+            });
+        }
+    }
+    const custom = customPredicate(read);
+    if (custom && kinds.includes('provenance') && custom.predicateType === attestation_constants/* SLSA_PROVENANCE_V1 */.us) {
+        throw new errors/* ActionError */.lZ('both `attest: provenance` and a custom predicate of type https://slsa.dev/provenance/v1 are given', {
+            input: 'predicate-type',
+            fix: 'keep one: the built-in provenance, or your own predicate of that type',
+        });
+    }
+    if (custom && sigstore.kind === 'public-good')
+        checkPublicRekorSize(custom);
+    return { provenance: kinds.includes('provenance'), ...(custom ? { custom } : {}) };
+}
+function customPredicate(read) {
+    const type = read('predicate-type');
+    const inline = read('predicate');
+    const file = read('predicate-path');
+    if (!type && !inline && !file)
+        return undefined;
+    if (!type) {
+        throw new errors/* ActionError */.lZ(`${inline ? 'predicate' : 'predicate-path'} is set without predicate-type`, {
+            input: 'predicate-type',
+            fix: 'set predicate-type to the predicate\'s URI, e.g. https://spdx.dev/Document (SPDX) or https://cyclonedx.org/bom (CycloneDX)',
+        });
+    }
+    checkUri(type);
+    if (inline && file) {
+        throw new errors/* ActionError */.lZ('both predicate and predicate-path are set', { input: 'predicate-path', fix: 'keep one: inline JSON in predicate, or a file in predicate-path' });
+    }
+    if (!inline && !file) {
+        throw new errors/* ActionError */.lZ('predicate-type is set, but neither predicate nor predicate-path', {
+            input: 'predicate-path',
+            fix: 'give the predicate as a file (predicate-path: sbom.spdx.json) or as inline JSON (predicate)',
+        });
+    }
+    if (inline)
+        return { predicateType: type, predicate: parseObject(inline, 'predicate', 'the inline predicate', Buffer.byteLength(inline)), source: 'predicate' };
+    return { predicateType: type, predicate: readPredicateFile(file), source: `predicate-path (${file})` };
+}
+/** An absolute URI, as cosign (url.ParseRequestURI) and in-toto require. */
+function checkUri(type) {
+    let ok = /^[a-z][a-z0-9+.-]*:\S+$/i.test(type);
+    try {
+        new URL(type);
+    }
+    catch {
+        ok = false;
+    }
+    if (!ok) {
+        throw new errors/* ActionError */.lZ(`"${type}" is not a URI`, {
+            input: 'predicate-type',
+            fix: 'give the full predicate type URI, e.g. https://spdx.dev/Document, https://cyclonedx.org/bom or https://slsa.dev/provenance/v1 (short names like `spdx` are cosign-only)',
+        });
+    }
+}
+function tooLarge(input, size) {
+    return new errors/* ActionError */.lZ(`the predicate is ${size} bytes, more than the ${attestation_constants/* MAX_PREDICATE_BYTES */.pB} bytes (${MiB(attestation_constants/* MAX_PREDICATE_BYTES */.pB)}) an attestation may hold`, {
+        input,
+        fix: 'attest a smaller predicate (actions/attest and GitHub\'s attestation store cap predicates at 16 MiB too), e.g. an SBOM without file-level entries',
+    });
+}
+function readPredicateFile(file) {
+    const absolute = external_node_path_default().resolve(file);
+    let size;
+    let text;
+    try {
+        size = (0,external_node_fs_.statSync)(absolute).size;
+        if (size > attestation_constants/* MAX_PREDICATE_BYTES */.pB)
+            throw tooLarge('predicate-path', size);
+        text = (0,external_node_fs_.readFileSync)(absolute, 'utf8');
+    }
+    catch (e) {
+        if (e instanceof errors/* ActionError */.lZ)
+            throw e;
+        throw new errors/* ActionError */.lZ(`cannot read ${absolute} (${e.code ?? e.message})`, {
+            input: 'predicate-path',
+            fix: 'give the path of the predicate file written by an earlier step (relative paths start at the workspace), e.g. the output-file of anchore/sbom-action',
+        });
+    }
+    return parseObject(text, 'predicate-path', absolute, size);
+}
+function parseObject(text, input, what, size) {
+    if (size > attestation_constants/* MAX_PREDICATE_BYTES */.pB)
+        throw tooLarge(input, size);
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (e) {
+        throw new errors/* ActionError */.lZ(`${what} is not JSON (${e.message})`, { input, fix: 'give the predicate as a JSON object (an SPDX or CycloneDX JSON SBOM, say)' });
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new errors/* ActionError */.lZ(`${what} is JSON but not an object`, { input, fix: 'the predicate must be a JSON object ({…}), as in-toto requires' });
+    }
+    return value;
+}
+/**
+ * Public-good Rekor v1 needs the whole envelope in the request and refuses
+ * large ones at its load balancer (the limit is undocumented): fail now, not
+ * after other images were attested.
+ */
+function checkPublicRekorSize(spec) {
+    // The statement adds a few hundred bytes to the predicate; the envelope base64s it.
+    const predicateBytes = Buffer.byteLength(JSON.stringify(spec.predicate));
+    const envelope = (0,att/* envelopeSizeFor */.f2)(predicateBytes + 512);
+    if (envelope <= attestation_constants/* PUBLIC_GOOD_REKOR_V1_MAX_ENVELOPE_BYTES */.o4)
+        return;
+    const input = spec.source.startsWith('predicate-path') ? 'predicate-path' : 'predicate';
+    throw new errors/* ActionError */.lZ(`the predicate is ${predicateBytes} bytes, so its signed envelope is about ${envelope} bytes; the public Rekor v1 log needs the whole envelope in its request ` +
+        `and this action sends it at most ${attestation_constants/* PUBLIC_GOOD_REKOR_V1_MAX_ENVELOPE_BYTES */.o4} bytes (${MiB(attestation_constants/* PUBLIC_GOOD_REKOR_V1_MAX_ENVELOPE_BYTES */.o4)}: larger ones are refused there); nothing was sent`, {
+        input,
+        fix: 'attest a smaller predicate (an SBOM without per-file entries is often 10× smaller), or use `sigstore: custom` with a Rekor v2 log (only a digest is logged, up to 16 MiB predicates) or a Rekor v1 that accepts larger requests',
     });
 }
 
@@ -38126,6 +38272,7 @@ var hosts = __nccwpck_require__(1604);
 
 
 
+
 const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
 const PUBLIC_GOOD_FULCIO = 'https://fulcio.sigstore.dev';
 const PUBLIC_GOOD_REKOR = 'https://rekor.sigstore.dev';
@@ -38177,6 +38324,8 @@ function buildConfig(read, env) {
         config.sigstore.rekorV2 = checkRekorV2(config);
     if (mode === 'verify')
         config.identity = identityPolicy(read, runner);
+    else
+        config.attest = parseAttestInputs(read, sigstore);
     if (registryUsername)
         config.registryCredentials = { username: registryUsername, password: registryPassword };
     if (read('github-token'))
@@ -38454,14 +38603,249 @@ function formatMessage(what, d) {
 
 /***/ }),
 
+/***/ 8407:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   af: () => (/* binding */ attestationStatement),
+/* harmony export */   f2: () => (/* binding */ envelopeSizeFor),
+/* harmony export */   om: () => (/* binding */ attestationLayer)
+/* harmony export */ });
+/* harmony import */ var _attestation_constants_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1590);
+/* harmony import */ var _legacy_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2861);
+
+
+/**
+ * The in-toto Statement v1 about one image, serialized as actions/attest does
+ * (`JSON.stringify`, keys `_type`, `subject`, `predicateType`, `predicate`).
+ * cosign 2 writes `_type` v0.1; every verifier reads both.
+ */
+function attestationStatement(subject, predicateType, predicate) {
+    const [algorithm, hex] = subject.digest.split(':');
+    if (!algorithm || !hex)
+        throw new Error(`not a digest: ${subject.digest}`);
+    return Buffer.from(JSON.stringify({ _type: _attestation_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .STATEMENT_TYPE_V1 */ .HL, subject: [{ name: subject.name, digest: { [algorithm]: hex } }], predicateType, predicate }));
+}
+/** The size of the DSSE envelope of a statement of `statementBytes` bytes (size checks before anything is signed or sent). */
+function envelopeSizeFor(statementBytes) {
+    // base64 of the statement, the signature (~100 bytes base64) and the JSON around them.
+    return 4 * Math.ceil(statementBytes / 3) + 256 + _attestation_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .INTOTO_PAYLOAD_TYPE */ .w9.length;
+}
+/**
+ * One `.att` layer: the envelope is the blob, the signature annotation is
+ * empty (the signature is inside the envelope), then cosign 2's
+ * certificate, chain, Rekor bundle and `predicateType` annotations, keys in
+ * Go's sorted order.
+ */
+function attestationLayer(parts) {
+    if (parts.chainPems.length === 0)
+        throw new Error('a legacy attestation needs the certificate chain (Kyverno reads it)');
+    const annotations = {
+        [_legacy_js__WEBPACK_IMPORTED_MODULE_0__/* .ANNOTATION_SIGNATURE */ .LR]: '',
+        [_legacy_js__WEBPACK_IMPORTED_MODULE_0__/* .ANNOTATION_BUNDLE */ .DZ]: (0,_legacy_js__WEBPACK_IMPORTED_MODULE_0__/* .rekorBundleAnnotation */ .XL)(parts.rekor),
+        [_legacy_js__WEBPACK_IMPORTED_MODULE_0__/* .ANNOTATION_CERTIFICATE */ .MF]: parts.certificatePem,
+        [_legacy_js__WEBPACK_IMPORTED_MODULE_0__/* .ANNOTATION_CHAIN */ .M6]: parts.chainPems.join(''),
+        [_attestation_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .ANNOTATION_PREDICATE_TYPE_LEGACY */ .p$]: parts.predicateType,
+    };
+    if (parts.rfc3161TimestampB64)
+        annotations[_legacy_js__WEBPACK_IMPORTED_MODULE_0__/* .ANNOTATION_RFC3161 */ .rE] = JSON.stringify({ SignedRFC3161Timestamp: parts.rfc3161TimestampB64 });
+    const sorted = Object.fromEntries(Object.entries(annotations).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return { mediaType: _attestation_constants_js__WEBPACK_IMPORTED_MODULE_1__/* .DSSE_ENVELOPE_MEDIA_TYPE */ .Nr, size: parts.envelope.length, digest: `sha256:${(0,_legacy_js__WEBPACK_IMPORTED_MODULE_0__/* .sha256Hex */ .fg)(parts.envelope)}`, annotations: sorted };
+}
+
+
+/***/ }),
+
+/***/ 1590:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $C: () => (/* binding */ ANNOTATION_BUNDLE_CONTENT),
+/* harmony export */   BJ: () => (/* binding */ attestationTag),
+/* harmony export */   HL: () => (/* binding */ STATEMENT_TYPE_V1),
+/* harmony export */   Kl: () => (/* binding */ GITHUB_WORKFLOW_BUILD_TYPE),
+/* harmony export */   Nr: () => (/* binding */ DSSE_ENVELOPE_MEDIA_TYPE),
+/* harmony export */   Ny: () => (/* binding */ BUNDLE_CONTENT_DSSE),
+/* harmony export */   o4: () => (/* binding */ PUBLIC_GOOD_REKOR_V1_MAX_ENVELOPE_BYTES),
+/* harmony export */   p$: () => (/* binding */ ANNOTATION_PREDICATE_TYPE_LEGACY),
+/* harmony export */   pB: () => (/* binding */ MAX_PREDICATE_BYTES),
+/* harmony export */   us: () => (/* binding */ SLSA_PROVENANCE_V1),
+/* harmony export */   w1: () => (/* binding */ ANNOTATION_BUNDLE_PREDICATE_TYPE),
+/* harmony export */   w9: () => (/* binding */ INTOTO_PAYLOAD_TYPE)
+/* harmony export */ });
+/* unused harmony exports STATEMENT_TYPE_V01, ATTESTATION_TAG_SUFFIX */
+/**
+ * Names and limits shared by everything that writes or reads attestations
+ * (in-toto statements about an image, signed in a DSSE envelope), in both
+ * layouts: cosign's legacy `sha256-<hex>.att` tag and Sigstore bundle
+ * referrers. Values and sources: ../shared/docs/attestations.md §1–§3, §5.
+ */
+/** The DSSE payload type of an in-toto statement. */
+const INTOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+/** The statement type we write (actions/attest and cosign ≥ 3.1 write v1; cosign ≤ 3.0 wrote v0.1). */
+const STATEMENT_TYPE_V1 = 'https://in-toto.io/Statement/v1';
+/** The statement type cosign ≤ 3.0 writes; readers must accept both. */
+const STATEMENT_TYPE_V01 = 'https://in-toto.io/Statement/v0.1';
+/** SLSA v1 build provenance (`attest: provenance`). */
+const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
+/** The build type actions/attest-build-provenance (@actions/attest ≥ 1.3.0) writes. */
+const GITHUB_WORKFLOW_BUILD_TYPE = 'https://actions.github.io/buildtypes/workflow/v1';
+/** Legacy layout: the tag suffix (`sha256-<hex>.att`), as cosign's AttestationTagSuffix. */
+const ATTESTATION_TAG_SUFFIX = 'att';
+/** Legacy layout: the media type of each `.att` layer, whose blob is the DSSE envelope JSON. */
+const DSSE_ENVELOPE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
+/** Legacy layout: the layer annotation naming the statement's predicate type (plain key, cosign ≥ 2.0). */
+const ANNOTATION_PREDICATE_TYPE_LEGACY = 'predicateType';
+/** Bundle layout: referrer annotation naming the predicate type (actions/attest, cosign ≥ 3.1). */
+const ANNOTATION_BUNDLE_PREDICATE_TYPE = 'dev.sigstore.bundle.predicateType';
+/** Bundle layout: referrer annotation saying the bundle holds a DSSE envelope. */
+const ANNOTATION_BUNDLE_CONTENT = 'dev.sigstore.bundle.content';
+const BUNDLE_CONTENT_DSSE = 'dsse-envelope';
+/** `sha256:abc…` → `sha256-abc….att`, the tag cosign 2 `attest` writes and `verify-attestation` reads. */
+function attestationTag(digest) {
+    return `${digest.replace(':', '-')}.${ATTESTATION_TAG_SUFFIX}`;
+}
+/** actions/attest's cap on `predicate`/`predicate-path` (MAX_PREDICATE_SIZE_BYTES): ours too. */
+const MAX_PREDICATE_BYTES = 16 * 1024 * 1024;
+/**
+ * The largest DSSE envelope we send to public-good Rekor v1 (which must get the
+ * whole envelope). Its real limit is undocumented and enforced by a load
+ * balancer; SBOM attestations of a few MiB are reported failing there
+ * (attestations.md §5). Above this, the run fails before anything is written.
+ */
+const PUBLIC_GOOD_REKOR_V1_MAX_ENVELOPE_BYTES = 1024 * 1024;
+
+
+/***/ }),
+
+/***/ 2861:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $r: () => (/* binding */ SIMPLE_SIGNING_MEDIA_TYPE),
+/* harmony export */   DZ: () => (/* binding */ ANNOTATION_BUNDLE),
+/* harmony export */   Kq: () => (/* binding */ simpleSigningPayload),
+/* harmony export */   LR: () => (/* binding */ ANNOTATION_SIGNATURE),
+/* harmony export */   M6: () => (/* binding */ ANNOTATION_CHAIN),
+/* harmony export */   MF: () => (/* binding */ ANNOTATION_CERTIFICATE),
+/* harmony export */   MU: () => (/* binding */ signatureLayer),
+/* harmony export */   XL: () => (/* binding */ rekorBundleAnnotation),
+/* harmony export */   bG: () => (/* binding */ signatureTag),
+/* harmony export */   fK: () => (/* binding */ signatureConfig),
+/* harmony export */   fg: () => (/* binding */ sha256Hex),
+/* harmony export */   rE: () => (/* binding */ ANNOTATION_RFC3161)
+/* harmony export */ });
+/* unused harmony exports OCI_MANIFEST_MEDIA_TYPE, OCI_CONFIG_MEDIA_TYPE, goJson, signatureManifest */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/**
+ * cosign's legacy signature format: a "simple signing" payload per signature,
+ * stored as a layer of the OCI manifest tagged `sha256-<hex>.sig` in the image's
+ * own repository. Byte layouts follow ../shared/docs/formats.md (cosign's
+ * SIGNATURE_SPEC): this file only builds bytes; it does no I/O.
+ */
+
+const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
+const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
+const ANNOTATION_SIGNATURE = 'dev.cosignproject.cosign/signature';
+const ANNOTATION_CERTIFICATE = 'dev.sigstore.cosign/certificate';
+const ANNOTATION_CHAIN = 'dev.sigstore.cosign/chain';
+const ANNOTATION_BUNDLE = 'dev.sigstore.cosign/bundle';
+const ANNOTATION_RFC3161 = 'dev.sigstore.cosign/rfc3161timestamp';
+function sha256Hex(data) {
+    return node_crypto__WEBPACK_IMPORTED_MODULE_0___default().createHash('sha256').update(data).digest('hex');
+}
+/** `sha256:abc…` → `sha256-abc….sig`, the tag cosign reads. */
+function signatureTag(digest) {
+    return `${digest.replace(':', '-')}.sig`;
+}
+/**
+ * JSON as Go's encoding/json writes it (cosign marshals the payload with it):
+ * `<`, `>`, `&`, U+2028 and U+2029 escaped. Keeps our bytes identical to cosign's.
+ */
+function goJson(value) {
+    return JSON.stringify(value)
+        .replace(/</g, '\\u003c')
+        .replace(/>/g, '\\u003e')
+        .replace(/&/g, '\\u0026')
+        .replace(/\u2028/g, '\\u2028')
+        .replace(/\u2029/g, '\\u2029');
+}
+function sortedObject(record) {
+    return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+/** The exact payload bytes cosign signs for `dockerReference@digest`. */
+function simpleSigningPayload(dockerReference, digest, annotations = {}) {
+    const optional = Object.keys(annotations).length ? sortedObject(annotations) : null;
+    return Buffer.from(goJson({
+        critical: {
+            identity: { 'docker-reference': dockerReference },
+            image: { 'docker-manifest-digest': digest },
+            type: 'cosign container image signature',
+        },
+        optional,
+    }));
+}
+/** `dev.sigstore.cosign/bundle`: Rekor's promise, exactly as cosign writes it. */
+function rekorBundleAnnotation(entry) {
+    return JSON.stringify({
+        SignedEntryTimestamp: entry.signedEntryTimestamp,
+        Payload: { body: entry.body, integratedTime: entry.integratedTime, logIndex: entry.logIndex, logID: entry.logId },
+    });
+}
+/** The layer descriptor of one signature; annotation keys in Go's sorted order. */
+function signatureLayer(parts) {
+    if (parts.chainPems.length === 0)
+        throw new Error('a legacy signature needs the certificate chain (Kyverno reads it)');
+    const annotations = {
+        [ANNOTATION_SIGNATURE]: parts.signatureB64,
+        [ANNOTATION_BUNDLE]: rekorBundleAnnotation(parts.rekor),
+        [ANNOTATION_CERTIFICATE]: parts.certificatePem,
+        [ANNOTATION_CHAIN]: parts.chainPems.join(''),
+    };
+    if (parts.rfc3161TimestampB64) {
+        annotations[ANNOTATION_RFC3161] = JSON.stringify({ SignedRFC3161Timestamp: parts.rfc3161TimestampB64 });
+    }
+    return {
+        mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
+        size: parts.payload.length,
+        digest: `sha256:${sha256Hex(parts.payload)}`,
+        annotations: sortedObject(annotations),
+    };
+}
+/** The config blob cosign writes for a `.sig` image: one history entry and diff_id per layer. */
+function signatureConfig(layers) {
+    return Buffer.from(JSON.stringify({
+        architecture: '',
+        created: '0001-01-01T00:00:00Z',
+        history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })),
+        os: '',
+        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+        config: {},
+    }));
+}
+/** A `.sig` manifest: no subject, no artifactType, no annotations (formats.md). */
+function signatureManifest(config, layers) {
+    return Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST_MEDIA_TYPE,
+        config: { mediaType: OCI_CONFIG_MEDIA_TYPE, size: config.length, digest: `sha256:${sha256Hex(config)}` },
+        layers,
+    }));
+}
+
+
+/***/ }),
+
 /***/ 9407:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(662);
+/* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1804);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7978);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5588);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -38495,7 +38879,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7978:
+/***/ 5588:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38514,15 +38898,343 @@ var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
 var lib_core = __nccwpck_require__(6058);
-// EXTERNAL MODULE: ./src/config.ts + 2 modules
-var src_config = __nccwpck_require__(662);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/formats/attestation-constants.ts
+var attestation_constants = __nccwpck_require__(1590);
+;// CONCATENATED MODULE: ./src/util/pool.ts
+/** Runs `fn` over `items` with at most `limit` in flight; settles every item (no result is lost to a sibling's failure). */
+async function settleLimited(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            try {
+                results[i] = { status: 'fulfilled', value: await fn(items[i], i) };
+            }
+            catch (reason) {
+                results[i] = { status: 'rejected', reason };
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: ./src/attest/provenance.ts
+/**
+ * SLSA v1 build provenance of this run, field for field as
+ * actions/attest-build-provenance builds it (@actions/toolkit
+ * packages/attest/src/provenance.ts, buildSLSAProvenancePredicate, since
+ * @actions/attest 1.3.0; attestations.md §3). The values come from the claims
+ * of the GitHub OIDC token the run's certificate was issued for, so the
+ * provenance names exactly what the certificate certifies: `builder.id` is the
+ * certificate's identity.
+ */
+
+
+/** The claims the predicate is built from (all GitHub Actions tokens carry them). */
+const PROVENANCE_CLAIMS = [
+    'ref',
+    'sha',
+    'repository',
+    'event_name',
+    'job_workflow_ref',
+    'workflow_ref',
+    'repository_id',
+    'repository_owner_id',
+    'runner_environment',
+    'run_id',
+    'run_attempt',
+];
+/** The claims as strings, or an error naming the missing ones (a token that is not GitHub Actions'). */
+function provenanceClaims(claims) {
+    const missing = PROVENANCE_CLAIMS.filter((c) => typeof claims[c] !== 'string' && typeof claims[c] !== 'number');
+    if (missing.length) {
+        throw new errors/* ActionError */.lZ(`the OIDC token lacks claims the build provenance is made of: ${missing.join(', ')}`, {
+            input: 'attest',
+            fix: 'build provenance describes a GitHub Actions run: use it in a GitHub Actions job (or remove `provenance` from attest)',
+        });
+    }
+    return Object.fromEntries(PROVENANCE_CLAIMS.map((c) => [c, String(claims[c])]));
+}
+/**
+ * The predicate. `serverUrl` is GITHUB_SERVER_URL (https://github.com, or a
+ * GHE host), the only value actions/attest takes from the environment.
+ */
+function buildProvenancePredicate(claims, serverUrl) {
+    const server = serverUrl.replace(/\/+$/, '');
+    // `owner/repo/.github/workflows/x.yml@refs/…` → `.github/workflows/x.yml` (the text before the first `@`).
+    const [workflowPath] = claims.workflow_ref.replace(`${claims.repository}/`, '').split('@');
+    return {
+        buildDefinition: {
+            buildType: attestation_constants/* GITHUB_WORKFLOW_BUILD_TYPE */.Kl,
+            externalParameters: {
+                workflow: { ref: claims.ref, repository: `${server}/${claims.repository}`, path: workflowPath },
+            },
+            internalParameters: {
+                github: {
+                    event_name: claims.event_name,
+                    repository_id: claims.repository_id,
+                    repository_owner_id: claims.repository_owner_id,
+                    runner_environment: claims.runner_environment,
+                },
+            },
+            resolvedDependencies: [{ uri: `git+${server}/${claims.repository}@${claims.ref}`, digest: { gitCommit: claims.sha } }],
+        },
+        runDetails: {
+            builder: { id: `${server}/${claims.job_workflow_ref}` },
+            metadata: { invocationId: `${server}/${claims.repository}/actions/runs/${claims.run_id}/attempts/${claims.run_attempt}` },
+        },
+    };
+}
+/**
+ * Verifiers tie provenance to its signer by the certificate: the builder the
+ * predicate names must be the identity the certificate was issued to.
+ */
+function assertBuilderIsSigner(predicate, certificateIdentity) {
+    if (predicate.runDetails.builder.id !== certificateIdentity) {
+        throw new errors/* ActionError */.lZ(`the build provenance would name the builder ${predicate.runDetails.builder.id}, but the signing certificate names ${certificateIdentity}; nothing was attested`, { input: 'attest', fix: 'check GITHUB_SERVER_URL: it must be the host the OIDC token and the certificate name' });
+    }
+}
+
+// EXTERNAL MODULE: ./src/formats/att.ts
+var att = __nccwpck_require__(8407);
+// EXTERNAL MODULE: ./src/formats/legacy.ts
+var legacy = __nccwpck_require__(2861);
+// EXTERNAL MODULE: ./node_modules/@sigstore/core/dist/index.js
+var dist = __nccwpck_require__(3917);
+;// CONCATENATED MODULE: ./src/formats/message-bundle.ts
+/**
+ * A legacy signature expressed as a Sigstore bundle (message signature +
+ * hashedrekord entry). Used twice: written to `bundle-path` for offline checks
+ * with sigstore-js/cosign, and fed to @sigstore/verify when verifying a `.sig`
+ * layer (whose annotations hold the same facts).
+ */
+
+const hexToB64 = (hex) => Buffer.from(hex, 'hex').toString('base64');
+function pemToDerB64(pem) {
+    return Buffer.from(dist.X509Certificate.parse(pem).root.toDER()).toString('base64');
+}
+/** The transparency-log entry in the bundle's protobuf-JSON form. */
+function tlogEntryJson(entry, withProof) {
+    const json = {
+        logIndex: String(entry.logIndex),
+        logId: { keyId: hexToB64(entry.logId) },
+        kindVersion: { kind: entry.kind, version: entry.apiVersion },
+        integratedTime: String(entry.integratedTime),
+        inclusionPromise: { signedEntryTimestamp: entry.signedEntryTimestamp },
+        canonicalizedBody: entry.body,
+    };
+    const p = entry.inclusionProof;
+    if (withProof && p) {
+        json.inclusionProof = {
+            logIndex: String(p.logIndex),
+            rootHash: hexToB64(p.rootHash),
+            treeSize: String(p.treeSize),
+            hashes: p.hashes.map(hexToB64),
+            checkpoint: { envelope: p.checkpoint },
+        };
+    }
+    return json;
+}
+/**
+ * v0.3 with the leaf certificate when Rekor gave an inclusion proof (what
+ * current verifiers want); v0.1 with the promise only otherwise (all a `.sig`
+ * layer carries).
+ */
+function messageSignatureBundle(input) {
+    const withProof = Boolean(input.rekor.inclusionProof);
+    const certDer = pemToDerB64(input.certificatePem);
+    return {
+        mediaType: withProof
+            ? 'application/vnd.dev.sigstore.bundle.v0.3+json'
+            : 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+        verificationMaterial: {
+            ...(withProof
+                ? { certificate: { rawBytes: certDer } }
+                : { x509CertificateChain: { certificates: [{ rawBytes: certDer }] } }),
+            tlogEntries: [tlogEntryJson(input.rekor, withProof)],
+            ...(input.rfc3161TimestampB64
+                ? { timestampVerificationData: { rfc3161Timestamps: [{ signedTimestamp: input.rfc3161TimestampB64 }] } }
+                : {}),
+        },
+        messageSignature: {
+            messageDigest: { algorithm: 'SHA2_256', digest: hexToB64(input.payloadSha256Hex) },
+            signature: input.signatureB64,
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/formats/bundle.ts
+
+
+const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+const INTOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+const SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
+const ANNOTATION_BUNDLE_CONTENT = 'dev.sigstore.bundle.content';
+const ANNOTATION_PREDICATE_TYPE = 'dev.sigstore.bundle.predicateType';
+const ANNOTATION_CREATED = 'org.opencontainers.image.created';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+/** The OCI empty descriptor: config of artifacts that have none (image-spec 1.1). */
+const EMPTY_CONFIG_BYTES = Buffer.from('{}');
+const EMPTY_CONFIG = {
+    mediaType: 'application/vnd.oci.empty.v1+json',
+    digest: `sha256:${(0,legacy/* sha256Hex */.fg)(EMPTY_CONFIG_BYTES)}`,
+    size: EMPTY_CONFIG_BYTES.length,
+};
+const sortedKeys = (r) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/**
+ * The statement cosign 3 signs for `digest` (cmd/cosign/cli/sign/sign.go,
+ * signDigestBundle): protojson of an in-toto v1 Statement, so fields in proto
+ * order, no `name` on the subject, and `annotations` present even when empty
+ * (structpb.NewStruct never returns nil). Annotation keys sorted, as protojson
+ * writes map keys. Like protojson (and unlike encoding/json) `<`, `>`, `&` stay
+ * unescaped; verifiers parse the JSON, so only its meaning has to match.
+ */
+function signStatement(digest, annotations = {}) {
+    const [algorithm, hex] = digest.split(':');
+    if (!algorithm || !hex)
+        throw new Error(`not a digest: ${digest}`);
+    return Buffer.from(JSON.stringify({
+        _type: STATEMENT_TYPE,
+        subject: [{ digest: { [algorithm]: hex }, annotations: sortedKeys(annotations) }],
+        predicateType: SIGN_PREDICATE_TYPE,
+        predicate: {},
+    }));
+}
+/** DSSE v1 pre-authentication encoding: what is actually signed. */
+function preAuthEncoding(payloadType, payload) {
+    const type = Buffer.from(payloadType, 'utf8');
+    return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `), type, Buffer.from(` ${payload.length} `), payload]);
+}
+function dsseEnvelope(payload, signature, payloadType = INTOTO_PAYLOAD_TYPE) {
+    return { payload: payload.toString('base64'), payloadType, signatures: [{ sig: signature.toString('base64') }] };
+}
+/** Rekor v1 proposed entry of kind `dsse` 0.0.1; the verifier is the certificate, not a bare key. */
+function dsseProposal(envelope, certificatePem) {
+    return {
+        apiVersion: '0.0.1',
+        kind: 'dsse',
+        spec: {
+            proposedContent: {
+                envelope: JSON.stringify(envelope),
+                verifiers: [Buffer.from(certificatePem).toString('base64')],
+            },
+        },
+    };
+}
+/** The Sigstore bundle v0.3 (protobuf JSON) for one DSSE signature. */
+function dsseBundle(input) {
+    const timestamps = input.rfc3161Timestamps ?? [];
+    let tlogEntry;
+    if ('v2' in input.rekor) {
+        if (!timestamps.length)
+            throw new Error('a bundle logged in Rekor v2 needs an RFC 3161 timestamp (v2 gives no signing time)');
+        tlogEntry = input.rekor.v2;
+    }
+    else {
+        if (!input.rekor.inclusionProof)
+            throw new Error('a v0.3 bundle needs the log entry with its inclusion proof');
+        tlogEntry = tlogEntryJson(input.rekor, true);
+    }
+    return {
+        mediaType: BUNDLE_MEDIA_TYPE,
+        verificationMaterial: {
+            certificate: { rawBytes: pemToDerB64(input.certificatePem) },
+            tlogEntries: [tlogEntry],
+            ...(timestamps.length
+                ? { timestampVerificationData: { rfc3161Timestamps: timestamps.map((t) => ({ signedTimestamp: t.toString('base64') })) } }
+                : {}),
+        },
+        dsseEnvelope: input.envelope,
+    };
+}
+const referrerAnnotations = (created) => ({
+    [ANNOTATION_BUNDLE_CONTENT]: 'dsse-envelope',
+    [ANNOTATION_PREDICATE_TYPE]: SIGN_PREDICATE_TYPE,
+    // RFC 3339 in UTC without fractions, as Go's time.RFC3339 writes it.
+    [ANNOTATION_CREATED]: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+});
+/**
+ * The referrer manifest, pushed by digest: the empty config, one layer holding
+ * the bundle JSON, `subject` = the signed manifest as the registry describes it.
+ */
+function referrerManifest(subject, bundleLayer, annotations) {
+    return Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        artifactType: BUNDLE_MEDIA_TYPE,
+        config: { mediaType: EMPTY_CONFIG.mediaType, digest: EMPTY_CONFIG.digest, size: EMPTY_CONFIG.size },
+        layers: [{ mediaType: bundleLayer.mediaType, digest: bundleLayer.digest, size: bundleLayer.size }],
+        subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+        annotations: sortedKeys(annotations),
+    }));
+}
+/** The referrer's entry in a referrers list (API answer or fallback index). */
+function referrerDescriptor(manifest, annotations) {
+    return {
+        mediaType: OCI_MANIFEST,
+        digest: `sha256:${(0,legacy/* sha256Hex */.fg)(manifest)}`,
+        size: manifest.length,
+        artifactType: BUNDLE_MEDIA_TYPE,
+        annotations: sortedKeys(annotations),
+    };
+}
+/** The referrers tag schema: `sha256:abc…` → `sha256-abc…` (no `.sig`), at most 128 characters. */
+function referrersTag(digest) {
+    return digest.replace(':', '-').slice(0, 128);
+}
+/** What a signed statement claims, or undefined when it is not an in-toto statement. */
+function statementClaims(payload) {
+    let s;
+    try {
+        s = JSON.parse(payload.toString('utf8'));
+    }
+    catch {
+        return undefined;
+    }
+    if (typeof s !== 'object' || s === null || !Array.isArray(s.subject))
+        return undefined;
+    const subjectDigests = s.subject.flatMap((sub) => Object.entries(sub?.digest ?? {})
+        .filter(([, v]) => typeof v === 'string')
+        .map(([alg, v]) => `${alg}:${String(v)}`));
+    return {
+        type: typeof s._type === 'string' ? s._type : undefined,
+        predicateType: typeof s.predicateType === 'string' ? s.predicateType : undefined,
+        subjectDigests,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/formats/attestation-bundle.ts
+/**
+ * The bundle layout of an attestation: a Sigstore bundle v0.3 holding the
+ * DSSE envelope, stored as an OCI 1.1 referrer of the image with the
+ * annotations actions/attest (push-to-registry) and cosign ≥ 3.1 `attest`
+ * write (attestations.md §2.1–2.2). The manifest, descriptor and bundle are
+ * those of bundle signatures (./bundle.ts); only the annotations differ.
+ */
+
+
+/**
+ * `dev.sigstore.bundle.content`, `dev.sigstore.bundle.predicateType` (the
+ * statement's real predicate type, which gh, Kyverno and the referrers index
+ * show) and `org.opencontainers.image.created` (RFC 3339 UTC, whole seconds,
+ * as cosign writes it), keys sorted.
+ */
+function attestationReferrerAnnotations(created, predicateType) {
+    return {
+        [attestation_constants/* ANNOTATION_BUNDLE_CONTENT */.$C]: attestation_constants/* BUNDLE_CONTENT_DSSE */.Ny,
+        [attestation_constants/* ANNOTATION_BUNDLE_PREDICATE_TYPE */.w1]: predicateType,
+        [ANNOTATION_CREATED]: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    };
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 var external_node_crypto_default = /*#__PURE__*/__nccwpck_require__.n(external_node_crypto_);
-// EXTERNAL MODULE: ./node_modules/@sigstore/core/dist/index.js
-var dist = __nccwpck_require__(3917);
 ;// CONCATENATED MODULE: ./src/net/http.ts
 /**
  * The one HTTP stack every network call of the action goes through: per-request
@@ -38940,128 +39652,6 @@ class EphemeralSigner {
     }
 }
 
-;// CONCATENATED MODULE: ./src/registry/challenge.ts
-/**
- * Parses `WWW-Authenticate` (RFC 9110 §11.6.1): one or more challenges separated
- * by commas, each a scheme followed by either a token68 or `name=value` parameters
- * whose values may be quoted strings with backslash escapes. Registries send
- * `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`; some send
- * several challenges in one header, unquoted values holding `:` or `/`, or odd spacing.
- */
-const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
-const TOKEN68_CHAR = /[A-Za-z0-9\-._~+/]/;
-class Scanner {
-    text;
-    pos = 0;
-    constructor(text) {
-        this.text = text;
-    }
-    get done() {
-        return this.pos >= this.text.length;
-    }
-    peek() {
-        return this.text[this.pos] ?? '';
-    }
-    skipSpaces() {
-        while (this.peek() === ' ' || this.peek() === '\t')
-            this.pos++;
-    }
-    skipSpacesAndCommas() {
-        while (this.peek() === ' ' || this.peek() === '\t' || this.peek() === ',')
-            this.pos++;
-    }
-    readWhile(re) {
-        const start = this.pos;
-        while (!this.done && re.test(this.peek()))
-            this.pos++;
-        return this.text.slice(start, this.pos);
-    }
-    /** A quoted-string starting at the current `"`; tolerates a missing closing quote. */
-    readQuoted() {
-        this.pos++;
-        let out = '';
-        while (!this.done) {
-            const c = this.text[this.pos++];
-            if (c === '"')
-                return out;
-            if (c === '\\' && !this.done)
-                out += this.text[this.pos++];
-            else
-                out += c;
-        }
-        return out;
-    }
-    /** An unquoted value: anything up to a comma or space (lenient: `scope=repository:a/b:pull`). */
-    readBareValue() {
-        return this.readWhile(/[^,\s]/);
-    }
-}
-/** Tries `name = value` at the current position; restores the position when it is not one. */
-function readParam(s) {
-    const start = s.pos;
-    const name = s.readWhile(TOKEN_CHAR);
-    s.skipSpaces();
-    if (name === '' || s.peek() !== '=') {
-        s.pos = start;
-        return undefined;
-    }
-    s.pos++;
-    s.skipSpaces();
-    const value = s.peek() === '"' ? s.readQuoted() : s.readBareValue();
-    return [name.toLowerCase(), value];
-}
-/** Tries a token68 (`abc+/==`) that stands alone up to a comma or the end. */
-function readToken68(s) {
-    const start = s.pos;
-    let value = s.readWhile(TOKEN68_CHAR);
-    value += s.readWhile(/=/);
-    s.skipSpaces();
-    if (value !== '' && (s.done || s.peek() === ','))
-        return value;
-    s.pos = start;
-    return undefined;
-}
-function parseWwwAuthenticate(header) {
-    if (!header)
-        return [];
-    const s = new Scanner(header);
-    const challenges = [];
-    for (;;) {
-        s.skipSpacesAndCommas();
-        const scheme = s.readWhile(TOKEN_CHAR);
-        if (scheme === '') {
-            if (s.done)
-                break;
-            s.pos++; // a stray character: skip it rather than give up on the rest
-            continue;
-        }
-        const challenge = { scheme: scheme.toLowerCase(), params: {} };
-        challenges.push(challenge);
-        s.skipSpaces();
-        const param = readParam(s);
-        if (!param) {
-            const token68 = readToken68(s);
-            if (token68 !== undefined)
-                challenge.token68 = token68;
-            continue;
-        }
-        challenge.params[param[0]] = param[1];
-        // Further parameters follow commas; a token not followed by `=` starts the next challenge.
-        for (;;) {
-            const before = s.pos;
-            s.skipSpacesAndCommas();
-            const next = readParam(s);
-            if (!next) {
-                s.pos = before;
-                break;
-            }
-            if (!(next[0] in challenge.params))
-                challenge.params[next[0]] = next[1];
-        }
-    }
-    return challenges;
-}
-
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
 var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
@@ -39467,6 +40057,1796 @@ function unexpectedStatusError(repo, ref, doing, res, redact, transient = isTran
     if (!transient)
         return new errors/* ActionError */.lZ(what, details);
     return new TransientRegistryError(what, details, retryAfterMs(res.headers.get('retry-after')));
+}
+
+;// CONCATENATED MODULE: ./src/registry/json-raw.ts
+/**
+ * The exact source text of each element of a top-level JSON array, so that
+ * descriptors written by others (cosign, Go's encoder with its `\u003c` escapes,
+ * other key orders) are carried into our manifest byte for byte instead of
+ * being re-serialised by JSON.stringify.
+ */
+const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
+const PRIMITIVE_END = new Set([',', '}', ']', ' ', '\t', '\n', '\r']);
+function skipWhitespace(text, i) {
+    while (i < text.length && WHITESPACE.has(text[i]))
+        i++;
+    return i;
+}
+/** Index just past the string starting at `i` (which is `"`). */
+function skipString(text, i) {
+    for (i++; i < text.length; i++) {
+        if (text[i] === '\\')
+            i++;
+        else if (text[i] === '"')
+            return i + 1;
+    }
+    throw new SyntaxError('unterminated string');
+}
+/** Index just past the value starting at `i` (object, array, string or primitive). */
+function skipValue(text, i) {
+    const first = text[i];
+    if (first === '"')
+        return skipString(text, i);
+    if (first !== '{' && first !== '[') {
+        while (i < text.length && !PRIMITIVE_END.has(text[i]))
+            i++;
+        return i;
+    }
+    let depth = 0;
+    while (i < text.length) {
+        const c = text[i];
+        if (c === '"') {
+            i = skipString(text, i);
+            continue;
+        }
+        if (c === '{' || c === '[')
+            depth++;
+        else if (c === '}' || c === ']') {
+            depth--;
+            if (depth === 0)
+                return i + 1;
+        }
+        i++;
+    }
+    throw new SyntaxError('unterminated value');
+}
+function arrayElements(text) {
+    const out = [];
+    let i = skipWhitespace(text, 1);
+    while (i < text.length && text[i] !== ']') {
+        const end = skipValue(text, i);
+        out.push(text.slice(i, end));
+        i = skipWhitespace(text, end);
+        if (text[i] === ',')
+            i = skipWhitespace(text, i + 1);
+    }
+    return out;
+}
+/**
+ * Raw text of each element of the array under `key` in the top-level object of
+ * `text`; undefined when the key is absent. Throws on invalid JSON, or when the
+ * value is not an array. A duplicated key resolves as JSON.parse does: the last wins.
+ */
+function rawArrayElements(text, key) {
+    const parsed = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new SyntaxError('not a JSON object');
+    if (!(key in parsed))
+        return undefined;
+    if (!Array.isArray(parsed[key]))
+        throw new SyntaxError(`"${key}" is not an array`);
+    let found;
+    let i = skipWhitespace(text, skipWhitespace(text, 0) + 1);
+    while (i < text.length && text[i] !== '}') {
+        const keyEnd = skipString(text, i);
+        const name = JSON.parse(text.slice(i, keyEnd));
+        const valueStart = skipWhitespace(text, skipWhitespace(text, keyEnd) + 1);
+        const valueEnd = skipValue(text, valueStart);
+        if (name === key)
+            found = arrayElements(text.slice(valueStart, valueEnd));
+        i = skipWhitespace(text, valueEnd);
+        if (text[i] === ',')
+            i = skipWhitespace(text, i + 1);
+    }
+    return found;
+}
+
+;// CONCATENATED MODULE: ./src/registry/append.ts
+/**
+ * Lossless append to a tagged manifest under concurrency. Registries have no
+ * compare-and-swap, and cosign's read–append–PUT loses signatures when two
+ * signers race. Here each writer: reads the tag, merges, makes sure the read is
+ * the last thing before its PUT (when building the manifest sent requests, a
+ * HEAD checks that the tag did not move), PUTs, then reads back after a settle
+ * delay long enough for a writer that passed its own check just before our PUT
+ * to land. If our element or one we had read is missing, it merges the union
+ * and writes again, a bounded number of times.
+ *
+ * The `.sig` manifest needs a config blob uploaded for its exact layer list
+ * (two requests). When the caller knows what the tag most likely holds (nothing,
+ * for a digest never signed), the config is uploaded before the read, so that the
+ * read is itself the race guard; when the tag holds something else, the config
+ * is built again and the HEAD guards the write.
+ *
+ * Existing elements are carried as their original JSON text (see json-raw.ts).
+ *
+ * The PUT itself is never retried blindly: a 503 answered (or a reset) and
+ * retried a second later would land long after our HEAD check, over whatever
+ * another writer put there meanwhile. A failed PUT goes back to the top (read,
+ * merge, check, write), after the wait the registry asked for.
+ */
+
+
+
+
+
+const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+/** cosign refuses to read a `.sig` manifest with more layers than this (and so every signature in it). */
+const COSIGN_MAX_SIGNATURE_LAYERS = 1000;
+const DEFAULT_BACKOFF = { attempts: 10, baseDelayMs: 150, maxDelayMs: 3000, budgetMs: 120_000 };
+const append_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function layerIdentity(value) {
+    const annotations = (value.annotations ?? {});
+    return `${String(value.digest)}|${String(annotations[COSIGN_SIGNATURE_ANNOTATION] ?? '')}`;
+}
+function digestIdentity(value) {
+    return String(value.digest);
+}
+function toElement(descriptor, spec) {
+    const value = descriptor;
+    return { raw: JSON.stringify(descriptor), value, id: spec.identity(value) };
+}
+/** The elements of the list in the manifest at the tag, as written there. */
+function elementsOf(manifest, spec, repo, tag) {
+    if (!manifest)
+        return [];
+    if (!spec.mediaTypes.includes(manifest.descriptor.mediaType)) {
+        throw new errors/* ActionError */.lZ(`the tag ${tag} holds a ${manifest.descriptor.mediaType}, not a ${spec.noun} list; refusing to overwrite it`, {
+            image: types_imageName(repo, tag),
+            fix: 'move or delete that tag, which is reserved for signatures of the image',
+        });
+    }
+    let raws;
+    try {
+        raws = rawArrayElements(manifest.body.toString('utf8'), spec.key) ?? [];
+    }
+    catch (err) {
+        throw new errors/* ActionError */.lZ(`the manifest at the tag is malformed (${err.message}); refusing to overwrite it`, {
+            image: types_imageName(repo, tag),
+        });
+    }
+    return raws.map((raw) => {
+        const value = JSON.parse(raw);
+        return { raw, value, id: spec.identity(value) };
+    });
+}
+/** `current` first (its order kept), then what we knew of but it lacks, then ours. */
+function merge(current, known) {
+    const ids = new Set(current.map((e) => e.id));
+    return [...current, ...[...known.values()].filter((e) => !ids.has(e.id))];
+}
+async function appendLossless(client, repo, tag, ours, spec, opts) {
+    const maxAttempts = opts.maxAttempts ?? 10;
+    const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    const maxFailedWrites = opts.maxFailedWrites ?? DEFAULT_RETRY.attempts;
+    const failedWritesEndBy = Date.now() + DEFAULT_RETRY.budgetMs;
+    let failedWrites = 0;
+    // Everything that must end up in the list: ours, and every element we have seen there.
+    const known = new Map();
+    const mergedWith = (present) => {
+        for (const e of present)
+            if (!known.has(e.id))
+                known.set(e.id, e);
+        for (const e of ours)
+            if (!known.has(e.id))
+                known.set(e.id, e);
+        return merge(present, known);
+    };
+    const idsOf = (elements) => JSON.stringify(elements.map((e) => e.id));
+    let prepared;
+    if (spec.buildSends && opts.likely !== undefined) {
+        // Not added to `known`: an element gone by the time we read was removed on purpose.
+        const likely = merge(elementsOf(opts.likely ?? undefined, spec, repo, tag), new Map(ours.map((e) => [e.id, e])));
+        if (opts.maxElements === undefined || likely.length <= opts.maxElements)
+            prepared = { ids: idsOf(likely), ...(await spec.build(likely)) };
+    }
+    let current = await client.getManifest(repo, tag);
+    // Nothing has been sent, and no time waited, since `current` was read: the read is the race guard.
+    let fresh = true;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const present = elementsOf(current, spec, repo, tag);
+        const merged = mergedWith(present);
+        if (current && merged.length === present.length) {
+            return { descriptor: current.descriptor, attempts: attempt - 1, count: present.length, manifest: current };
+        }
+        if (opts.maxElements !== undefined && merged.length > opts.maxElements)
+            throw tooMany(repo, tag, spec, present.length, opts);
+        let built = prepared?.ids === idsOf(merged) ? prepared : undefined;
+        if (!built) {
+            built = await spec.build(merged);
+            if (spec.buildSends)
+                fresh = false;
+        }
+        const { body, mediaType } = built;
+        // Unless the read was the last thing before this write, check the tag did not move since
+        // (the config upload takes two round trips): without this, a writer that read before our
+        // PUT and writes after our read-back would drop our element unseen. One HEAD closes that window.
+        if (!fresh) {
+            const now = await client.headManifest(repo, tag);
+            if (now?.digest !== current?.descriptor.digest) {
+                // Someone wrote since we read: merge their version instead of overwriting it.
+                await append_sleep(backoffMs(attempt, backoff));
+                current = await client.getManifest(repo, tag);
+                fresh = true;
+                continue;
+            }
+        }
+        const putStarted = Date.now();
+        try {
+            await client.putManifest(repo, tag, body, mediaType, { once: true, attempt: failedWrites + 1 });
+        }
+        catch (err) {
+            if (!(err instanceof TransientRegistryError) || ++failedWrites >= maxFailedWrites)
+                throw err;
+            const wait = err.retryAfterMs ?? backoffMs(failedWrites, DEFAULT_RETRY);
+            if (Date.now() + wait > failedWritesEndBy)
+                throw err;
+            // Not a lost race: this round does not count against maxAttempts.
+            attempt--;
+            await append_sleep(wait);
+            current = await client.getManifest(repo, tag);
+            fresh = true;
+            continue;
+        }
+        const settleMs = opts.settleMs ?? Math.min(5000, Math.max(100, 2 * (Date.now() - putStarted)));
+        // One read-back, after a writer that read before our PUT has had time to write: if it
+        // dropped our element (or we dropped one of theirs), merge and write again.
+        await append_sleep(settleMs);
+        current = await client.getManifest(repo, tag, { expectExists: true });
+        const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
+        const complete = ![...known.keys()].some((id) => !ids.has(id));
+        if (complete && current)
+            return { descriptor: current.descriptor, attempts: attempt, count: ids.size, manifest: current };
+        await append_sleep(backoffMs(attempt, backoff));
+        fresh = false;
+    }
+    throw new errors/* ActionError */.lZ(`could not add the ${spec.noun}${ours.length > 1 ? 's' : ''} to ${types_imageName(repo, tag)}: other writers kept replacing the tag for ${maxAttempts} attempts`, { image: opts.image, fix: 'run the job again; what is already in the tag is kept' });
+}
+function tooMany(repo, tag, spec, present, opts) {
+    return new errors/* ActionError */.lZ(`${types_imageName(repo, tag)} already holds ${present} ${spec.noun}s; one more would pass ${opts.maxElements}, the most cosign reads ` +
+        `(past it, verifiers reject every ${spec.noun} in the tag), so nothing was added`, {
+        image: opts.image,
+        fix: `remove ${spec.noun}s that are no longer needed from ${tag} (cosign clean --type signature removes them all), then run the job again`,
+    });
+}
+/**
+ * Appends signature layers to cosign's `.sig` manifest at `tag` (created when
+ * absent). `buildConfig` makes the config blob from the final layer list.
+ */
+async function appendLayers(client, repo, tag, newLayers, buildConfig, opts = {}) {
+    opts = { maxElements: COSIGN_MAX_SIGNATURE_LAYERS, ...opts };
+    const spec = {
+        key: 'layers',
+        mediaTypes: [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest],
+        identity: layerIdentity,
+        noun: 'signature',
+        buildSends: true,
+        build: async (elements) => {
+            const configBytes = buildConfig(elements.map((e) => e.value));
+            // A config for this exact layer list is new unless this very list was written before: no HEAD first.
+            const config = await client.pushBlob(repo, configBytes, opts.configMediaType ?? MEDIA_TYPES.ociConfig, { checkExists: false });
+            const body = `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociManifest}","config":${JSON.stringify(config)},` +
+                `"layers":[${elements.map((e) => e.raw).join(',')}]}`;
+            return { body, mediaType: MEDIA_TYPES.ociManifest };
+        },
+    };
+    // Our blobs go up once, before any manifest can name them (unless the caller already pushed them).
+    if (!opts.blobsPresent)
+        for (const layer of newLayers)
+            await client.pushBlob(repo, layer.blob, layer.descriptor.mediaType);
+    return appendLossless(client, repo, tag, newLayers.map((l) => toElement(l.descriptor, spec)), spec, opts);
+}
+/**
+ * Appends referrer descriptors (with `artifactType` and `annotations`) to the
+ * referrers tag schema's OCI index at `tag` (`sha256-<hex>`), created when absent.
+ * The manifests they name must already be in the repository.
+ */
+async function appendIndexDescriptors(client, repo, tag, descriptors, opts = {}) {
+    const spec = {
+        key: 'manifests',
+        mediaTypes: [MEDIA_TYPES.ociIndex],
+        identity: digestIdentity,
+        noun: 'referrer',
+        buildSends: false,
+        build: async (elements) => ({
+            body: `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociIndex}","manifests":[${elements.map((e) => e.raw).join(',')}]}`,
+            mediaType: MEDIA_TYPES.ociIndex,
+        }),
+    };
+    return appendLossless(client, repo, tag, descriptors.map((d) => toElement(d, spec)), spec, opts);
+}
+
+;// CONCATENATED MODULE: ./src/transparency/rekor.ts
+/**
+ * A Rekor v1 client: create an entry (hashedrekord for legacy signatures, dsse
+ * for bundles) and fetch an existing one. 409 (the same entry exists, e.g. a
+ * retried request that had landed) is not an error: we fetch the entry it names.
+ * 5xx, 429 and timeouts are retried by http.ts, never past the deadline the
+ * caller gives (the signing certificate's expiry: an entry logged after it
+ * would not verify).
+ */
+
+
+function hashedRekordProposal(payloadSha256Hex, signatureB64, certificatePem) {
+    return {
+        apiVersion: '0.0.1',
+        kind: 'hashedrekord',
+        spec: {
+            data: { hash: { algorithm: 'sha256', value: payloadSha256Hex } },
+            signature: { content: signatureB64, publicKey: { content: Buffer.from(certificatePem).toString('base64') } },
+        },
+    };
+}
+function parseEntries(map) {
+    return Object.entries(map).map(([uuid, e]) => {
+        const decoded = JSON.parse(Buffer.from(e.body, 'base64').toString('utf8'));
+        return {
+            uuid,
+            logIndex: e.logIndex,
+            logId: e.logID,
+            integratedTime: e.integratedTime,
+            body: e.body,
+            signedEntryTimestamp: e.verification?.signedEntryTimestamp ?? '',
+            inclusionProof: e.verification?.inclusionProof,
+            kind: decoded.kind ?? 'unknown',
+            apiVersion: decoded.apiVersion ?? 'unknown',
+        };
+    });
+}
+const UNAVAILABLE_FIX = 'the transparency log is unavailable (https://status.sigstore.dev); re-run the job later — nothing was attached for this image';
+/** The entry a 409 names: its Location header, else the UUID in Rekor's message. */
+function existingEntryPath(res) {
+    const location = res.headers.get('location');
+    if (location)
+        return location;
+    const uuid = /\b([0-9a-f]{80}|[0-9a-f]{64})\b/.exec(res.body.toString('utf8'))?.[1];
+    return uuid ? `/api/v1/log/entries/${uuid}` : undefined;
+}
+class RekorClient {
+    baseUrl;
+    deadline;
+    requests = 0;
+    constructor(baseUrl, deadline) {
+        this.baseUrl = baseUrl;
+        this.deadline = deadline;
+    }
+    async send(method, url, body, image, deadline) {
+        this.requests++;
+        try {
+            return await request({
+                method,
+                url,
+                headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
+                body: body ? JSON.stringify(body) : undefined,
+                timeoutMs: 30_000,
+                deadline,
+            });
+        }
+        catch (err) {
+            if (!(err instanceof HttpError) || err.status !== undefined)
+                throw err;
+            throw new errors/* ActionError */.lZ(`Rekor (${this.baseUrl}): ${err.message}${certificateNote(err.gaveUp, deadline)}`, { image, fix: UNAVAILABLE_FIX, cause: err });
+        }
+    }
+    async createEntry(proposed, image, opts = {}) {
+        const deadline = opts.deadline ?? this.deadline?.();
+        const res = await this.send('POST', `${this.baseUrl}/api/v1/log/entries`, proposed, image, deadline);
+        if (res.status === 409) {
+            // Our earlier attempt landed though its answer was lost: the log already holds this very entry.
+            const existing = existingEntryPath(res);
+            if (existing)
+                return this.getByUrl(new URL(existing, this.baseUrl).toString(), image, deadline);
+        }
+        if (res.status !== 201 && res.status !== 200)
+            throw this.failure('refused the log entry', res, image, deadline);
+        const entry = parseEntries(jsonBody(res))[0];
+        if (!entry?.signedEntryTimestamp)
+            throw new errors/* ActionError */.lZ(`Rekor (${this.baseUrl}) answered without a signed entry timestamp`, { image });
+        return entry;
+    }
+    async getByIndex(logIndex, image) {
+        return this.getByUrl(`${this.baseUrl}/api/v1/log/entries?logIndex=${logIndex}`, image, this.deadline?.());
+    }
+    async getByUrl(url, image, deadline) {
+        const res = await this.send('GET', url, undefined, image, deadline);
+        if (res.status !== 200)
+            throw this.failure('could not return the existing entry', res, image, deadline);
+        const entry = parseEntries(jsonBody(res))[0];
+        if (!entry)
+            throw new errors/* ActionError */.lZ(`Rekor (${this.baseUrl}) returned no entry at ${url}`, { image });
+        return entry;
+    }
+    failure(what, res, image, deadline) {
+        const detail = res.body.toString('utf8').slice(0, 300).trim();
+        const tries = res.attempts && res.attempts > 1 ? ` (after ${res.attempts} attempts)` : '';
+        return new errors/* ActionError */.lZ(`Rekor (${this.baseUrl}) ${what}: HTTP ${res.status}${tries} ${detail}${certificateNote(res.gaveUp, deadline)}`, {
+            image,
+            fix: res.status >= 500 || res.status === 429 || res.status === 408 ? UNAVAILABLE_FIX : 'check `rekor-url` (it must be a Rekor v1 API)',
+        });
+    }
+}
+/** Why we stopped early, when the certificate's expiry was the limit. */
+function certificateNote(gaveUp, deadline) {
+    if (gaveUp !== 'deadline' || deadline === undefined)
+        return '';
+    return `; stopped retrying because the signing certificate expires at ${new Date(deadline).toISOString()} (an entry logged after that would not verify)`;
+}
+/** The link users click: search.sigstore.dev for the public log, the API otherwise. */
+function entryUrl(instance, rekorUrl, logIndex) {
+    return instance === 'public-good'
+        ? `https://search.sigstore.dev/?logIndex=${logIndex}`
+        : `${rekorUrl}/api/v1/log/entries?logIndex=${logIndex}`;
+}
+
+;// CONCATENATED MODULE: ./src/sign/legacy.ts
+/**
+ * One legacy (cosign `.sig`) signature: payload → signature → Rekor
+ * hashedrekord → layer appended losslessly to `sha256-<hex>.sig`.
+ * The payload blob is pushed first: it proves we may write to the repository
+ * before anything is published in the transparency log.
+ */
+
+
+
+
+
+
+
+function bundleFileName(subject, format) {
+    const repo = `${subject.repo.registry}/${subject.repo.repository}`.replace(/[^a-zA-Z0-9._-]+/g, '_');
+    return `${repo}_${subject.digest.replace(':', '-').slice(0, 19)}.${format}.sigstore.json`;
+}
+/** `likely`: what the `.sig` tag held a moment ago, when the caller read it (if-signed: skip). */
+async function signLegacy(subject, ctx, likely) {
+    const image = `${subject.dockerReference}@${subject.digest}`;
+    const payload = (0,legacy/* simpleSigningPayload */.Kq)(subject.dockerReference, subject.digest, ctx.annotations);
+    // The upload (a mount request when the payload is there already) is the proof of write access we want before logging.
+    const uploaded = await ctx.registry.uploadBlob(subject.repo, payload);
+    // The payload is the same for every signature of this digest and annotations: when it is new,
+    // the digest was most likely never signed, and the .sig config is prepared for our layer alone.
+    const guess = likely !== undefined ? likely : uploaded.existed ? undefined : null;
+    const cert = await ctx.signer.certificate();
+    const signature = ctx.signer.sign(payload);
+    const signatureB64 = signature.toString('base64');
+    // cosign's --timestamp-server-url: the imprint covers the raw signature bytes.
+    const timestamp = ctx.tsa ? await ctx.tsa.timestamp(signature, image) : undefined;
+    // Retries stop when the certificate expires: an entry logged after that would not verify.
+    const proposal = hashedRekordProposal((0,legacy/* sha256Hex */.fg)(payload), signatureB64, cert.leafPem);
+    const entry = await ctx.rekor.createEntry(proposal, image, { deadline: cert.notAfter.getTime() });
+    assertWithinValidity('the transparency log recorded the signature at', new Date(entry.integratedTime * 1000), cert, image);
+    if (timestamp)
+        assertWithinValidity('the timestamp authority dated the signature', timestamp.genTime, cert, image);
+    const rfc3161TimestampB64 = timestamp?.response.toString('base64');
+    const layer = (0,legacy/* signatureLayer */.MU)({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry, rfc3161TimestampB64 });
+    const tag = (0,legacy/* signatureTag */.bG)(subject.digest);
+    const appended = await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => (0,legacy/* signatureConfig */.fK)(layers), {
+        image,
+        blobsPresent: true,
+        likely: guess,
+    });
+    const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
+    const bundle = messageSignatureBundle({ payloadSha256Hex: (0,legacy/* sha256Hex */.fg)(payload), signatureB64, certificatePem: cert.leafPem, rekor: entry, rfc3161TimestampB64 });
+    await promises_default().writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
+    return {
+        image,
+        digest: subject.digest,
+        format: 'legacy',
+        reference: `${subject.dockerReference}:${tag}`,
+        rekor: {
+            logIndex: entry.logIndex,
+            logId: entry.logId,
+            integratedTime: entry.integratedTime,
+            uuid: entry.uuid,
+            url: entryUrl(ctx.instance, ctx.rekor.baseUrl, entry.logIndex),
+            kind: entry.kind,
+        },
+        bundlePath,
+        platform: subject.platform,
+        readBack: appended.manifest ? [{ ...subject.repo, ref: tag, manifest: appended.manifest }] : undefined,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/sign/bundle.ts
+/**
+ * One bundle signature (cosign 3's format) for one subject: in-toto statement →
+ * DSSE signature with the run's one certificate → (RFC 3161 timestamp) → Rekor
+ * `dsse` entry → Sigstore bundle v0.3 → OCI 1.1 referrer of the subject, listed
+ * by the referrers API or, where the registry has none, in the referrers tag
+ * schema's index (`sha256-<hex>`), appended without losing other referrers.
+ * The empty config blob is pushed first: it proves we may write to the
+ * repository before anything is published in the transparency log.
+ */
+
+
+
+
+
+
+
+
+
+/**
+ * Kyverno's SigstoreBundle verifier gives up on a digest with more than 50
+ * referrers (attestations and SBOMs count too): say so before it happens.
+ */
+const KYVERNO_REFERRER_LIMIT = 50;
+function referrerCountNotes(count) {
+    if (count < KYVERNO_REFERRER_LIMIT - 10)
+        return undefined;
+    return [
+        `this digest has ${count} referrers; Kyverno (type: SigstoreBundle) rejects digests with more than ${KYVERNO_REFERRER_LIMIT}: stop re-signing it, or prune old referrers`,
+    ];
+}
+/** A v0.3 bundle needs the inclusion proof; Rekor gives it on creation, else we ask for the entry. */
+async function withInclusionProof(entry, ctx, image) {
+    if (entry.inclusionProof)
+        return entry;
+    const fetched = await ctx.rekor.getByIndex(entry.logIndex, image);
+    if (!fetched.inclusionProof) {
+        throw new errors/* ActionError */.lZ(`Rekor (${ctx.rekor.baseUrl}) gave no inclusion proof for entry ${entry.logIndex}`, {
+            image,
+            fix: 'check that `rekor-url` is a current Rekor v1 API (bundles need the inclusion proof)',
+        });
+    }
+    return { ...fetched, signedEntryTimestamp: fetched.signedEntryTimestamp || entry.signedEntryTimestamp };
+}
+async function signBundle(subject, ctx) {
+    const image = `${subject.dockerReference}@${subject.digest}`;
+    await ctx.registry.pushBlob(subject.repo, EMPTY_CONFIG_BYTES, EMPTY_CONFIG.mediaType);
+    const statement = signStatement(subject.digest, ctx.annotations);
+    const cert = await ctx.signer.certificate();
+    const signature = ctx.signer.sign(preAuthEncoding(INTOTO_PAYLOAD_TYPE, statement));
+    const envelope = dsseEnvelope(statement, signature);
+    const timestamp = ctx.tsa ? await ctx.tsa.timestamp(signature, image) : undefined;
+    if (timestamp)
+        assertWithinValidity('the timestamp authority dated the signature', timestamp.genTime, cert, image);
+    const rfc3161Timestamps = timestamp ? [timestamp.response] : [];
+    let bundle;
+    let logged;
+    if (ctx.rekorV2) {
+        if (!timestamp) {
+            throw new errors/* ActionError */.lZ('Rekor v2 records no signing time, so a bundle logged there needs an RFC 3161 timestamp', {
+                image,
+                input: 'tsa-url',
+                fix: 'set `tsa-url` to the timestamp authority of the custom Sigstore instance',
+            });
+        }
+        const entry = await ctx.rekorV2.createDsseEntry(envelope, cert.leafPem, image);
+        bundle = dsseBundle({ envelope, certificatePem: cert.leafPem, rekor: { v2: entry.json }, rfc3161Timestamps });
+        // v2 has no integrated time: the timestamp authority's time stands in for it.
+        const integratedTime = Math.floor(timestamp.genTime.getTime() / 1000);
+        logged = { logIndex: entry.logIndex, logId: entry.logId, integratedTime, uuid: '', url: ctx.rekorV2.baseUrl, kind: entry.kind };
+    }
+    else {
+        const created = await ctx.rekor.createEntry(dsseProposal(envelope, cert.leafPem), image, { deadline: cert.notAfter.getTime() });
+        assertWithinValidity('the transparency log recorded the signature at', new Date(created.integratedTime * 1000), cert, image);
+        const entry = await withInclusionProof(created, ctx, image);
+        bundle = dsseBundle({ envelope, certificatePem: cert.leafPem, rekor: entry, rfc3161Timestamps });
+        const url = entryUrl(ctx.instance, ctx.rekor.baseUrl, entry.logIndex);
+        logged = { logIndex: entry.logIndex, logId: entry.logId, integratedTime: entry.integratedTime, uuid: entry.uuid, url, kind: entry.kind };
+    }
+    const bundleBytes = Buffer.from(JSON.stringify(bundle));
+    // A fresh bundle (new signature, new log entry) cannot be there yet: no HEAD first.
+    const layer = await ctx.registry.pushBlob(subject.repo, bundleBytes, BUNDLE_MEDIA_TYPE, { checkExists: false });
+    const annotations = referrerAnnotations((ctx.now ?? (() => new Date()))());
+    const manifest = referrerManifest(subject, layer, annotations);
+    const descriptor = referrerDescriptor(manifest, annotations);
+    await ctx.registry.putManifest(subject.repo, descriptor.digest, manifest, MEDIA_TYPES.ociManifest);
+    // The API lists referrers by itself; without it, we maintain the fallback index.
+    const referrers = await ctx.registry.referrers(subject.repo, subject.digest);
+    const readBack = [{ ...subject.repo, ref: descriptor.digest, manifest: { body: manifest, json: JSON.parse(manifest.toString('utf8')) } }];
+    let listed;
+    if (referrers.supported)
+        listed = referrers.manifests.length;
+    else {
+        const tag = referrersTag(subject.digest);
+        const appended = await appendIndexDescriptors(ctx.registry, subject.repo, tag, [descriptor], { image });
+        listed = appended.count;
+        if (appended.manifest)
+            readBack.push({ ...subject.repo, ref: tag, manifest: appended.manifest });
+    }
+    const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'bundle'));
+    await promises_default().writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
+    return {
+        image,
+        digest: subject.digest,
+        format: 'bundle',
+        reference: `${subject.dockerReference}@${descriptor.digest}`,
+        rekor: logged,
+        bundlePath,
+        platform: subject.platform,
+        notes: referrerCountNotes(listed),
+        readBack,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/transparency/rekor-v2.ts
+/**
+ * A Rekor v2 (rekor-tiles) client, for custom instances that run only v2 and
+ * for public-good's Rekor v2 opt-in: `POST /api/v2/log/entries`, answered with
+ * the TransparencyLogEntry that goes into the bundle as it is. A DSSE envelope
+ * is logged as rekor-tiles takes it since v2.3.0 (which dropped DSSE entries),
+ * and as cosign ≥ 3.1 / sigstore-go ≥ 1.2 send it: a `hashedRekordRequestV002`
+ * over the SHA-256 of the envelope's pre-authentication encoding (PAE), with
+ * the signature and certificate (rekor-tiles CLIENTS.md, "DSSE / signed
+ * attestations"). @sigstore/verify checks such an entry against the bundle's
+ * envelope. v2 gives an inclusion proof but no signed entry timestamp and no
+ * integrated time, so a bundle logged here needs an RFC 3161 timestamp for its
+ * signing time, and legacy `.sig` signatures (whose annotation is the SET)
+ * cannot use it.
+ */
+
+
+
+
+
+const isString = (v) => typeof v === 'string' && v !== '';
+/** The answer's entry, or a description of what it lacks (zero values are absent in protobuf JSON). */
+function parseV2Entry(body) {
+    const e = body;
+    if (!e || !isString(e.logId?.keyId) || !isString(e.canonicalizedBody) || !isString(e.kindVersion?.kind)) {
+        throw new Error('the answer is not a transparency-log entry (logId, kindVersion, canonicalizedBody)');
+    }
+    if (!isString(e.inclusionProof?.checkpoint?.envelope))
+        throw new Error('the entry has no inclusion proof with a checkpoint');
+    const logIndex = Number(e.logIndex ?? '0');
+    if (!Number.isSafeInteger(logIndex) || logIndex < 0)
+        throw new Error(`the entry's logIndex ${String(e.logIndex)} is not an index`);
+    // Written out in the bundle: readers that do Number(logIndex) should not meet an absent zero.
+    const json = { ...e, logIndex: String(logIndex) };
+    return { json, logIndex, logId: Buffer.from(e.logId.keyId, 'base64').toString('hex'), kind: e.kindVersion.kind };
+}
+/** The request for a DSSE envelope: a hashedrekord v0.0.2 over SHA-256(PAE), signed by the certificate's key. */
+function hashedRekordRequestForDsse(envelope, certificatePem) {
+    const pae = preAuthEncoding(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
+    return {
+        hashedRekordRequestV002: {
+            digest: external_node_crypto_default().createHash('sha256').update(pae).digest('base64'),
+            signature: {
+                content: envelope.signatures[0].sig,
+                verifier: {
+                    x509Certificate: { rawBytes: Buffer.from(dist.X509Certificate.parse(certificatePem).root.toDER()).toString('base64') },
+                    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+                },
+            },
+        },
+    };
+}
+class RekorV2Client {
+    baseUrl;
+    requests = 0;
+    constructor(baseUrl) {
+        this.baseUrl = baseUrl;
+    }
+    async createDsseEntry(envelope, certificatePem, image) {
+        this.requests++;
+        const res = await request({
+            method: 'POST',
+            url: `${this.baseUrl}/api/v2/log/entries`,
+            headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+            body: JSON.stringify(hashedRekordRequestForDsse(envelope, certificatePem)),
+            // rekor-tiles answers once the entry is integrated (seconds): allow for it.
+            timeoutMs: 60_000,
+        });
+        if (res.status !== 200 && res.status !== 201)
+            throw this.failure(res, image);
+        try {
+            return parseV2Entry(jsonBody(res));
+        }
+        catch (err) {
+            throw new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) sent an unusable answer: ${err.message}`, {
+                image,
+                fix: 'check that `rekor-url` points at a Rekor v2 (rekor-tiles) API',
+                cause: err,
+            });
+        }
+    }
+    failure(res, image) {
+        const detail = res.body.toString('utf8').slice(0, 300).trim();
+        return new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) refused the log entry: HTTP ${res.status} ${detail}`, {
+            image,
+            fix: res.status >= 500 || res.status === 429
+                ? 'the transparency log is unavailable; re-run the job later — nothing was attached for this image'
+                : 'check `rekor-url` (a Rekor v2 API)',
+        });
+    }
+}
+/**
+ * Which Rekor API `rekorUrl` serves: 1 when `GET /api/v1/log` answers, else 2
+ * when `GET /api/v2/checkpoint` does (rekor-tiles has no v1 routes).
+ */
+async function rekorApiVersion(rekorUrl) {
+    const probe = (path) => request({ url: `${rekorUrl}${path}`, timeoutMs: 15_000 }).then((r) => r.status === 200, (err) => {
+        throw new errors/* ActionError */.lZ(`could not reach Rekor: ${err.message}`, { input: 'rekor-url', fix: 'check `rekor-url`', cause: err });
+    });
+    if (await probe('/api/v1/log'))
+        return 1;
+    if (await probe('/api/v2/checkpoint'))
+        return 2;
+    throw new errors/* ActionError */.lZ(`${rekorUrl} answers neither the Rekor v1 API (/api/v1/log) nor Rekor v2 (/api/v2/checkpoint)`, {
+        input: 'rekor-url',
+        fix: 'set `rekor-url` to the base URL of the Rekor instance (without /api/...)',
+    });
+}
+
+;// CONCATENATED MODULE: ./src/transparency/rekor-v2-hashed.ts
+/**
+ * Attestations on Rekor v2 are logged as `hashedrekord` v0.0.2 over the
+ * digest of the DSSE pre-authentication encoding, as sigstore-go ≥ 1.2 and
+ * cosign ≥ 3.1 do: rekor-tiles dropped DSSE entries in v2.3.0 because large
+ * SBOM envelopes crashed servers (attestations.md §1.6). Only the digest and
+ * the signature travel, so the predicate's size does not matter to the log.
+ * @sigstore/verify checks such an entry against a DSSE bundle
+ * (DSSESignatureContent.compareSignedDigest).
+ */
+
+
+
+
+
+function hashedRekordRequestV002(signedBytes, signature, certificatePem) {
+    return {
+        hashedRekordRequestV002: {
+            digest: external_node_crypto_default().createHash('sha256').update(signedBytes).digest('base64'),
+            signature: {
+                content: signature.toString('base64'),
+                verifier: {
+                    x509Certificate: { rawBytes: Buffer.from(dist.X509Certificate.parse(certificatePem).root.toDER()).toString('base64') },
+                    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+                },
+            },
+        },
+    };
+}
+/** Logs the signature over `signedBytes` (the PAE) in the Rekor v2 log of `client`. */
+async function createHashedRekordEntryV2(client, signedBytes, signature, certificatePem, image) {
+    client.requests++;
+    const res = await request({
+        method: 'POST',
+        url: `${client.baseUrl}/api/v2/log/entries`,
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify(hashedRekordRequestV002(signedBytes, signature, certificatePem)),
+        timeoutMs: 60_000,
+    });
+    if (res.status !== 200 && res.status !== 201) {
+        const detail = res.body.toString('utf8').slice(0, 300).trim();
+        throw new errors/* ActionError */.lZ(`Rekor v2 (${client.baseUrl}) refused the attestation's log entry: HTTP ${res.status} ${detail}`, {
+            image,
+            fix: res.status >= 500 || res.status === 429 ? 'the transparency log is unavailable; re-run the job later' : 'check `rekor-url` (a Rekor v2 API)',
+        });
+    }
+    try {
+        return parseV2Entry(jsonBody(res));
+    }
+    catch (err) {
+        throw new errors/* ActionError */.lZ(`Rekor v2 (${client.baseUrl}) sent an unusable answer: ${err.message}`, { image, cause: err });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/attest/sign.ts
+/**
+ * One attestation of one image: the in-toto statement, signed once (DSSE, the
+ * run's one certificate), logged once, then stored in each layout asked for —
+ * cosign's `.att` tag (legacy) and/or a Sigstore bundle referrer — from the
+ * same envelope and the same log entry, so `both` costs one log upload (the
+ * whole envelope, on Rekor v1: the large part for an SBOM).
+ * A blob is pushed before anything is logged: it proves we may write to the
+ * repository before anything is published in the transparency log.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Kyverno's SigstoreBundle verifier refuses bundle layers larger than this (maxLayerSize, attestations.md §4.1). */
+const KYVERNO_MAX_LAYER_BYTES = 10_000_000;
+const kyvernoSizeNote = (size) => `the bundle is ${size} bytes; Kyverno (type: SigstoreBundle) refuses bundle layers over ${KYVERNO_MAX_LAYER_BYTES} bytes, so a policy requiring this attestation there will not find it (cosign and gh read it)`;
+/** A file name part for the predicate type: `https://slsa.dev/provenance/v1` → `slsa.dev-provenance-v1`. */
+function predicateSlug(predicateType) {
+    return predicateType.replace(/^[a-z]+:\/\//i, '').replace(/[^a-zA-Z0-9.]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+}
+/** Rekor v1 needs the whole envelope: a refusal for size says so, with the way out. */
+function sizeRefusal(err, envelopeBytes, image, rekorUrl, source) {
+    if (!(err instanceof errors/* ActionError */.lZ) || !/HTTP 413\b/.test(err.message))
+        return err;
+    const input = source.startsWith('predicate-path') ? 'predicate-path' : source === 'predicate' ? 'predicate' : 'attest';
+    return new errors/* ActionError */.lZ(`Rekor (${rekorUrl}) refused the attestation's log entry as too large: Rekor v1 needs the whole DSSE envelope (${envelopeBytes} bytes) in the request`, { image, input, fix: 'use a Sigstore instance whose Rekor accepts larger requests, or one with Rekor v2 (only a digest is logged there), or attest a smaller predicate', cause: err });
+}
+async function logOnce(envelopeJson, pae, signature, ctx, image, tsaTimestamps, source) {
+    const rfc3161Timestamps = tsaTimestamps.map((t) => t.response);
+    const cert = await ctx.signer.certificate();
+    if (ctx.rekorV2) {
+        if (!tsaTimestamps.length) {
+            throw new errors/* ActionError */.lZ('Rekor v2 records no signing time, so an attestation logged there needs an RFC 3161 timestamp', {
+                image,
+                input: 'tsa-url',
+                fix: 'set `tsa-url` to the timestamp authority of the custom Sigstore instance',
+            });
+        }
+        const entry = await createHashedRekordEntryV2(ctx.rekorV2, pae, signature, cert.leafPem, image);
+        const bundle = dsseBundle({ envelope: envelopeJson, certificatePem: cert.leafPem, rekor: { v2: entry.json }, rfc3161Timestamps });
+        // v2 has no integrated time: the timestamp authority's time stands in for it (as for signatures).
+        const integratedTime = Math.floor(tsaTimestamps[0].genTime.getTime() / 1000);
+        return { bundle, ref: { logIndex: entry.logIndex, logId: entry.logId, integratedTime, uuid: '', url: ctx.rekorV2.baseUrl, kind: entry.kind } };
+    }
+    const envelopeBytes = Buffer.byteLength(JSON.stringify(envelopeJson));
+    let created;
+    try {
+        created = await ctx.rekor.createEntry(dsseProposal(envelopeJson, cert.leafPem), image, { deadline: cert.notAfter.getTime() });
+    }
+    catch (err) {
+        throw sizeRefusal(err, envelopeBytes, image, ctx.rekor.baseUrl, source);
+    }
+    assertWithinValidity('the transparency log recorded the attestation at', new Date(created.integratedTime * 1000), cert, image);
+    // A v0.3 bundle needs the inclusion proof; Rekor gives it on creation, else we ask for the entry.
+    const entry = created.inclusionProof ? created : { ...(await ctx.rekor.getByIndex(created.logIndex, image)), signedEntryTimestamp: created.signedEntryTimestamp };
+    if (!entry.inclusionProof)
+        throw new errors/* ActionError */.lZ(`Rekor (${ctx.rekor.baseUrl}) gave no inclusion proof for entry ${entry.logIndex}`, { image });
+    const bundle = dsseBundle({ envelope: envelopeJson, certificatePem: cert.leafPem, rekor: entry, rfc3161Timestamps });
+    const url = entryUrl(ctx.instance, ctx.rekor.baseUrl, entry.logIndex);
+    return { bundle, v1: entry, ref: { logIndex: entry.logIndex, logId: entry.logId, integratedTime: entry.integratedTime, uuid: entry.uuid, url, kind: entry.kind } };
+}
+async function attestSubject(subject, spec, layouts, ctx) {
+    const image = `${subject.dockerReference}@${subject.digest}`;
+    const statement = (0,att/* attestationStatement */.af)({ name: subject.dockerReference, digest: subject.digest }, spec.predicateType, spec.predicate);
+    const cert = await ctx.signer.certificate();
+    const pae = preAuthEncoding(attestation_constants/* INTOTO_PAYLOAD_TYPE */.w9, statement);
+    const signature = ctx.signer.sign(pae);
+    const envelopeJson = dsseEnvelope(statement, signature);
+    // The exact bytes logged (Rekor's envelopeHash) and stored as the `.att` layer.
+    const envelope = Buffer.from(JSON.stringify(envelopeJson));
+    // Proof of write access before logging: the `.att` layer itself, else the referrer's empty config.
+    if (layouts.includes('legacy'))
+        await ctx.registry.pushBlob(subject.repo, envelope, undefined, { checkExists: false });
+    else
+        await ctx.registry.pushBlob(subject.repo, EMPTY_CONFIG_BYTES, EMPTY_CONFIG.mediaType);
+    // The bundle's timestamp covers the signature (sigstore-go); cosign 2's `.att` one covers the envelope JSON.
+    const stamp = async (bytes) => {
+        if (!ctx.tsa)
+            return undefined;
+        const t = await ctx.tsa.timestamp(bytes, image);
+        assertWithinValidity('the timestamp authority dated the attestation', t.genTime, cert, image);
+        return t;
+    };
+    const signatureStamp = layouts.includes('bundle') || ctx.rekorV2 ? await stamp(signature) : undefined;
+    const logged = await logOnce(envelopeJson, pae, signature, ctx, image, signatureStamp ? [signatureStamp] : [], spec.source);
+    const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, `att-${predicateSlug(spec.predicateType)}`));
+    await promises_default().writeFile(bundlePath, `${JSON.stringify(logged.bundle, null, 2)}\n`);
+    const base = { image, digest: subject.digest, rekor: logged.ref, bundlePath, platform: subject.platform, predicateType: spec.predicateType };
+    const records = [];
+    if (layouts.includes('legacy')) {
+        if (!logged.v1)
+            throw new errors/* ActionError */.lZ('a legacy .att attestation needs a Rekor v1 entry (its signed entry timestamp)', { image, input: 'signature-format' });
+        const envelopeStamp = await stamp(envelope);
+        const layer = (0,att/* attestationLayer */.om)({
+            envelope,
+            predicateType: spec.predicateType,
+            certificatePem: cert.leafPem,
+            chainPems: cert.chainPems,
+            rekor: logged.v1,
+            rfc3161TimestampB64: envelopeStamp?.response.toString('base64'),
+        });
+        const tag = (0,attestation_constants/* attestationTag */.BJ)(subject.digest);
+        await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: envelope }], (layers) => (0,legacy/* signatureConfig */.fK)(layers), {
+            image,
+            blobsPresent: true,
+        });
+        records.push({ ...base, format: 'legacy', reference: `${subject.dockerReference}:${tag}`, storedDigest: layer.digest });
+    }
+    if (layouts.includes('bundle')) {
+        const bundleBytes = Buffer.from(JSON.stringify(logged.bundle));
+        // With `both`, the envelope went up first; the referrer's empty config still has to.
+        if (layouts.includes('legacy'))
+            await ctx.registry.pushBlob(subject.repo, EMPTY_CONFIG_BYTES, EMPTY_CONFIG.mediaType);
+        const layer = await ctx.registry.pushBlob(subject.repo, bundleBytes, BUNDLE_MEDIA_TYPE, { checkExists: false });
+        const annotations = attestationReferrerAnnotations((ctx.now ?? (() => new Date()))(), spec.predicateType);
+        const manifest = referrerManifest(subject, layer, annotations);
+        const descriptor = referrerDescriptor(manifest, annotations);
+        await ctx.registry.putManifest(subject.repo, descriptor.digest, manifest, MEDIA_TYPES.ociManifest);
+        const referrers = await ctx.registry.referrers(subject.repo, subject.digest);
+        const listed = referrers.supported
+            ? referrers.manifests.length
+            : (await appendIndexDescriptors(ctx.registry, subject.repo, referrersTag(subject.digest), [descriptor], { image })).count;
+        const notes = [...(referrerCountNotes(listed) ?? []), ...(bundleBytes.length > KYVERNO_MAX_LAYER_BYTES ? [kyvernoSizeNote(bundleBytes.length)] : [])];
+        records.push({ ...base, format: 'bundle', reference: `${subject.dockerReference}@${descriptor.digest}`, storedDigest: descriptor.digest, ...(notes.length ? { notes } : {}) });
+    }
+    return records;
+}
+
+;// CONCATENATED MODULE: ./src/attest/run.ts
+
+
+
+
+
+const wantsAttestations = (config) => Boolean(config.attest?.provenance || config.attest?.custom);
+/** The predicates of this run; provenance from the OIDC token's claims, naming the certificate's identity. */
+function attestationSpecs(config, claims, cert) {
+    const specs = [];
+    if (config.attest?.provenance) {
+        const predicate = buildProvenancePredicate(provenanceClaims(claims ?? {}), config.runner.serverUrl);
+        assertBuilderIsSigner(predicate, cert.identity);
+        specs.push({ predicateType: attestation_constants/* SLSA_PROVENANCE_V1 */.us, predicate, source: 'provenance' });
+    }
+    if (config.attest?.custom)
+        specs.push(config.attest.custom);
+    return specs;
+}
+function layoutsFor(config) {
+    return config.signatureFormat === 'both' ? ['legacy', 'bundle'] : [config.signatureFormat];
+}
+async function attestAll(config, ctx, subjects, specs, concurrency) {
+    const layouts = layoutsFor(config);
+    // About the digests named, as actions/attest does: `recursive` signs each child of an index,
+    // but one provenance (and one SBOM) describes the build, not each platform manifest again.
+    const named = subjects.filter((s) => !s.parent);
+    const tasks = named.flatMap((subject) => specs.map((spec) => ({ subject, spec })));
+    const settled = await settleLimited(tasks, concurrency, (t) => attestSubject(t.subject, t.spec, layouts, ctx));
+    const run = { records: [], failures: [], attempted: tasks.length };
+    settled.forEach((r, i) => {
+        const { subject, spec } = tasks[i];
+        const image = `${subject.dockerReference}@${subject.digest}`;
+        if (r.status === 'fulfilled') {
+            run.records.push(...r.value);
+            return;
+        }
+        const text = r.reason instanceof Error ? r.reason.message : String(r.reason);
+        const cause = text.startsWith(`${image}: `) ? text.slice(image.length + 2) : text;
+        run.failures.push(`${image} (attestation ${spec.predicateType}): ${r.reason instanceof errors/* ActionError */.lZ ? cause : `unexpected error: ${cause}`}`);
+    });
+    return run;
+}
+
+// EXTERNAL MODULE: ./node_modules/@sigstore/verify/dist/index.js
+var verify_dist = __nccwpck_require__(4187);
+// EXTERNAL MODULE: ./node_modules/@sigstore/bundle/dist/index.js
+var bundle_dist = __nccwpck_require__(1040);
+;// CONCATENATED MODULE: ./src/verify/log-signer.ts
+/**
+ * The signer a transparency-log entry names must be the signature's own
+ * certificate. @sigstore/verify compares only the signature and the digest in
+ * the entry's body (dist/tlog/hashedrekord.js, dsse.js), so an entry holding a
+ * bare public key, or another certificate for the same key, passes it. cosign
+ * (pkg/cosign/verify.go, comparePublicKey), sigstore-go (pkg/verify/tlog.go,
+ * CompareKey; for Rekor v2 the entry hash is rebuilt from the bundle's
+ * certificate) and containers/image compare the signer too, and reject it.
+ */
+
+/** The first PEM block of base64-encoded PEM text (Rekor v1 stores verifiers that way). */
+function fromPemB64(b64) {
+    if (typeof b64 !== 'string')
+        return undefined;
+    const text = Buffer.from(b64, 'base64').toString('utf8');
+    const block = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(text);
+    if (!block)
+        return undefined;
+    return { der: Buffer.from(block[2].replace(/\s+/g, ''), 'base64'), certificate: block[1] === 'CERTIFICATE' };
+}
+/** Rekor v2's `Verifier` message: raw DER of a certificate or a public key. */
+function fromV2Verifier(verifier) {
+    const cert = verifier?.x509Certificate?.rawBytes;
+    if (typeof cert === 'string')
+        return { der: Buffer.from(cert, 'base64'), certificate: true };
+    const key = verifier?.publicKey?.rawBytes;
+    if (typeof key === 'string')
+        return { der: Buffer.from(key, 'base64'), certificate: false };
+    return undefined;
+}
+/** The signer of a canonicalized entry body, for the kinds @sigstore/verify accepts. */
+function loggedSigner(body) {
+    const spec = body?.spec;
+    switch (`${body?.kind}/${body?.apiVersion}`) {
+        case 'hashedrekord/0.0.1':
+            return fromPemB64(spec?.signature?.publicKey?.content);
+        case 'dsse/0.0.1':
+            return fromPemB64(spec?.signatures?.[0]?.verifier);
+        case 'intoto/0.0.1':
+            return fromPemB64(spec?.publicKey);
+        case 'intoto/0.0.2':
+            return fromPemB64(spec?.content?.envelope?.signatures?.[0]?.publicKey);
+        case 'hashedrekord/0.0.2':
+            return fromV2Verifier(spec?.hashedRekordV002?.signature?.verifier);
+        case 'dsse/0.0.2':
+            return fromV2Verifier(spec?.dsseV002?.signatures?.[0]?.verifier);
+        default:
+            return undefined;
+    }
+}
+function sameKey(der, leaf) {
+    try {
+        return Buffer.from(dist.X509Certificate.parse(der).publicKey).equals(Buffer.from(leaf.publicKey));
+    }
+    catch {
+        return false;
+    }
+}
+/**
+ * Why the entry's signer is not `leaf`, or undefined when it is. Called only
+ * after @sigstore/verify accepted the entry (so its body is the logged one).
+ */
+function logSignerMismatch(canonicalizedBodyB64, leaf) {
+    let body;
+    try {
+        body = JSON.parse(Buffer.from(canonicalizedBodyB64 ?? '', 'base64').toString('utf8'));
+    }
+    catch {
+        return 'the transparency-log entry body is not readable, so it cannot show who signed';
+    }
+    const signer = loggedSigner(body);
+    const rejected = 'cosign and sigstore-go reject a log entry that does not name the signing certificate itself';
+    if (!signer)
+        return `the transparency-log entry (${body?.kind ?? 'unknown kind'} ${body?.apiVersion ?? ''}) names no signer; ${rejected}`;
+    if (!signer.certificate)
+        return `the transparency-log entry names a bare public key, not the signing certificate; ${rejected}`;
+    if (signer.der.equals(Buffer.from(leaf.root.toDER())))
+        return undefined;
+    const which = sameKey(signer.der, leaf) ? 'another certificate for the same key' : 'the certificate of another key';
+    return `the transparency-log entry names ${which}, not the signature's certificate; ${rejected}`;
+}
+
+;// CONCATENATED MODULE: ./src/verify/policy.ts
+const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+/** Exact identities compare literally; `-regexp` must match the WHOLE identity (anchored). */
+function identityMatcher(policy) {
+    if (policy.exact !== undefined)
+        return new RegExp(`^${escapeRegExp(policy.exact)}$`);
+    if (policy.regexp !== undefined)
+        return new RegExp(`^(?:${policy.regexp})$`);
+    throw new Error('an identity policy needs an exact identity or a regexp');
+}
+function describePolicy(policy) {
+    return policy.exact !== undefined ? policy.exact : `/${policy.regexp}/ (anchored)`;
+}
+/**
+ * Patterns with an unescaped `.*`/`.+` (e.g. `@refs/.+`) accept any branch, tag
+ * or workflow there, pull-request refs included: worth a warning.
+ */
+function looseRegexpWarning(regexp) {
+    const open = regexp.match(/(?<!\\)\.[*+]/);
+    if (!open)
+        return undefined;
+    return `certificate-identity-regexp '${regexp}' accepts any text where it says '${open[0]}' (any branch, tag or workflow, pull-request refs included); prefer an exact certificate-identity such as https://github.com/<owner>/<repo>/.github/workflows/<file>@refs/heads/main, or narrow the pattern (e.g. @refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+)`;
+}
+
+;// CONCATENATED MODULE: ./src/verify/check.ts
+/**
+ * The verdict on one signature, with a one-line reason a person can act on.
+ * Shared by the sign self-check and verify mode, for both formats.
+ *
+ * @sigstore/verify checks, in this order: RFC 3161 timestamps, the certificate
+ * chain (and SCT) at the log's time, the log's promise/proof, the log entry's
+ * body against the signature, then the signature itself. Its error codes are mapped onto the
+ * reasons of issue 5; where a code is ambiguous (a body mismatch can be a
+ * changed payload or a log entry of another signature) we look again.
+ */
+
+
+
+
+
+
+
+function failed(base, failure, reason) {
+    return { ...base, ok: false, failure, reason };
+}
+function classifyCertificateError(msg, cause) {
+    if (/SCT/.test(msg)) {
+        return { failure: 'chain', reason: 'certificate has no valid CT-log timestamp (SCT) from a log of the trusted root' };
+    }
+    const detail = cause instanceof Error ? cause.message : msg;
+    if (/not valid or expired/.test(detail)) {
+        return { failure: 'chain', reason: 'certificate was not valid at the time the transparency log recorded the signature' };
+    }
+    return { failure: 'chain', reason: `certificate does not chain to the trusted root (${detail})` };
+}
+/** A body mismatch: did the payload/signature change after signing, or is the log entry another signature's? */
+function classifyBodyMismatch(entity, leaf, msg) {
+    if (entity && leaf) {
+        const key = external_node_crypto_default().createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' });
+        if (!entity.signature.verifySignature(key)) {
+            return { failure: 'signature', reason: 'signature does not match the signed payload (the payload or the signature was changed after signing)' };
+        }
+    }
+    return { failure: 'log-proof', reason: `the transparency-log entry is for another signature or payload (${msg})` };
+}
+/**
+ * Timestamps (RFC 3161) and log proofs are checked before the certificate: a
+ * signature made on another Sigstore instance fails there first, though the
+ * root cause is that its certificate does not chain to our root. So, after a
+ * timestamp or log failure, check the certificate alone at the log's
+ * (unverified) time; only ever to name the reason, never to pass anything.
+ */
+function chainProbe(entity, trust) {
+    const logTimes = entity.timestamps.filter((t) => t.$case === 'transparency-log' && Number(t.tlogEntry.integratedTime) > 0);
+    if (!logTimes.length)
+        return undefined;
+    try {
+        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 0, ctlogThreshold: 1, timestampThreshold: 1 }).verify({ ...entity, timestamps: logTimes, tlogEntries: [] });
+    }
+    catch (err) {
+        const e = err;
+        if (e?.code === 'CERTIFICATE_ERROR')
+            return classifyCertificateError(e.message ?? '', e.cause);
+    }
+    return undefined;
+}
+function classify(err, entity, leaf, trust) {
+    const e = err;
+    const msg = e?.message ?? String(err);
+    switch (e?.code) {
+        case 'CERTIFICATE_ERROR':
+            return classifyCertificateError(msg, e.cause);
+        case 'SIGNATURE_ERROR':
+            return { failure: 'signature', reason: 'signature does not match the signed payload' };
+        case 'TLOG_BODY_ERROR':
+            return classifyBodyMismatch(entity, leaf, msg);
+        case 'TLOG_ERROR':
+        case 'TLOG_INCLUSION_PROOF_ERROR':
+        case 'TLOG_INCLUSION_PROMISE_ERROR':
+        case 'TLOG_MISSING_INCLUSION_ERROR':
+        case 'TIMESTAMP_ERROR':
+            return ((entity && chainProbe(entity, trust)) ?? {
+                failure: 'log-proof',
+                reason: `bad or missing transparency-log proof (${msg}): not signed by a log or timestamp authority of the trusted root`,
+            });
+        default:
+            return { failure: 'malformed', reason: `cannot verify: ${msg}` };
+    }
+}
+/** The leaf certificate of a bundle, read before verifying so that every verdict can name who signed. */
+function leafOf(bundleJson) {
+    const material = bundleJson.verificationMaterial;
+    const raw = material?.certificate?.rawBytes ?? material?.x509CertificateChain?.certificates?.[0]?.rawBytes;
+    if (!raw)
+        return undefined;
+    try {
+        return dist.X509Certificate.parse(Buffer.from(raw, 'base64'));
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Verifies a bundle cryptographically with @sigstore/verify (chain to the
+ * trusted root at the log's time, SCT, log promise/proof, signature), that the
+ * log entry names this certificate (./log-signer.ts), then the identity and
+ * issuer against the policy. `artifact` is the signed payload for
+ * message signatures; DSSE bundles carry their own.
+ */
+function verifyBundle(bundleJson, artifact, trust, policy, base) {
+    const leaf = leafOf(bundleJson);
+    const tlog = bundleJson.verificationMaterial?.tlogEntries?.[0];
+    const cert = leaf ? describeCertificate(leaf) : undefined;
+    const described = {
+        ...base,
+        ...(cert ? { identity: cert.identity, issuer: cert.issuer } : {}),
+        ...(tlog ? { logIndex: Number(tlog.logIndex), integratedTime: Number(tlog.integratedTime) } : {}),
+    };
+    let entity;
+    try {
+        entity = (0,verify_dist/* toSignedEntity */.DC)((0,bundle_dist/* bundleFromJSON */.vw)(bundleJson), artifact);
+        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 1, ctlogThreshold: 1 }).verify(entity);
+    }
+    catch (err) {
+        const { failure, reason } = classify(err, entity, leaf, trust);
+        return failed(described, failure, reason);
+    }
+    if (!leaf || !cert)
+        return failed(described, 'malformed', 'the signature carries no certificate');
+    for (const entry of bundleJson.verificationMaterial?.tlogEntries ?? []) {
+        const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
+        if (mismatch)
+            return failed(described, 'log-proof', mismatch);
+    }
+    if (!identityMatcher(policy).test(cert.identity)) {
+        return failed(described, 'identity', `signed by another identity: ${cert.identity || '(none)'} (expected ${describePolicy(policy)})`);
+    }
+    if (cert.issuer !== policy.issuer) {
+        return failed(described, 'issuer', `certificate from another issuer: ${cert.issuer || '(none)'} (expected ${policy.issuer})`);
+    }
+    return { ...described, ok: true };
+}
+
+;// CONCATENATED MODULE: ./src/verify/discovery.ts
+/**
+ * Which referrers cosign 3 counts as Sigstore bundles. Whether it finds any
+ * decides what it reads: cosign verify (cmd/cosign/cli/verify/verify.go) calls
+ * GetBundles (pkg/cosign/verify.go), which lists every referrer of the digest,
+ * whatever its artifactType, and keeps those that ociremote.Bundle
+ * (pkg/oci/remote/signatures.go) can read; if it keeps one, cosign 3 reads only
+ * bundles and ignores the `.sig`. Bundle() asks for exactly one layer, a media
+ * type starting with `application/vnd.dev.sigstore.bundle`, a bundle that
+ * parses and validates (sigstore-go pkg/bundle NewBundle: v0.1 to v0.3, proofs,
+ * no chain from v0.3 on), and at least v0.3. Message-signature bundles count
+ * too (their verification then fails: cosign wants a DSSE envelope).
+ */
+
+const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
+const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
+/**
+ * The bundle version a media type names, as sigstore-go reads it
+ * (pkg/bundle/bundle.go getBundleVersion): `…bundle+json;version=0.N` for
+ * 0.1 to 0.3, or `…bundle.v<semver>+json`.
+ */
+function bundleVersion(mediaType) {
+    if (typeof mediaType !== 'string')
+        return undefined;
+    const legacy = /^application\/vnd\.dev\.sigstore\.bundle\+json;version=(0\.[123])$/.exec(mediaType);
+    if (legacy)
+        return legacy[1];
+    return /^application\/vnd\.dev\.sigstore\.bundle\.v(\d+\.\d+(?:\.\d+)?)\+json$/.exec(mediaType)?.[1];
+}
+/** cosign 3 reads v0.3 (and v0.3.x); sigstore-go refuses v0.4 and later, cosign anything before v0.3. */
+const readableVersion = (v) => v !== undefined && /^0\.3(?:\.\d+)?$/.test(v);
+/** What cosign 3 makes of one listed referrer. Registry errors reading the manifest are thrown. */
+async function discoverBundle(reader, repo, referrerDigest) {
+    const fetched = await reader.getManifest(repo, referrerDigest);
+    if (!fetched)
+        return { found: false, why: 'the referrer is listed but its manifest is not in the repository' };
+    const manifest = fetched.json;
+    const layers = Array.isArray(manifest.layers) ? manifest.layers : [];
+    if (layers.length !== 1) {
+        return { found: false, manifest, why: `the referrer has ${layers.length} layers; cosign 3 reads a bundle only from a referrer with exactly one` };
+    }
+    const [layer] = layers;
+    if (typeof layer?.mediaType !== 'string' || !layer.mediaType.startsWith(BUNDLE_LAYER_PREFIX)) {
+        return { found: false, manifest, why: `the referrer's layer is ${layer?.mediaType ?? 'untyped'}, not a Sigstore bundle` };
+    }
+    let json;
+    try {
+        json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8'));
+    }
+    catch (err) {
+        return { found: false, manifest, why: `the bundle cannot be read: ${err.message}` };
+    }
+    const version = bundleVersion(json?.mediaType);
+    if (!readableVersion(version)) {
+        const named = version ? `v${version}` : `of media type ${String(json?.mediaType ?? 'none')}`;
+        return { found: false, manifest, why: `the bundle is ${named}; cosign 3 reads only v0.3 bundles from the registry` };
+    }
+    try {
+        (0,bundle_dist/* bundleFromJSON */.vw)(json);
+    }
+    catch (err) {
+        const fields = err.fields;
+        return { found: false, manifest, why: `the bundle is not valid: ${err.message}${fields?.length ? ` (${fields.join(', ')})` : ''}` };
+    }
+    return { found: true, bundle: json, manifest };
+}
+
+;// CONCATENATED MODULE: ./src/verify/bundle.ts
+
+
+
+/** Bound on referrers read per digest (bounded time and memory on hostile registries). */
+const MAX_BUNDLE_REFERRERS = 1000;
+const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
+/** The referrers of `digest`, from the API or the fallback index, and where they were listed. */
+async function listReferrers(reader, repo, digest) {
+    const api = await reader.referrers(repo, digest);
+    if (api.supported)
+        return api.manifests;
+    const index = await reader.getManifest(repo, referrersTag(digest));
+    const json = index?.json;
+    if (!json || (json.mediaType !== undefined && json.mediaType !== INDEX_MEDIA_TYPE) || !Array.isArray(json.manifests))
+        return [];
+    return json.manifests;
+}
+/**
+ * This action's own, stricter rule for what is a signature: a referrer listed
+ * as a cosign signature bundle (the bundle artifactType, and no predicate
+ * annotation or cosign's signature predicate), whose statement has that
+ * predicate. cosign 3 accepts any verified DSSE bundle (see Cosign3Verdict).
+ */
+function listedAsSignature(d) {
+    if (d.artifactType !== BUNDLE_MEDIA_TYPE)
+        return false;
+    const predicate = d.annotations?.[ANNOTATION_PREDICATE_TYPE];
+    return predicate === undefined || predicate === SIGN_PREDICATE_TYPE;
+}
+/** A fallback index is writable by anyone who can push: it must not lend us another image's bundle. */
+function subjectFailure(manifest, digest, base) {
+    if (!manifest || manifest.subject?.digest === digest)
+        return undefined;
+    return failed(base, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
+}
+/** After the bundle verifies, what cosign 3 checks: an in-toto statement naming this digest, compared as a string. */
+function statementVerdict(verified, payloadType, claims, digest) {
+    if (payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
+        return failed(verified, 'digest-claim', `the signed payload is not an in-toto statement (${payloadType ?? 'no payload type'})`);
+    }
+    if (!claims.subjectDigests.includes(digest)) {
+        return failed(verified, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest}`);
+    }
+    return verified;
+}
+/** Both verdicts on one referrer, and the bundle it holds when it holds one (`if-signed: skip` reports it). */
+async function judgeReferrer(reader, repo, digest, referrer, trust, policy) {
+    const base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
+    const isSignature = listedAsSignature(referrer);
+    let found;
+    try {
+        found = await discoverBundle(reader, repo, referrer.digest);
+    }
+    catch (err) {
+        if (isSignature)
+            throw err;
+        return {}; // cosign skips a referrer it cannot read; so does its view here
+    }
+    if (!found.found)
+        return isSignature ? { ours: subjectFailure(found.manifest, digest, base) ?? failed(base, 'malformed', found.why) } : {};
+    const envelope = found.bundle.dsseEnvelope;
+    if (!envelope?.payload) {
+        // cosign 3 counts it as a bundle, then fails it: "bundle does not contain a DSSE envelope".
+        const noEnvelope = failed(base, 'malformed', 'the bundle holds no DSSE envelope (a message signature is not an image signature)');
+        return { ours: isSignature ? (subjectFailure(found.manifest, digest, base) ?? noEnvelope) : undefined, cosign3: noEnvelope };
+    }
+    const claims = statementClaims(Buffer.from(envelope.payload, 'base64'));
+    const verified = verifyBundle(found.bundle, undefined, trust, policy, base);
+    const judged = verified.ok ? statementVerdict(verified, envelope.payloadType, claims, digest) : verified;
+    const cosign3 = { ...judged, ...(claims?.predicateType ? { predicateType: claims.predicateType } : {}) };
+    const attestation = envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims !== undefined && claims.predicateType !== SIGN_PREDICATE_TYPE;
+    if (!isSignature || attestation)
+        return { cosign3 };
+    return { ours: subjectFailure(found.manifest, digest, base) ?? judged, cosign3, bundle: found.bundle };
+}
+/** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS), for us and for cosign 3. */
+async function readBundleReferrers(reader, repo, digest, trust, policy) {
+    const listed = await listReferrers(reader, repo, digest);
+    const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_BUNDLE_REFERRERS);
+    const findings = { verdicts: [], cosign3: [] };
+    for (const referrer of unique) {
+        const { ours, cosign3 } = await judgeReferrer(reader, repo, digest, referrer, trust, policy);
+        if (ours)
+            findings.verdicts.push(ours);
+        if (cosign3)
+            findings.cosign3.push(cosign3);
+    }
+    return findings;
+}
+/** Our verdicts on the bundle signatures of `digest`. */
+async function verifyBundleSignatures(reader, repo, digest, trust, policy) {
+    return (await readBundleReferrers(reader, repo, digest, trust, policy)).verdicts;
+}
+/** Waits before each re-listing: registries with the referrers API may index a new referrer with a delay. */
+const LISTING_RETRY_DELAYS_MS = [500, 2000];
+const bundle_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/**
+ * The self-check of one bundle record: its own referrer (the record's
+ * reference names it by digest) must be listed for the digest, as verifiers
+ * find it, and verify for the run's identity. Other referrers are not judged.
+ */
+async function selfCheckBundle(reader, record, repo, trust, cert, retryDelaysMs = LISTING_RETRY_DELAYS_MS) {
+    const referrerDigest = record.reference.slice(record.reference.lastIndexOf('@') + 1);
+    const base = { format: 'bundle', reference: record.reference };
+    let listed;
+    for (const delay of [0, ...retryDelaysMs]) {
+        if (delay)
+            await bundle_sleep(delay);
+        listed = (await listReferrers(reader, repo, record.digest)).find((d) => d.digest === referrerDigest);
+        if (listed)
+            break;
+    }
+    if (!listed)
+        return failed(base, 'none-found', `the referrer ${referrerDigest} is not listed among the referrers of ${record.digest}`);
+    if (!listedAsSignature(listed))
+        return failed(base, 'malformed', 'the referrer is listed without the bundle artifactType or predicate annotation');
+    const policy = { exact: cert.identity, issuer: cert.issuer };
+    const { ours } = await judgeReferrer(reader, repo, record.digest, listed, trust, policy);
+    return ours ?? failed(base, 'malformed', 'the referrer holds a bundle of another predicate type');
+}
+
+;// CONCATENATED MODULE: ./src/verify/cosign-issuer.ts
+/**
+ * Where the OIDC issuer is read from a Fulcio certificate differs by verifier.
+ * We (like sigstore-go and so cosign 3's bundle path) prefer extension .8 and
+ * fall back to .1; cosign's `.sig` path and Kyverno `type: Cosign` read the raw
+ * bytes of .1 only (cosign pkg/cosign/certextensions.go, GetIssuer, used by
+ * CheckCertificatePolicy in pkg/cosign/verify.go). A certificate without .1,
+ * or whose .1 says something else, passes here and fails there.
+ */
+
+/** Fulcio's deprecated issuer extension: the raw issuer URL, not DER-wrapped. */
+const OID_ISSUER_LEGACY = '1.3.6.1.4.1.57264.1.1';
+/**
+ * Why cosign's `.sig` check would reject `cert` for `issuer` (the one we
+ * matched), or undefined when it would read the same issuer.
+ */
+function legacyIssuerMismatch(cert, issuer) {
+    const parsed = typeof cert === 'string' ? dist.X509Certificate.parse(cert) : cert;
+    const raw = parsed.extension(OID_ISSUER_LEGACY)?.value.toString('utf8');
+    const readers = "cosign's .sig check (cosign 2, and cosign 3 when no bundle exists) and Kyverno `type: Cosign` read the issuer only from extension 1.3.6.1.4.1.57264.1.1";
+    if (raw === undefined)
+        return `the certificate has no issuer in extension 1.3.6.1.4.1.57264.1.1 (only in .8); ${readers}, so they find none and reject this signature`;
+    if (raw !== issuer)
+        return `the certificate's extension 1.3.6.1.4.1.57264.1.1 names the issuer ${raw}, not ${issuer} (.8); ${readers} and reject this signature`;
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/verify/legacy.ts
+
+
+
+
+/** cosign reads no `.sig` with more layers than this; we read at most this many (bounded memory). */
+const MAX_SIGNATURE_LAYERS = 1000;
+/** A simple-signing payload is a few hundred bytes; annotations make it larger, never this large. */
+const MAX_PAYLOAD_BYTES = 64 * 1024;
+function entryFromAnnotation(text) {
+    const a = JSON.parse(text);
+    const body = JSON.parse(Buffer.from(a.Payload.body, 'base64').toString('utf8'));
+    return {
+        uuid: '',
+        logIndex: a.Payload.logIndex,
+        logId: a.Payload.logID,
+        integratedTime: a.Payload.integratedTime,
+        body: a.Payload.body,
+        signedEntryTimestamp: a.SignedEntryTimestamp,
+        kind: body.kind ?? 'hashedrekord',
+        apiVersion: body.apiVersion ?? '0.0.1',
+    };
+}
+function rfc3161FromAnnotation(text) {
+    if (!text)
+        return undefined;
+    try {
+        return JSON.parse(text).SignedRFC3161Timestamp;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The log index a layer's `dev.sigstore.cosign/bundle` names, read without fetching anything. */
+function layerLogIndex(layer) {
+    try {
+        return entryFromAnnotation(layer.annotations?.[legacy/* ANNOTATION_BUNDLE */.DZ] ?? '').logIndex;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Checks the payload claims the digest we asked about (cosign checks the same). */
+function digestClaim(payload) {
+    try {
+        const p = JSON.parse(payload.toString('utf8'));
+        return p.critical?.type === 'cosign container image signature' ? p.critical.image?.['docker-manifest-digest'] : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+const NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
+function verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts = {}) {
+    const base = { format: 'legacy', reference };
+    const a = layer.annotations ?? {};
+    if (!a[legacy/* ANNOTATION_SIGNATURE */.LR] || !a[legacy/* ANNOTATION_CERTIFICATE */.MF]) {
+        return failed(base, 'malformed', `layer ${layer.digest} has no signature or certificate annotation (a key-based signature?)`);
+    }
+    if (!a[legacy/* ANNOTATION_BUNDLE */.DZ])
+        return failed(base, 'log-proof', 'missing transparency-log proof (no dev.sigstore.cosign/bundle annotation)');
+    const requireChain = opts.requireChain ?? true;
+    if (!a[legacy/* ANNOTATION_CHAIN */.M6] && requireChain)
+        return failed(base, 'chain', NO_CHAIN);
+    let rekor;
+    try {
+        rekor = entryFromAnnotation(a[legacy/* ANNOTATION_BUNDLE */.DZ]);
+    }
+    catch {
+        return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
+    }
+    const timestamp = rfc3161FromAnnotation(a[legacy/* ANNOTATION_RFC3161 */.rE]);
+    const judge = (rfc3161TimestampB64) => {
+        const bundle = messageSignatureBundle({
+            payloadSha256Hex: (0,legacy/* sha256Hex */.fg)(payload),
+            signatureB64: a[legacy/* ANNOTATION_SIGNATURE */.LR],
+            certificatePem: a[legacy/* ANNOTATION_CERTIFICATE */.MF],
+            rekor: { ...rekor, inclusionProof: undefined },
+            rfc3161TimestampB64,
+        });
+        return verifyBundle(bundle, payload, trust, policy, { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime });
+    };
+    let verdict;
+    try {
+        verdict = judge(timestamp);
+    }
+    catch (err) {
+        // One layer with a garbled certificate must not hide the others' verdicts.
+        return failed(base, 'malformed', `the certificate annotation cannot be read: ${err.message}`);
+    }
+    const notes = [];
+    if (!verdict.ok && timestamp && opts.tolerateTimestamp) {
+        const withTimestamp = verdict;
+        verdict = judge(undefined);
+        if (verdict.ok)
+            notes.push(`its RFC 3161 timestamp annotation does not verify against the trusted root (${withTimestamp.reason}); cosign ignores that annotation unless --use-signed-timestamps, so the log entry's time was used`);
+    }
+    if (!verdict.ok)
+        return verdict;
+    const claimed = digestClaim(payload);
+    if (claimed !== digest) {
+        return failed(verdict, 'digest-claim', `signed for another image: the payload claims ${claimed ?? 'no digest'}, not ${digest}`);
+    }
+    if (!a[legacy/* ANNOTATION_CHAIN */.M6])
+        notes.push(NO_CHAIN);
+    const cosignRejects = legacyIssuerMismatch(a[legacy/* ANNOTATION_CERTIFICATE */.MF], verdict.issuer ?? '');
+    if (cosignRejects)
+        notes.push(cosignRejects);
+    return { ...verdict, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
+}
+/**
+ * cosign refuses a whole `.sig` with more than 1000 layers, of any media type
+ * (pkg/oci/remote/signatures.go, Get: MaxLayersExceeded): then none of its
+ * signatures counts, here either. Each still says how it fared otherwise.
+ */
+function overLayerLimit(verdicts, layerCount) {
+    const why = `cosign rejects this .sig: it has ${layerCount} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no signature in it counts`;
+    return verdicts.map((v) => {
+        const { note: _note, cosignRejects: _rejects, ...rest } = v;
+        return failed(rest, 'malformed', `${why} (this one ${v.ok ? 'verifies otherwise' : `also fails: ${v.reason}`})`);
+    });
+}
+async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts = {}) {
+    const tag = (0,legacy/* signatureTag */.bG)(digest);
+    const reference = `${repo.registry}/${repo.repository}:${tag}`;
+    const manifest = await reader.getManifest(repo, tag);
+    if (!manifest)
+        return [];
+    const all = manifest.json.layers ?? [];
+    const layers = all
+        .filter((l) => l.mediaType === legacy/* SIMPLE_SIGNING_MEDIA_TYPE */.$r)
+        .slice(0, MAX_SIGNATURE_LAYERS)
+        .filter((l) => !opts.only || opts.only(l));
+    const verdicts = [];
+    for (const layer of layers) {
+        let payload;
+        try {
+            payload = await reader.getBlob(repo, layer.digest, MAX_PAYLOAD_BYTES);
+        }
+        catch (err) {
+            // One unreadable layer (deleted blob, wrong digest) must not hide the others.
+            verdicts.push(failed({ format: 'legacy', reference }, 'malformed', `the payload ${layer.digest} cannot be read: ${err.message}`));
+            continue;
+        }
+        verdicts.push(verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts));
+    }
+    return all.length > MAX_SIGNATURE_LAYERS ? overLayerLimit(verdicts, all.length) : verdicts;
+}
+
+;// CONCATENATED MODULE: ./src/attest/self-check.ts
+
+
+
+
+
+
+
+/** An envelope or bundle is at most the 16 MiB predicate, base64'd, plus its wrapping. */
+const MAX_STORED_BYTES = Math.ceil((attestation_constants/* MAX_PREDICATE_BYTES */.pB * 4) / 3) + 1024 * 1024;
+/** What verifiers check after the signature: an in-toto statement about this digest, of this predicate type. */
+function statementFailure(verified, envelope, record) {
+    if (!verified.ok)
+        return verified;
+    const claims = envelope.payload ? statementClaims(Buffer.from(envelope.payload, 'base64')) : undefined;
+    if (envelope.payloadType !== attestation_constants/* INTOTO_PAYLOAD_TYPE */.w9 || !claims)
+        return failed(verified, 'digest-claim', 'the signed payload is not an in-toto statement');
+    if (!claims.subjectDigests.includes(record.digest))
+        return failed(verified, 'digest-claim', `the statement is about ${claims.subjectDigests.join(', ')}, not ${record.digest}`);
+    if (claims.predicateType !== record.predicateType)
+        return failed(verified, 'malformed', `the statement's predicate type is ${claims.predicateType ?? 'missing'}, not ${record.predicateType}`);
+    return verified;
+}
+async function checkLegacy(reader, record, subject, trust, cert) {
+    const base = { format: 'legacy', reference: record.reference };
+    const manifest = await reader.getManifest(subject.repo, (0,attestation_constants/* attestationTag */.BJ)(record.digest));
+    const layer = (manifest?.json?.layers ?? []).find((l) => l.digest === record.storedDigest);
+    if (!layer)
+        return failed(base, 'none-found', `the layer ${record.storedDigest} is not in ${record.reference}`);
+    const a = layer.annotations ?? {};
+    if (!a[legacy/* ANNOTATION_CHAIN */.M6])
+        return failed(base, 'chain', 'no certificate chain annotation: Kyverno `type: Cosign` cannot verify it');
+    if (a[attestation_constants/* ANNOTATION_PREDICATE_TYPE_LEGACY */.p$] !== record.predicateType)
+        return failed(base, 'malformed', 'the layer has no or another predicateType annotation');
+    const blob = await reader.getBlob(subject.repo, layer.digest, MAX_STORED_BYTES);
+    const envelope = JSON.parse(blob.toString('utf8'));
+    const rekor = entryFromAnnotation(a[legacy/* ANNOTATION_BUNDLE */.DZ] ?? '');
+    // cosign 2 compares the entry's envelopeHash with the layer (@sigstore/verify checks only the payload hash).
+    const body = JSON.parse(Buffer.from(rekor.body, 'base64').toString('utf8'));
+    if (body.spec?.envelopeHash?.value !== (0,legacy/* sha256Hex */.fg)(blob))
+        return failed(base, 'log-proof', "the log entry's envelope hash is not the layer's digest");
+    // What the layer carries, as a v0.1 bundle: leaf certificate, the log's promise, the envelope.
+    const bundle = {
+        mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+        verificationMaterial: {
+            x509CertificateChain: { certificates: [{ rawBytes: pemToDerB64(a[legacy/* ANNOTATION_CERTIFICATE */.MF] ?? '') }] },
+            tlogEntries: [tlogEntryJson({ ...rekor, inclusionProof: undefined }, false)],
+        },
+        dsseEnvelope: envelope,
+    };
+    const verdict = verifyBundle(bundle, undefined, trust, { exact: cert.identity, issuer: cert.issuer }, base);
+    return statementFailure(verdict, envelope, record);
+}
+async function checkBundle(reader, record, subject, trust, cert) {
+    const base = { format: 'bundle', reference: record.reference };
+    const listed = (await listReferrers(reader, subject.repo, record.digest)).find((d) => d.digest === record.storedDigest);
+    if (!listed)
+        return failed(base, 'none-found', `the referrer ${record.storedDigest} is not listed among the referrers of ${record.digest}`);
+    if (listed.artifactType !== BUNDLE_MEDIA_TYPE)
+        return failed(base, 'malformed', `the referrer is listed with artifactType ${listed.artifactType ?? 'none'}: gh does not find it`);
+    if (listed.annotations && listed.annotations[attestation_constants/* ANNOTATION_BUNDLE_PREDICATE_TYPE */.w1] !== record.predicateType) {
+        return failed(base, 'malformed', 'the referrer is listed without its predicate type annotation');
+    }
+    const manifest = (await reader.getManifest(subject.repo, record.storedDigest))?.json;
+    const layers = manifest?.layers ?? [];
+    if (layers.length !== 1 || !layers[0].mediaType.startsWith('application/vnd.dev.sigstore.bundle'))
+        return failed(base, 'malformed', 'the referrer does not hold exactly one bundle layer');
+    if (manifest?.subject?.digest !== record.digest)
+        return failed(base, 'digest-claim', `the referrer's subject is ${manifest?.subject?.digest ?? 'missing'}`);
+    const json = JSON.parse((await reader.getBlob(subject.repo, layers[0].digest, MAX_STORED_BYTES)).toString('utf8'));
+    const verdict = verifyBundle(json, undefined, trust, { exact: cert.identity, issuer: cert.issuer }, base);
+    return statementFailure(verdict, json.dsseEnvelope ?? {}, record);
+}
+async function selfCheckAttestations(reader, records, subjects, trust, cert) {
+    const out = new Map();
+    for (const record of records) {
+        const subject = subjects.find((s) => `${s.dockerReference}@${s.digest}` === record.image);
+        if (!subject)
+            continue;
+        try {
+            out.set(record, record.format === 'legacy' ? await checkLegacy(reader, record, subject, trust, cert) : await checkBundle(reader, record, subject, trust, cert));
+        }
+        catch (err) {
+            out.set(record, failed({ format: record.format, reference: record.reference }, 'unreadable', `could not be read back: ${err.message}`));
+        }
+    }
+    return out;
+}
+
+// EXTERNAL MODULE: ./src/config.ts + 3 modules
+var src_config = __nccwpck_require__(1804);
+;// CONCATENATED MODULE: ./src/registry/challenge.ts
+/**
+ * Parses `WWW-Authenticate` (RFC 9110 §11.6.1): one or more challenges separated
+ * by commas, each a scheme followed by either a token68 or `name=value` parameters
+ * whose values may be quoted strings with backslash escapes. Registries send
+ * `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`; some send
+ * several challenges in one header, unquoted values holding `:` or `/`, or odd spacing.
+ */
+const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+const TOKEN68_CHAR = /[A-Za-z0-9\-._~+/]/;
+class Scanner {
+    text;
+    pos = 0;
+    constructor(text) {
+        this.text = text;
+    }
+    get done() {
+        return this.pos >= this.text.length;
+    }
+    peek() {
+        return this.text[this.pos] ?? '';
+    }
+    skipSpaces() {
+        while (this.peek() === ' ' || this.peek() === '\t')
+            this.pos++;
+    }
+    skipSpacesAndCommas() {
+        while (this.peek() === ' ' || this.peek() === '\t' || this.peek() === ',')
+            this.pos++;
+    }
+    readWhile(re) {
+        const start = this.pos;
+        while (!this.done && re.test(this.peek()))
+            this.pos++;
+        return this.text.slice(start, this.pos);
+    }
+    /** A quoted-string starting at the current `"`; tolerates a missing closing quote. */
+    readQuoted() {
+        this.pos++;
+        let out = '';
+        while (!this.done) {
+            const c = this.text[this.pos++];
+            if (c === '"')
+                return out;
+            if (c === '\\' && !this.done)
+                out += this.text[this.pos++];
+            else
+                out += c;
+        }
+        return out;
+    }
+    /** An unquoted value: anything up to a comma or space (lenient: `scope=repository:a/b:pull`). */
+    readBareValue() {
+        return this.readWhile(/[^,\s]/);
+    }
+}
+/** Tries `name = value` at the current position; restores the position when it is not one. */
+function readParam(s) {
+    const start = s.pos;
+    const name = s.readWhile(TOKEN_CHAR);
+    s.skipSpaces();
+    if (name === '' || s.peek() !== '=') {
+        s.pos = start;
+        return undefined;
+    }
+    s.pos++;
+    s.skipSpaces();
+    const value = s.peek() === '"' ? s.readQuoted() : s.readBareValue();
+    return [name.toLowerCase(), value];
+}
+/** Tries a token68 (`abc+/==`) that stands alone up to a comma or the end. */
+function readToken68(s) {
+    const start = s.pos;
+    let value = s.readWhile(TOKEN68_CHAR);
+    value += s.readWhile(/=/);
+    s.skipSpaces();
+    if (value !== '' && (s.done || s.peek() === ','))
+        return value;
+    s.pos = start;
+    return undefined;
+}
+function parseWwwAuthenticate(header) {
+    if (!header)
+        return [];
+    const s = new Scanner(header);
+    const challenges = [];
+    for (;;) {
+        s.skipSpacesAndCommas();
+        const scheme = s.readWhile(TOKEN_CHAR);
+        if (scheme === '') {
+            if (s.done)
+                break;
+            s.pos++; // a stray character: skip it rather than give up on the rest
+            continue;
+        }
+        const challenge = { scheme: scheme.toLowerCase(), params: {} };
+        challenges.push(challenge);
+        s.skipSpaces();
+        const param = readParam(s);
+        if (!param) {
+            const token68 = readToken68(s);
+            if (token68 !== undefined)
+                challenge.token68 = token68;
+            continue;
+        }
+        challenge.params[param[0]] = param[1];
+        // Further parameters follow commas; a token not followed by `=` starts the next challenge.
+        for (;;) {
+            const before = s.pos;
+            s.skipSpacesAndCommas();
+            const next = readParam(s);
+            if (!next) {
+                s.pos = before;
+                break;
+            }
+            if (!(next[0] in challenge.params))
+                challenge.params[next[0]] = next[1];
+        }
+    }
+    return challenges;
 }
 
 ;// CONCATENATED MODULE: ./src/registry/auth.ts
@@ -40080,6 +42460,232 @@ function createRegistryClient(config) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/report/commands.ts
+/**
+ * Ready-to-run `cosign verify` commands, shown in the outputs and the job summary.
+ * Users paste them verbatim, so every value is shell-quoted and every flag exists
+ * in the cosign versions named below (checked against sigstore/cosign's sources:
+ * `cmd/cosign/cli/options/verify.go`, `cmd/cosign/cli/verify/verify.go`).
+ *
+ * Facts the commands rest on:
+ * - cosign 3 reads Sigstore bundle referrers by default (`--new-bundle-format`
+ *   defaults to true and is deprecated) and falls back to the legacy `.sig` tag only
+ *   when no bundle is found. It decides that from the FIRST image of a command, so
+ *   we write one command per image.
+ * - cosign 2 reads only `.sig` unless given `--new-bundle-format` (verifying images
+ *   with it works from 2.6.0; 2.6.3+ also detects bundles by itself).
+ * - `--trusted-root` (a trusted_root.json) covers a custom instance's Fulcio, Rekor,
+ *   CT log and TSA: legacy signatures from cosign 2.5.1, bundles from 2.6.0.
+ * - `--rekor-url` is deprecated in cosign 3's `verify`; cosign 2 uses it only for
+ *   online lookups, so it is given to cosign 2 only, and only for a custom instance.
+ * - `--use-signed-timestamps` is needed only when the log gives no integrated time
+ *   (Rekor v2): then the RFC 3161 timestamp is what proves the signing time.
+ */
+
+/** Characters that never need quoting in a POSIX shell word. */
+const SHELL_SAFE = /^[A-Za-z0-9@%+=:,./_-]+$/;
+/** POSIX single-quoting: `'` becomes `'\''`. Safe in sh, bash, zsh; nothing inside is expanded. */
+function shellQuote(value) {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+/** Quote only when needed, so image references stay readable. */
+function shellWord(value) {
+    return SHELL_SAFE.test(value) ? value : shellQuote(value);
+}
+const DIGEST_REFERENCE = /@sha256:[0-9a-f]{64}$/;
+/** A value with a newline (or another control character) would not be one line, one command. */
+function assertOneLine(value, what, image) {
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(value)) {
+        throw new errors/* ActionError */.lZ(`the ${what} contains a control character (such as a newline), so no one-line cosign command can be written for it`, {
+            image,
+            fix: `check where the ${what} comes from; a certificate identity or issuer is a single-line URI or e-mail address`,
+        });
+    }
+}
+function checkImages(images) {
+    for (const image of images) {
+        assertOneLine(image, 'image reference', image);
+        if (!DIGEST_REFERENCE.test(image)) {
+            throw new errors/* ActionError */.lZ('a verify command must name the image by digest (`repo@sha256:<64 hex>`): a tag can be moved to other content', {
+                image,
+                fix: 'pass the `repo@sha256:…` reference that was signed',
+            });
+        }
+    }
+}
+/** Flags after the identity and issuer, before the image (cosign takes flags in any order). */
+function trailingFlags(input, major) {
+    const flags = [];
+    const custom = input.custom;
+    if (major === 2 && input.format === 'bundle')
+        flags.push('--new-bundle-format');
+    if (custom?.trustedRootPath)
+        flags.push('--trusted-root', shellWord(custom.trustedRootPath));
+    if (major === 2 && custom?.rekorUrl)
+        flags.push('--rekor-url', shellWord(custom.rekorUrl));
+    if (custom?.useSignedTimestamps)
+        flags.push('--use-signed-timestamps');
+    if (custom?.ignoreSct)
+        flags.push('--insecure-ignore-sct');
+    return flags;
+}
+function build(input, identityFlags) {
+    checkImages(input.images);
+    assertOneLine(input.issuer, 'certificate issuer');
+    for (const v of [input.custom?.trustedRootPath, input.custom?.rekorUrl])
+        if (v !== undefined)
+            assertOneLine(v, 'custom instance setting');
+    const head = ['cosign', 'verify', ...identityFlags, '--certificate-oidc-issuer', shellQuote(input.issuer)];
+    const line = (major, image) => [...head, ...trailingFlags(input, major), shellWord(image)].join(' ');
+    return {
+        cosign2: input.images.map((image) => line(2, image)),
+        cosign3: input.images.map((image) => line(3, image)),
+        notes: notesFor(input),
+    };
+}
+function notesFor(input) {
+    const notes = [];
+    if (input.format === 'bundle') {
+        notes.push('cosign 2 reads Sigstore bundle referrers only from 2.6.0, with `--new-bundle-format`; cosign 3 reads them by default.');
+    }
+    else {
+        notes.push('cosign 3 verifies bundles first and reads the legacy `.sig` signature only when no bundle exists for the digest: a bundle attached later by another signer hides it.');
+    }
+    if (input.format === 'both')
+        notes.push('Both formats were written: cosign 2 before 2.6.3 checks the `.sig` signature; cosign 3 (and 2.6.3+) checks the bundle.');
+    if (input.custom?.trustedRootPath) {
+        notes.push('`--trusted-root` needs cosign 2.5.1 or later (2.6.0 for bundles). Older cosign 2 releases take the keys from SIGSTORE_ROOT_FILE, SIGSTORE_REKOR_PUBLIC_KEY and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE (PEM files) instead.');
+    }
+    if (input.custom?.ignoreSct)
+        notes.push('`--insecure-ignore-sct`: this instance issues certificates without a CT log proof, so that check is skipped.');
+    return notes;
+}
+/** Commands for an exact identity: what sign mode prints, and verify mode given `certificate-identity`. */
+function cosignVerifyCommands(input) {
+    assertOneLine(input.identity, 'certificate identity');
+    return build(input, ['--certificate-identity', shellQuote(input.identity)]);
+}
+/** The `^(?:…)$` form this action checks with (src/verify/policy.ts); RE2 reads it the same way. */
+function anchoredRegexp(regexp) {
+    return `^(?:${regexp})$`;
+}
+/** Syntax JavaScript accepts and Go's RE2 (cosign, Kyverno, policy-controller) rejects. */
+function re2Incompatibility(regexp) {
+    if (/\(\?<?[=!]/.test(regexp))
+        return 'lookahead/lookbehind';
+    if (/\\[1-9]|\\k</.test(regexp))
+        return 'backreferences';
+    return undefined;
+}
+/** Commands for verify mode given `certificate-identity-regexp`. */
+function cosignVerifyCommandsForRegexp(input) {
+    assertOneLine(input.identityRegexp, 'certificate identity regexp');
+    const regexp = input.anchor === false ? input.identityRegexp : anchoredRegexp(input.identityRegexp);
+    const result = build(input, ['--certificate-identity-regexp', shellQuote(regexp)]);
+    const unsupported = re2Incompatibility(input.identityRegexp);
+    if (unsupported)
+        result.notes.push(`The identity regexp uses ${unsupported}, which Go's regexp (used by cosign) does not support: cosign will reject it.`);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/report/attestation-commands.ts
+
+function attestationCommandsFor(config, records, identity, issuer) {
+    const pairs = [...new Map(records.map((r) => [`${r.image} ${r.predicateType}`, r])).values()];
+    const custom = config.sigstore.kind === 'custom' ? config.sigstore : undefined;
+    const root = custom?.trustedRootPath ? ['--trusted-root', shellWord(custom.trustedRootPath)] : [];
+    const who = ['--certificate-identity', shellQuote(identity), '--certificate-oidc-issuer', shellQuote(issuer)];
+    const cosign = (r, extra) => ['cosign', 'verify-attestation', '--type', shellWord(r.predicateType), ...who, ...extra, shellWord(r.image)].join(' ');
+    const bundle = config.signatureFormat !== 'legacy';
+    // gh checks the certificate's source-repository owner: the repository the workflow ran in.
+    const owner = config.runner.repository?.split('/')[0] ?? /^https:\/\/[^/]+\/([^/]+)\//.exec(identity)?.[1] ?? '<owner>';
+    const notes = ['Always name the `--type`: without it cosign looks only for its own `custom` predicate.'];
+    if (custom && !bundle) {
+        notes.push('cosign 2 reads a custom instance\'s keys for `.att` attestations from SIGSTORE_ROOT_FILE, SIGSTORE_REKOR_PUBLIC_KEY and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE (PEM files): its `--trusted-root` works there only with `--new-bundle-format`.');
+    }
+    if (custom && bundle)
+        notes.push('gh takes a custom instance\'s trusted root with `--custom-trusted-root`, as one JSON line (jq -c . trusted_root.json).');
+    return {
+        cosign3: pairs.map((r) => cosign(r, root)),
+        // cosign 2.6 switches to the bundles by itself once any exists (`both`): name that, and its trusted root.
+        cosign2: pairs.map((r) => cosign(r, bundle ? ['--new-bundle-format', ...root] : [])),
+        gh: bundle
+            ? pairs.map((r) => ['gh', 'attestation', 'verify', shellWord(`oci://${r.image}`), '--bundle-from-oci', '--owner', shellWord(owner), '--cert-identity', shellQuote(identity), '--predicate-type', shellWord(r.predicateType)].join(' '))
+            : [],
+        notes,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/outputs-json.ts
+function signaturesJson(records) {
+    return records.map((r) => ({
+        image: r.image,
+        digest: r.digest,
+        format: r.format,
+        reference: r.reference,
+        rekor: { logIndex: r.rekor.logIndex, logId: r.rekor.logId, integratedTime: r.rekor.integratedTime, uuid: r.rekor.uuid, url: r.rekor.url },
+        bundlePath: r.bundlePath,
+        ...(r.platform ? { platform: r.platform } : {}),
+        ...(r.skipped ? { skipped: true } : {}),
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/report/attestations.ts
+/**
+ * Attestations in the log, the `attestations` output and the job summary:
+ * like signatures, plus the predicate type.
+ */
+
+
+function logAttestations(records) {
+    for (const r of records) {
+        lib_core.startGroup(`🧾 ${r.image} (${r.format} attestation ${r.predicateType})`);
+        lib_core.info(`stored at ${r.reference}`);
+        lib_core.info(`transparency log entry ${r.rekor.logIndex}: ${r.rekor.url}`);
+        lib_core.info(`bundle: ${r.bundlePath}`);
+        lib_core.endGroup();
+        for (const note of r.notes ?? [])
+            lib_core.warning(`${r.image} (${r.format} attestation): ${note}`);
+    }
+}
+/** The `attestations` output: one object per attestation written. */
+function attestationsJson(records) {
+    return signaturesJson(records).map((o, i) => ({ ...o, predicateType: records[i].predicateType }));
+}
+const attestations_short = (digest) => `${digest.slice(0, 19)}…`;
+const cell = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+function commandBlock(title, lines) {
+    return lines.length ? [`<details><summary>${title}</summary>`, '', '```sh', ...lines, '```', '', '</details>', ''] : [];
+}
+function attestationsMarkdown(records, verdicts, selfCheck, commands) {
+    if (!records.length)
+        return [];
+    const rows = records.map((r) => {
+        const v = verdicts.get(r);
+        const verified = !selfCheck ? 'not checked (`verify: false`)' : v?.ok ? '✅ yes' : `❌ ${cell(v?.reason ?? 'not verified')}`;
+        const image = r.platform ? `${r.image.split('@')[0]} (${r.platform})` : r.image.split('@')[0];
+        return `| \`${cell(image)}\` | \`${attestations_short(r.digest)}\` | \`${cell(r.predicateType)}\` | ${r.format} | \`${cell(r.reference)}\` | [${r.rekor.logIndex}](${r.rekor.url}) | ${verified} |`;
+    });
+    return [
+        `## Attested ${records.length} attestation${records.length === 1 ? '' : 's'}`,
+        '',
+        '| image | digest | predicate type | format | stored at | log entry | verified |',
+        '|---|---|---|---|---|---|---|',
+        ...rows,
+        '',
+        ...(commands
+            ? [
+                ...commandBlock('Verify the attestations: cosign 3.x', commands.cosign3),
+                ...commandBlock('cosign 2.x', commands.cosign2),
+                ...commandBlock('gh', commands.gh),
+                ...commands.notes.map((n) => `- ${n}`),
+                '',
+            ]
+            : []),
+    ];
+}
+
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/report/yaml.ts
@@ -40621,18 +43227,9 @@ function policiesYaml(report, stage) {
  */
 
 
-function signaturesJson(records) {
-    return records.map((r) => ({
-        image: r.image,
-        digest: r.digest,
-        format: r.format,
-        reference: r.reference,
-        rekor: { logIndex: r.rekor.logIndex, logId: r.rekor.logId, integratedTime: r.rekor.integratedTime, uuid: r.rekor.uuid, url: r.rekor.url },
-        bundlePath: r.bundlePath,
-        ...(r.platform ? { platform: r.platform } : {}),
-        ...(r.skipped ? { skipped: true } : {}),
-    }));
-}
+
+
+
 /** The outputs both modes give: identity, issuer, commands, policies. */
 function setGuidanceOutputs(identity, issuer, commands, policies) {
     lib_core.setOutput('certificate-identity', identity);
@@ -40644,6 +43241,8 @@ function setGuidanceOutputs(identity, issuer, commands, policies) {
 }
 function setSignOutputs(o) {
     lib_core.setOutput('signatures', JSON.stringify(signaturesJson(o.records)));
+    if (o.attestations)
+        lib_core.setOutput('attestations', JSON.stringify(attestationsJson(o.attestations)));
     const first = o.records[0];
     if (first) {
         lib_core.setOutput('transparency-log-entry', JSON.stringify(first.rekor));
@@ -40742,6 +43341,7 @@ function policiesMarkdown(report) {
  */
 
 
+
 const summary_short = (digest) => `${digest.slice(0, 19)}…`;
 const escapeCell = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 function signSummaryMarkdown(s) {
@@ -40763,6 +43363,7 @@ function signSummaryMarkdown(s) {
         '|---|---|---|---|---|---|',
         ...rows,
         '',
+        ...attestationsMarkdown(s.attestations ?? [], s.attVerdicts ?? new Map(), s.selfCheck, s.attCommands),
         `**Identity:** \`${s.identity}\`  `,
         `**Issuer:** \`${s.issuer}\``,
         '',
@@ -40784,135 +43385,6 @@ async function writeSummary(markdown) {
     await lib_core.summary.addRaw(markdown).write();
 }
 
-;// CONCATENATED MODULE: ./src/report/commands.ts
-/**
- * Ready-to-run `cosign verify` commands, shown in the outputs and the job summary.
- * Users paste them verbatim, so every value is shell-quoted and every flag exists
- * in the cosign versions named below (checked against sigstore/cosign's sources:
- * `cmd/cosign/cli/options/verify.go`, `cmd/cosign/cli/verify/verify.go`).
- *
- * Facts the commands rest on:
- * - cosign 3 reads Sigstore bundle referrers by default (`--new-bundle-format`
- *   defaults to true and is deprecated) and falls back to the legacy `.sig` tag only
- *   when no bundle is found. It decides that from the FIRST image of a command, so
- *   we write one command per image.
- * - cosign 2 reads only `.sig` unless given `--new-bundle-format` (verifying images
- *   with it works from 2.6.0; 2.6.3+ also detects bundles by itself).
- * - `--trusted-root` (a trusted_root.json) covers a custom instance's Fulcio, Rekor,
- *   CT log and TSA: legacy signatures from cosign 2.5.1, bundles from 2.6.0.
- * - `--rekor-url` is deprecated in cosign 3's `verify`; cosign 2 uses it only for
- *   online lookups, so it is given to cosign 2 only, and only for a custom instance.
- * - `--use-signed-timestamps` is needed only when the log gives no integrated time
- *   (Rekor v2): then the RFC 3161 timestamp is what proves the signing time.
- */
-
-/** Characters that never need quoting in a POSIX shell word. */
-const SHELL_SAFE = /^[A-Za-z0-9@%+=:,./_-]+$/;
-/** POSIX single-quoting: `'` becomes `'\''`. Safe in sh, bash, zsh; nothing inside is expanded. */
-function shellQuote(value) {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-/** Quote only when needed, so image references stay readable. */
-function shellWord(value) {
-    return SHELL_SAFE.test(value) ? value : shellQuote(value);
-}
-const DIGEST_REFERENCE = /@sha256:[0-9a-f]{64}$/;
-/** A value with a newline (or another control character) would not be one line, one command. */
-function assertOneLine(value, what, image) {
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(value)) {
-        throw new errors/* ActionError */.lZ(`the ${what} contains a control character (such as a newline), so no one-line cosign command can be written for it`, {
-            image,
-            fix: `check where the ${what} comes from; a certificate identity or issuer is a single-line URI or e-mail address`,
-        });
-    }
-}
-function checkImages(images) {
-    for (const image of images) {
-        assertOneLine(image, 'image reference', image);
-        if (!DIGEST_REFERENCE.test(image)) {
-            throw new errors/* ActionError */.lZ('a verify command must name the image by digest (`repo@sha256:<64 hex>`): a tag can be moved to other content', {
-                image,
-                fix: 'pass the `repo@sha256:…` reference that was signed',
-            });
-        }
-    }
-}
-/** Flags after the identity and issuer, before the image (cosign takes flags in any order). */
-function trailingFlags(input, major) {
-    const flags = [];
-    const custom = input.custom;
-    if (major === 2 && input.format === 'bundle')
-        flags.push('--new-bundle-format');
-    if (custom?.trustedRootPath)
-        flags.push('--trusted-root', shellWord(custom.trustedRootPath));
-    if (major === 2 && custom?.rekorUrl)
-        flags.push('--rekor-url', shellWord(custom.rekorUrl));
-    if (custom?.useSignedTimestamps)
-        flags.push('--use-signed-timestamps');
-    if (custom?.ignoreSct)
-        flags.push('--insecure-ignore-sct');
-    return flags;
-}
-function build(input, identityFlags) {
-    checkImages(input.images);
-    assertOneLine(input.issuer, 'certificate issuer');
-    for (const v of [input.custom?.trustedRootPath, input.custom?.rekorUrl])
-        if (v !== undefined)
-            assertOneLine(v, 'custom instance setting');
-    const head = ['cosign', 'verify', ...identityFlags, '--certificate-oidc-issuer', shellQuote(input.issuer)];
-    const line = (major, image) => [...head, ...trailingFlags(input, major), shellWord(image)].join(' ');
-    return {
-        cosign2: input.images.map((image) => line(2, image)),
-        cosign3: input.images.map((image) => line(3, image)),
-        notes: notesFor(input),
-    };
-}
-function notesFor(input) {
-    const notes = [];
-    if (input.format === 'bundle') {
-        notes.push('cosign 2 reads Sigstore bundle referrers only from 2.6.0, with `--new-bundle-format`; cosign 3 reads them by default.');
-    }
-    else {
-        notes.push('cosign 3 verifies bundles first and reads the legacy `.sig` signature only when no bundle exists for the digest: a bundle attached later by another signer hides it.');
-    }
-    if (input.format === 'both')
-        notes.push('Both formats were written: cosign 2 before 2.6.3 checks the `.sig` signature; cosign 3 (and 2.6.3+) checks the bundle.');
-    if (input.custom?.trustedRootPath) {
-        notes.push('`--trusted-root` needs cosign 2.5.1 or later (2.6.0 for bundles). Older cosign 2 releases take the keys from SIGSTORE_ROOT_FILE, SIGSTORE_REKOR_PUBLIC_KEY and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE (PEM files) instead.');
-    }
-    if (input.custom?.ignoreSct)
-        notes.push('`--insecure-ignore-sct`: this instance issues certificates without a CT log proof, so that check is skipped.');
-    return notes;
-}
-/** Commands for an exact identity: what sign mode prints, and verify mode given `certificate-identity`. */
-function cosignVerifyCommands(input) {
-    assertOneLine(input.identity, 'certificate identity');
-    return build(input, ['--certificate-identity', shellQuote(input.identity)]);
-}
-/** The `^(?:…)$` form this action checks with (src/verify/policy.ts); RE2 reads it the same way. */
-function anchoredRegexp(regexp) {
-    return `^(?:${regexp})$`;
-}
-/** Syntax JavaScript accepts and Go's RE2 (cosign, Kyverno, policy-controller) rejects. */
-function re2Incompatibility(regexp) {
-    if (/\(\?<?[=!]/.test(regexp))
-        return 'lookahead/lookbehind';
-    if (/\\[1-9]|\\k</.test(regexp))
-        return 'backreferences';
-    return undefined;
-}
-/** Commands for verify mode given `certificate-identity-regexp`. */
-function cosignVerifyCommandsForRegexp(input) {
-    assertOneLine(input.identityRegexp, 'certificate identity regexp');
-    const regexp = input.anchor === false ? input.identityRegexp : anchoredRegexp(input.identityRegexp);
-    const result = build(input, ['--certificate-identity-regexp', shellQuote(regexp)]);
-    const unsupported = re2Incompatibility(input.identityRegexp);
-    if (unsupported)
-        result.notes.push(`The identity regexp uses ${unsupported}, which Go's regexp (used by cosign) does not support: cosign will reject it.`);
-    return result;
-}
-
 ;// CONCATENATED MODULE: ./src/report/verify-commands.ts
 
 function customFlags(config) {
@@ -40930,1537 +43402,6 @@ function verifyModeCommands(config, images, policy, format) {
     return policy.exact !== undefined
         ? cosignVerifyCommands({ ...common, identity: policy.exact })
         : cosignVerifyCommandsForRegexp({ ...common, identityRegexp: policy.regexp ?? '' });
-}
-
-;// CONCATENATED MODULE: ./src/formats/legacy.ts
-/**
- * cosign's legacy signature format: a "simple signing" payload per signature,
- * stored as a layer of the OCI manifest tagged `sha256-<hex>.sig` in the image's
- * own repository. Byte layouts follow ../shared/docs/formats.md (cosign's
- * SIGNATURE_SPEC): this file only builds bytes; it does no I/O.
- */
-
-const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
-const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_CONFIG_MEDIA_TYPE = 'application/vnd.oci.image.config.v1+json';
-const ANNOTATION_SIGNATURE = 'dev.cosignproject.cosign/signature';
-const ANNOTATION_CERTIFICATE = 'dev.sigstore.cosign/certificate';
-const ANNOTATION_CHAIN = 'dev.sigstore.cosign/chain';
-const ANNOTATION_BUNDLE = 'dev.sigstore.cosign/bundle';
-const ANNOTATION_RFC3161 = 'dev.sigstore.cosign/rfc3161timestamp';
-function sha256Hex(data) {
-    return external_node_crypto_default().createHash('sha256').update(data).digest('hex');
-}
-/** `sha256:abc…` → `sha256-abc….sig`, the tag cosign reads. */
-function signatureTag(digest) {
-    return `${digest.replace(':', '-')}.sig`;
-}
-/**
- * JSON as Go's encoding/json writes it (cosign marshals the payload with it):
- * `<`, `>`, `&`, U+2028 and U+2029 escaped. Keeps our bytes identical to cosign's.
- */
-function goJson(value) {
-    return JSON.stringify(value)
-        .replace(/</g, '\\u003c')
-        .replace(/>/g, '\\u003e')
-        .replace(/&/g, '\\u0026')
-        .replace(/\u2028/g, '\\u2028')
-        .replace(/\u2029/g, '\\u2029');
-}
-function sortedObject(record) {
-    return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-/** The exact payload bytes cosign signs for `dockerReference@digest`. */
-function simpleSigningPayload(dockerReference, digest, annotations = {}) {
-    const optional = Object.keys(annotations).length ? sortedObject(annotations) : null;
-    return Buffer.from(goJson({
-        critical: {
-            identity: { 'docker-reference': dockerReference },
-            image: { 'docker-manifest-digest': digest },
-            type: 'cosign container image signature',
-        },
-        optional,
-    }));
-}
-/** `dev.sigstore.cosign/bundle`: Rekor's promise, exactly as cosign writes it. */
-function rekorBundleAnnotation(entry) {
-    return JSON.stringify({
-        SignedEntryTimestamp: entry.signedEntryTimestamp,
-        Payload: { body: entry.body, integratedTime: entry.integratedTime, logIndex: entry.logIndex, logID: entry.logId },
-    });
-}
-/** The layer descriptor of one signature; annotation keys in Go's sorted order. */
-function signatureLayer(parts) {
-    if (parts.chainPems.length === 0)
-        throw new Error('a legacy signature needs the certificate chain (Kyverno reads it)');
-    const annotations = {
-        [ANNOTATION_SIGNATURE]: parts.signatureB64,
-        [ANNOTATION_BUNDLE]: rekorBundleAnnotation(parts.rekor),
-        [ANNOTATION_CERTIFICATE]: parts.certificatePem,
-        [ANNOTATION_CHAIN]: parts.chainPems.join(''),
-    };
-    if (parts.rfc3161TimestampB64) {
-        annotations[ANNOTATION_RFC3161] = JSON.stringify({ SignedRFC3161Timestamp: parts.rfc3161TimestampB64 });
-    }
-    return {
-        mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
-        size: parts.payload.length,
-        digest: `sha256:${sha256Hex(parts.payload)}`,
-        annotations: sortedObject(annotations),
-    };
-}
-/** The config blob cosign writes for a `.sig` image: one history entry and diff_id per layer. */
-function signatureConfig(layers) {
-    return Buffer.from(JSON.stringify({
-        architecture: '',
-        created: '0001-01-01T00:00:00Z',
-        history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })),
-        os: '',
-        rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
-        config: {},
-    }));
-}
-/** A `.sig` manifest: no subject, no artifactType, no annotations (formats.md). */
-function signatureManifest(config, layers) {
-    return Buffer.from(JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST_MEDIA_TYPE,
-        config: { mediaType: OCI_CONFIG_MEDIA_TYPE, size: config.length, digest: `sha256:${sha256Hex(config)}` },
-        layers,
-    }));
-}
-
-;// CONCATENATED MODULE: ./src/formats/message-bundle.ts
-/**
- * A legacy signature expressed as a Sigstore bundle (message signature +
- * hashedrekord entry). Used twice: written to `bundle-path` for offline checks
- * with sigstore-js/cosign, and fed to @sigstore/verify when verifying a `.sig`
- * layer (whose annotations hold the same facts).
- */
-
-const hexToB64 = (hex) => Buffer.from(hex, 'hex').toString('base64');
-function pemToDerB64(pem) {
-    return Buffer.from(dist.X509Certificate.parse(pem).root.toDER()).toString('base64');
-}
-/** The transparency-log entry in the bundle's protobuf-JSON form. */
-function tlogEntryJson(entry, withProof) {
-    const json = {
-        logIndex: String(entry.logIndex),
-        logId: { keyId: hexToB64(entry.logId) },
-        kindVersion: { kind: entry.kind, version: entry.apiVersion },
-        integratedTime: String(entry.integratedTime),
-        inclusionPromise: { signedEntryTimestamp: entry.signedEntryTimestamp },
-        canonicalizedBody: entry.body,
-    };
-    const p = entry.inclusionProof;
-    if (withProof && p) {
-        json.inclusionProof = {
-            logIndex: String(p.logIndex),
-            rootHash: hexToB64(p.rootHash),
-            treeSize: String(p.treeSize),
-            hashes: p.hashes.map(hexToB64),
-            checkpoint: { envelope: p.checkpoint },
-        };
-    }
-    return json;
-}
-/**
- * v0.3 with the leaf certificate when Rekor gave an inclusion proof (what
- * current verifiers want); v0.1 with the promise only otherwise (all a `.sig`
- * layer carries).
- */
-function messageSignatureBundle(input) {
-    const withProof = Boolean(input.rekor.inclusionProof);
-    const certDer = pemToDerB64(input.certificatePem);
-    return {
-        mediaType: withProof
-            ? 'application/vnd.dev.sigstore.bundle.v0.3+json'
-            : 'application/vnd.dev.sigstore.bundle+json;version=0.1',
-        verificationMaterial: {
-            ...(withProof
-                ? { certificate: { rawBytes: certDer } }
-                : { x509CertificateChain: { certificates: [{ rawBytes: certDer }] } }),
-            tlogEntries: [tlogEntryJson(input.rekor, withProof)],
-            ...(input.rfc3161TimestampB64
-                ? { timestampVerificationData: { rfc3161Timestamps: [{ signedTimestamp: input.rfc3161TimestampB64 }] } }
-                : {}),
-        },
-        messageSignature: {
-            messageDigest: { algorithm: 'SHA2_256', digest: hexToB64(input.payloadSha256Hex) },
-            signature: input.signatureB64,
-        },
-    };
-}
-
-;// CONCATENATED MODULE: ./src/formats/bundle.ts
-
-
-const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-const INTOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
-const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
-const SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
-const ANNOTATION_BUNDLE_CONTENT = 'dev.sigstore.bundle.content';
-const ANNOTATION_PREDICATE_TYPE = 'dev.sigstore.bundle.predicateType';
-const ANNOTATION_CREATED = 'org.opencontainers.image.created';
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-/** The OCI empty descriptor: config of artifacts that have none (image-spec 1.1). */
-const EMPTY_CONFIG_BYTES = Buffer.from('{}');
-const EMPTY_CONFIG = {
-    mediaType: 'application/vnd.oci.empty.v1+json',
-    digest: `sha256:${sha256Hex(EMPTY_CONFIG_BYTES)}`,
-    size: EMPTY_CONFIG_BYTES.length,
-};
-const sortedKeys = (r) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-/**
- * The statement cosign 3 signs for `digest` (cmd/cosign/cli/sign/sign.go,
- * signDigestBundle): protojson of an in-toto v1 Statement, so fields in proto
- * order, no `name` on the subject, and `annotations` present even when empty
- * (structpb.NewStruct never returns nil). Annotation keys sorted, as protojson
- * writes map keys. Like protojson (and unlike encoding/json) `<`, `>`, `&` stay
- * unescaped; verifiers parse the JSON, so only its meaning has to match.
- */
-function signStatement(digest, annotations = {}) {
-    const [algorithm, hex] = digest.split(':');
-    if (!algorithm || !hex)
-        throw new Error(`not a digest: ${digest}`);
-    return Buffer.from(JSON.stringify({
-        _type: STATEMENT_TYPE,
-        subject: [{ digest: { [algorithm]: hex }, annotations: sortedKeys(annotations) }],
-        predicateType: SIGN_PREDICATE_TYPE,
-        predicate: {},
-    }));
-}
-/** DSSE v1 pre-authentication encoding: what is actually signed. */
-function preAuthEncoding(payloadType, payload) {
-    const type = Buffer.from(payloadType, 'utf8');
-    return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `), type, Buffer.from(` ${payload.length} `), payload]);
-}
-function dsseEnvelope(payload, signature, payloadType = INTOTO_PAYLOAD_TYPE) {
-    return { payload: payload.toString('base64'), payloadType, signatures: [{ sig: signature.toString('base64') }] };
-}
-/** Rekor v1 proposed entry of kind `dsse` 0.0.1; the verifier is the certificate, not a bare key. */
-function dsseProposal(envelope, certificatePem) {
-    return {
-        apiVersion: '0.0.1',
-        kind: 'dsse',
-        spec: {
-            proposedContent: {
-                envelope: JSON.stringify(envelope),
-                verifiers: [Buffer.from(certificatePem).toString('base64')],
-            },
-        },
-    };
-}
-/** The Sigstore bundle v0.3 (protobuf JSON) for one DSSE signature. */
-function dsseBundle(input) {
-    const timestamps = input.rfc3161Timestamps ?? [];
-    let tlogEntry;
-    if ('v2' in input.rekor) {
-        if (!timestamps.length)
-            throw new Error('a bundle logged in Rekor v2 needs an RFC 3161 timestamp (v2 gives no signing time)');
-        tlogEntry = input.rekor.v2;
-    }
-    else {
-        if (!input.rekor.inclusionProof)
-            throw new Error('a v0.3 bundle needs the log entry with its inclusion proof');
-        tlogEntry = tlogEntryJson(input.rekor, true);
-    }
-    return {
-        mediaType: BUNDLE_MEDIA_TYPE,
-        verificationMaterial: {
-            certificate: { rawBytes: pemToDerB64(input.certificatePem) },
-            tlogEntries: [tlogEntry],
-            ...(timestamps.length
-                ? { timestampVerificationData: { rfc3161Timestamps: timestamps.map((t) => ({ signedTimestamp: t.toString('base64') })) } }
-                : {}),
-        },
-        dsseEnvelope: input.envelope,
-    };
-}
-const referrerAnnotations = (created) => ({
-    [ANNOTATION_BUNDLE_CONTENT]: 'dsse-envelope',
-    [ANNOTATION_PREDICATE_TYPE]: SIGN_PREDICATE_TYPE,
-    // RFC 3339 in UTC without fractions, as Go's time.RFC3339 writes it.
-    [ANNOTATION_CREATED]: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-});
-/**
- * The referrer manifest, pushed by digest: the empty config, one layer holding
- * the bundle JSON, `subject` = the signed manifest as the registry describes it.
- */
-function referrerManifest(subject, bundleLayer, annotations) {
-    return Buffer.from(JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST,
-        artifactType: BUNDLE_MEDIA_TYPE,
-        config: { mediaType: EMPTY_CONFIG.mediaType, digest: EMPTY_CONFIG.digest, size: EMPTY_CONFIG.size },
-        layers: [{ mediaType: bundleLayer.mediaType, digest: bundleLayer.digest, size: bundleLayer.size }],
-        subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
-        annotations: sortedKeys(annotations),
-    }));
-}
-/** The referrer's entry in a referrers list (API answer or fallback index). */
-function referrerDescriptor(manifest, annotations) {
-    return {
-        mediaType: OCI_MANIFEST,
-        digest: `sha256:${sha256Hex(manifest)}`,
-        size: manifest.length,
-        artifactType: BUNDLE_MEDIA_TYPE,
-        annotations: sortedKeys(annotations),
-    };
-}
-/** The referrers tag schema: `sha256:abc…` → `sha256-abc…` (no `.sig`), at most 128 characters. */
-function referrersTag(digest) {
-    return digest.replace(':', '-').slice(0, 128);
-}
-/** What a signed statement claims, or undefined when it is not an in-toto statement. */
-function statementClaims(payload) {
-    let s;
-    try {
-        s = JSON.parse(payload.toString('utf8'));
-    }
-    catch {
-        return undefined;
-    }
-    if (typeof s !== 'object' || s === null || !Array.isArray(s.subject))
-        return undefined;
-    const subjectDigests = s.subject.flatMap((sub) => Object.entries(sub?.digest ?? {})
-        .filter(([, v]) => typeof v === 'string')
-        .map(([alg, v]) => `${alg}:${String(v)}`));
-    return {
-        type: typeof s._type === 'string' ? s._type : undefined,
-        predicateType: typeof s.predicateType === 'string' ? s.predicateType : undefined,
-        subjectDigests,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/registry/json-raw.ts
-/**
- * The exact source text of each element of a top-level JSON array, so that
- * descriptors written by others (cosign, Go's encoder with its `\u003c` escapes,
- * other key orders) are carried into our manifest byte for byte instead of
- * being re-serialised by JSON.stringify.
- */
-const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
-const PRIMITIVE_END = new Set([',', '}', ']', ' ', '\t', '\n', '\r']);
-function skipWhitespace(text, i) {
-    while (i < text.length && WHITESPACE.has(text[i]))
-        i++;
-    return i;
-}
-/** Index just past the string starting at `i` (which is `"`). */
-function skipString(text, i) {
-    for (i++; i < text.length; i++) {
-        if (text[i] === '\\')
-            i++;
-        else if (text[i] === '"')
-            return i + 1;
-    }
-    throw new SyntaxError('unterminated string');
-}
-/** Index just past the value starting at `i` (object, array, string or primitive). */
-function skipValue(text, i) {
-    const first = text[i];
-    if (first === '"')
-        return skipString(text, i);
-    if (first !== '{' && first !== '[') {
-        while (i < text.length && !PRIMITIVE_END.has(text[i]))
-            i++;
-        return i;
-    }
-    let depth = 0;
-    while (i < text.length) {
-        const c = text[i];
-        if (c === '"') {
-            i = skipString(text, i);
-            continue;
-        }
-        if (c === '{' || c === '[')
-            depth++;
-        else if (c === '}' || c === ']') {
-            depth--;
-            if (depth === 0)
-                return i + 1;
-        }
-        i++;
-    }
-    throw new SyntaxError('unterminated value');
-}
-function arrayElements(text) {
-    const out = [];
-    let i = skipWhitespace(text, 1);
-    while (i < text.length && text[i] !== ']') {
-        const end = skipValue(text, i);
-        out.push(text.slice(i, end));
-        i = skipWhitespace(text, end);
-        if (text[i] === ',')
-            i = skipWhitespace(text, i + 1);
-    }
-    return out;
-}
-/**
- * Raw text of each element of the array under `key` in the top-level object of
- * `text`; undefined when the key is absent. Throws on invalid JSON, or when the
- * value is not an array. A duplicated key resolves as JSON.parse does: the last wins.
- */
-function rawArrayElements(text, key) {
-    const parsed = JSON.parse(text);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-        throw new SyntaxError('not a JSON object');
-    if (!(key in parsed))
-        return undefined;
-    if (!Array.isArray(parsed[key]))
-        throw new SyntaxError(`"${key}" is not an array`);
-    let found;
-    let i = skipWhitespace(text, skipWhitespace(text, 0) + 1);
-    while (i < text.length && text[i] !== '}') {
-        const keyEnd = skipString(text, i);
-        const name = JSON.parse(text.slice(i, keyEnd));
-        const valueStart = skipWhitespace(text, skipWhitespace(text, keyEnd) + 1);
-        const valueEnd = skipValue(text, valueStart);
-        if (name === key)
-            found = arrayElements(text.slice(valueStart, valueEnd));
-        i = skipWhitespace(text, valueEnd);
-        if (text[i] === ',')
-            i = skipWhitespace(text, i + 1);
-    }
-    return found;
-}
-
-;// CONCATENATED MODULE: ./src/registry/append.ts
-/**
- * Lossless append to a tagged manifest under concurrency. Registries have no
- * compare-and-swap, and cosign's read–append–PUT loses signatures when two
- * signers race. Here each writer: reads the tag, merges, makes sure the read is
- * the last thing before its PUT (when building the manifest sent requests, a
- * HEAD checks that the tag did not move), PUTs, then reads back after a settle
- * delay long enough for a writer that passed its own check just before our PUT
- * to land. If our element or one we had read is missing, it merges the union
- * and writes again, a bounded number of times.
- *
- * The `.sig` manifest needs a config blob uploaded for its exact layer list
- * (two requests). When the caller knows what the tag most likely holds (nothing,
- * for a digest never signed), the config is uploaded before the read, so that the
- * read is itself the race guard; when the tag holds something else, the config
- * is built again and the HEAD guards the write.
- *
- * Existing elements are carried as their original JSON text (see json-raw.ts).
- *
- * The PUT itself is never retried blindly: a 503 answered (or a reset) and
- * retried a second later would land long after our HEAD check, over whatever
- * another writer put there meanwhile. A failed PUT goes back to the top (read,
- * merge, check, write), after the wait the registry asked for.
- */
-
-
-
-
-
-const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
-/** cosign refuses to read a `.sig` manifest with more layers than this (and so every signature in it). */
-const COSIGN_MAX_SIGNATURE_LAYERS = 1000;
-const DEFAULT_BACKOFF = { attempts: 10, baseDelayMs: 150, maxDelayMs: 3000, budgetMs: 120_000 };
-const append_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function layerIdentity(value) {
-    const annotations = (value.annotations ?? {});
-    return `${String(value.digest)}|${String(annotations[COSIGN_SIGNATURE_ANNOTATION] ?? '')}`;
-}
-function digestIdentity(value) {
-    return String(value.digest);
-}
-function toElement(descriptor, spec) {
-    const value = descriptor;
-    return { raw: JSON.stringify(descriptor), value, id: spec.identity(value) };
-}
-/** The elements of the list in the manifest at the tag, as written there. */
-function elementsOf(manifest, spec, repo, tag) {
-    if (!manifest)
-        return [];
-    if (!spec.mediaTypes.includes(manifest.descriptor.mediaType)) {
-        throw new errors/* ActionError */.lZ(`the tag ${tag} holds a ${manifest.descriptor.mediaType}, not a ${spec.noun} list; refusing to overwrite it`, {
-            image: types_imageName(repo, tag),
-            fix: 'move or delete that tag, which is reserved for signatures of the image',
-        });
-    }
-    let raws;
-    try {
-        raws = rawArrayElements(manifest.body.toString('utf8'), spec.key) ?? [];
-    }
-    catch (err) {
-        throw new errors/* ActionError */.lZ(`the manifest at the tag is malformed (${err.message}); refusing to overwrite it`, {
-            image: types_imageName(repo, tag),
-        });
-    }
-    return raws.map((raw) => {
-        const value = JSON.parse(raw);
-        return { raw, value, id: spec.identity(value) };
-    });
-}
-/** `current` first (its order kept), then what we knew of but it lacks, then ours. */
-function merge(current, known) {
-    const ids = new Set(current.map((e) => e.id));
-    return [...current, ...[...known.values()].filter((e) => !ids.has(e.id))];
-}
-async function appendLossless(client, repo, tag, ours, spec, opts) {
-    const maxAttempts = opts.maxAttempts ?? 10;
-    const backoff = opts.backoff ?? DEFAULT_BACKOFF;
-    const maxFailedWrites = opts.maxFailedWrites ?? DEFAULT_RETRY.attempts;
-    const failedWritesEndBy = Date.now() + DEFAULT_RETRY.budgetMs;
-    let failedWrites = 0;
-    // Everything that must end up in the list: ours, and every element we have seen there.
-    const known = new Map();
-    const mergedWith = (present) => {
-        for (const e of present)
-            if (!known.has(e.id))
-                known.set(e.id, e);
-        for (const e of ours)
-            if (!known.has(e.id))
-                known.set(e.id, e);
-        return merge(present, known);
-    };
-    const idsOf = (elements) => JSON.stringify(elements.map((e) => e.id));
-    let prepared;
-    if (spec.buildSends && opts.likely !== undefined) {
-        // Not added to `known`: an element gone by the time we read was removed on purpose.
-        const likely = merge(elementsOf(opts.likely ?? undefined, spec, repo, tag), new Map(ours.map((e) => [e.id, e])));
-        if (opts.maxElements === undefined || likely.length <= opts.maxElements)
-            prepared = { ids: idsOf(likely), ...(await spec.build(likely)) };
-    }
-    let current = await client.getManifest(repo, tag);
-    // Nothing has been sent, and no time waited, since `current` was read: the read is the race guard.
-    let fresh = true;
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const present = elementsOf(current, spec, repo, tag);
-        const merged = mergedWith(present);
-        if (current && merged.length === present.length) {
-            return { descriptor: current.descriptor, attempts: attempt - 1, count: present.length, manifest: current };
-        }
-        if (opts.maxElements !== undefined && merged.length > opts.maxElements)
-            throw tooMany(repo, tag, spec, present.length, opts);
-        let built = prepared?.ids === idsOf(merged) ? prepared : undefined;
-        if (!built) {
-            built = await spec.build(merged);
-            if (spec.buildSends)
-                fresh = false;
-        }
-        const { body, mediaType } = built;
-        // Unless the read was the last thing before this write, check the tag did not move since
-        // (the config upload takes two round trips): without this, a writer that read before our
-        // PUT and writes after our read-back would drop our element unseen. One HEAD closes that window.
-        if (!fresh) {
-            const now = await client.headManifest(repo, tag);
-            if (now?.digest !== current?.descriptor.digest) {
-                // Someone wrote since we read: merge their version instead of overwriting it.
-                await append_sleep(backoffMs(attempt, backoff));
-                current = await client.getManifest(repo, tag);
-                fresh = true;
-                continue;
-            }
-        }
-        const putStarted = Date.now();
-        try {
-            await client.putManifest(repo, tag, body, mediaType, { once: true, attempt: failedWrites + 1 });
-        }
-        catch (err) {
-            if (!(err instanceof TransientRegistryError) || ++failedWrites >= maxFailedWrites)
-                throw err;
-            const wait = err.retryAfterMs ?? backoffMs(failedWrites, DEFAULT_RETRY);
-            if (Date.now() + wait > failedWritesEndBy)
-                throw err;
-            // Not a lost race: this round does not count against maxAttempts.
-            attempt--;
-            await append_sleep(wait);
-            current = await client.getManifest(repo, tag);
-            fresh = true;
-            continue;
-        }
-        const settleMs = opts.settleMs ?? Math.min(5000, Math.max(100, 2 * (Date.now() - putStarted)));
-        // One read-back, after a writer that read before our PUT has had time to write: if it
-        // dropped our element (or we dropped one of theirs), merge and write again.
-        await append_sleep(settleMs);
-        current = await client.getManifest(repo, tag, { expectExists: true });
-        const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
-        const complete = ![...known.keys()].some((id) => !ids.has(id));
-        if (complete && current)
-            return { descriptor: current.descriptor, attempts: attempt, count: ids.size, manifest: current };
-        await append_sleep(backoffMs(attempt, backoff));
-        fresh = false;
-    }
-    throw new errors/* ActionError */.lZ(`could not add the ${spec.noun}${ours.length > 1 ? 's' : ''} to ${types_imageName(repo, tag)}: other writers kept replacing the tag for ${maxAttempts} attempts`, { image: opts.image, fix: 'run the job again; what is already in the tag is kept' });
-}
-function tooMany(repo, tag, spec, present, opts) {
-    return new errors/* ActionError */.lZ(`${types_imageName(repo, tag)} already holds ${present} ${spec.noun}s; one more would pass ${opts.maxElements}, the most cosign reads ` +
-        `(past it, verifiers reject every ${spec.noun} in the tag), so nothing was added`, {
-        image: opts.image,
-        fix: `remove ${spec.noun}s that are no longer needed from ${tag} (cosign clean --type signature removes them all), then run the job again`,
-    });
-}
-/**
- * Appends signature layers to cosign's `.sig` manifest at `tag` (created when
- * absent). `buildConfig` makes the config blob from the final layer list.
- */
-async function appendLayers(client, repo, tag, newLayers, buildConfig, opts = {}) {
-    opts = { maxElements: COSIGN_MAX_SIGNATURE_LAYERS, ...opts };
-    const spec = {
-        key: 'layers',
-        mediaTypes: [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest],
-        identity: layerIdentity,
-        noun: 'signature',
-        buildSends: true,
-        build: async (elements) => {
-            const configBytes = buildConfig(elements.map((e) => e.value));
-            // A config for this exact layer list is new unless this very list was written before: no HEAD first.
-            const config = await client.pushBlob(repo, configBytes, opts.configMediaType ?? MEDIA_TYPES.ociConfig, { checkExists: false });
-            const body = `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociManifest}","config":${JSON.stringify(config)},` +
-                `"layers":[${elements.map((e) => e.raw).join(',')}]}`;
-            return { body, mediaType: MEDIA_TYPES.ociManifest };
-        },
-    };
-    // Our blobs go up once, before any manifest can name them (unless the caller already pushed them).
-    if (!opts.blobsPresent)
-        for (const layer of newLayers)
-            await client.pushBlob(repo, layer.blob, layer.descriptor.mediaType);
-    return appendLossless(client, repo, tag, newLayers.map((l) => toElement(l.descriptor, spec)), spec, opts);
-}
-/**
- * Appends referrer descriptors (with `artifactType` and `annotations`) to the
- * referrers tag schema's OCI index at `tag` (`sha256-<hex>`), created when absent.
- * The manifests they name must already be in the repository.
- */
-async function appendIndexDescriptors(client, repo, tag, descriptors, opts = {}) {
-    const spec = {
-        key: 'manifests',
-        mediaTypes: [MEDIA_TYPES.ociIndex],
-        identity: digestIdentity,
-        noun: 'referrer',
-        buildSends: false,
-        build: async (elements) => ({
-            body: `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociIndex}","manifests":[${elements.map((e) => e.raw).join(',')}]}`,
-            mediaType: MEDIA_TYPES.ociIndex,
-        }),
-    };
-    return appendLossless(client, repo, tag, descriptors.map((d) => toElement(d, spec)), spec, opts);
-}
-
-;// CONCATENATED MODULE: ./src/transparency/rekor.ts
-/**
- * A Rekor v1 client: create an entry (hashedrekord for legacy signatures, dsse
- * for bundles) and fetch an existing one. 409 (the same entry exists, e.g. a
- * retried request that had landed) is not an error: we fetch the entry it names.
- * 5xx, 429 and timeouts are retried by http.ts, never past the deadline the
- * caller gives (the signing certificate's expiry: an entry logged after it
- * would not verify).
- */
-
-
-function hashedRekordProposal(payloadSha256Hex, signatureB64, certificatePem) {
-    return {
-        apiVersion: '0.0.1',
-        kind: 'hashedrekord',
-        spec: {
-            data: { hash: { algorithm: 'sha256', value: payloadSha256Hex } },
-            signature: { content: signatureB64, publicKey: { content: Buffer.from(certificatePem).toString('base64') } },
-        },
-    };
-}
-function parseEntries(map) {
-    return Object.entries(map).map(([uuid, e]) => {
-        const decoded = JSON.parse(Buffer.from(e.body, 'base64').toString('utf8'));
-        return {
-            uuid,
-            logIndex: e.logIndex,
-            logId: e.logID,
-            integratedTime: e.integratedTime,
-            body: e.body,
-            signedEntryTimestamp: e.verification?.signedEntryTimestamp ?? '',
-            inclusionProof: e.verification?.inclusionProof,
-            kind: decoded.kind ?? 'unknown',
-            apiVersion: decoded.apiVersion ?? 'unknown',
-        };
-    });
-}
-const UNAVAILABLE_FIX = 'the transparency log is unavailable (https://status.sigstore.dev); re-run the job later — nothing was attached for this image';
-/** The entry a 409 names: its Location header, else the UUID in Rekor's message. */
-function existingEntryPath(res) {
-    const location = res.headers.get('location');
-    if (location)
-        return location;
-    const uuid = /\b([0-9a-f]{80}|[0-9a-f]{64})\b/.exec(res.body.toString('utf8'))?.[1];
-    return uuid ? `/api/v1/log/entries/${uuid}` : undefined;
-}
-class RekorClient {
-    baseUrl;
-    deadline;
-    requests = 0;
-    constructor(baseUrl, deadline) {
-        this.baseUrl = baseUrl;
-        this.deadline = deadline;
-    }
-    async send(method, url, body, image, deadline) {
-        this.requests++;
-        try {
-            return await request({
-                method,
-                url,
-                headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
-                body: body ? JSON.stringify(body) : undefined,
-                timeoutMs: 30_000,
-                deadline,
-            });
-        }
-        catch (err) {
-            if (!(err instanceof HttpError) || err.status !== undefined)
-                throw err;
-            throw new errors/* ActionError */.lZ(`Rekor (${this.baseUrl}): ${err.message}${certificateNote(err.gaveUp, deadline)}`, { image, fix: UNAVAILABLE_FIX, cause: err });
-        }
-    }
-    async createEntry(proposed, image, opts = {}) {
-        const deadline = opts.deadline ?? this.deadline?.();
-        const res = await this.send('POST', `${this.baseUrl}/api/v1/log/entries`, proposed, image, deadline);
-        if (res.status === 409) {
-            // Our earlier attempt landed though its answer was lost: the log already holds this very entry.
-            const existing = existingEntryPath(res);
-            if (existing)
-                return this.getByUrl(new URL(existing, this.baseUrl).toString(), image, deadline);
-        }
-        if (res.status !== 201 && res.status !== 200)
-            throw this.failure('refused the log entry', res, image, deadline);
-        const entry = parseEntries(jsonBody(res))[0];
-        if (!entry?.signedEntryTimestamp)
-            throw new errors/* ActionError */.lZ(`Rekor (${this.baseUrl}) answered without a signed entry timestamp`, { image });
-        return entry;
-    }
-    async getByIndex(logIndex, image) {
-        return this.getByUrl(`${this.baseUrl}/api/v1/log/entries?logIndex=${logIndex}`, image, this.deadline?.());
-    }
-    async getByUrl(url, image, deadline) {
-        const res = await this.send('GET', url, undefined, image, deadline);
-        if (res.status !== 200)
-            throw this.failure('could not return the existing entry', res, image, deadline);
-        const entry = parseEntries(jsonBody(res))[0];
-        if (!entry)
-            throw new errors/* ActionError */.lZ(`Rekor (${this.baseUrl}) returned no entry at ${url}`, { image });
-        return entry;
-    }
-    failure(what, res, image, deadline) {
-        const detail = res.body.toString('utf8').slice(0, 300).trim();
-        const tries = res.attempts && res.attempts > 1 ? ` (after ${res.attempts} attempts)` : '';
-        return new errors/* ActionError */.lZ(`Rekor (${this.baseUrl}) ${what}: HTTP ${res.status}${tries} ${detail}${certificateNote(res.gaveUp, deadline)}`, {
-            image,
-            fix: res.status >= 500 || res.status === 429 || res.status === 408 ? UNAVAILABLE_FIX : 'check `rekor-url` (it must be a Rekor v1 API)',
-        });
-    }
-}
-/** Why we stopped early, when the certificate's expiry was the limit. */
-function certificateNote(gaveUp, deadline) {
-    if (gaveUp !== 'deadline' || deadline === undefined)
-        return '';
-    return `; stopped retrying because the signing certificate expires at ${new Date(deadline).toISOString()} (an entry logged after that would not verify)`;
-}
-/** The link users click: search.sigstore.dev for the public log, the API otherwise. */
-function entryUrl(instance, rekorUrl, logIndex) {
-    return instance === 'public-good'
-        ? `https://search.sigstore.dev/?logIndex=${logIndex}`
-        : `${rekorUrl}/api/v1/log/entries?logIndex=${logIndex}`;
-}
-
-;// CONCATENATED MODULE: ./src/sign/legacy.ts
-/**
- * One legacy (cosign `.sig`) signature: payload → signature → Rekor
- * hashedrekord → layer appended losslessly to `sha256-<hex>.sig`.
- * The payload blob is pushed first: it proves we may write to the repository
- * before anything is published in the transparency log.
- */
-
-
-
-
-
-
-
-function bundleFileName(subject, format) {
-    const repo = `${subject.repo.registry}/${subject.repo.repository}`.replace(/[^a-zA-Z0-9._-]+/g, '_');
-    return `${repo}_${subject.digest.replace(':', '-').slice(0, 19)}.${format}.sigstore.json`;
-}
-/** `likely`: what the `.sig` tag held a moment ago, when the caller read it (if-signed: skip). */
-async function signLegacy(subject, ctx, likely) {
-    const image = `${subject.dockerReference}@${subject.digest}`;
-    const payload = simpleSigningPayload(subject.dockerReference, subject.digest, ctx.annotations);
-    // The upload (a mount request when the payload is there already) is the proof of write access we want before logging.
-    const uploaded = await ctx.registry.uploadBlob(subject.repo, payload);
-    // The payload is the same for every signature of this digest and annotations: when it is new,
-    // the digest was most likely never signed, and the .sig config is prepared for our layer alone.
-    const guess = likely !== undefined ? likely : uploaded.existed ? undefined : null;
-    const cert = await ctx.signer.certificate();
-    const signature = ctx.signer.sign(payload);
-    const signatureB64 = signature.toString('base64');
-    // cosign's --timestamp-server-url: the imprint covers the raw signature bytes.
-    const timestamp = ctx.tsa ? await ctx.tsa.timestamp(signature, image) : undefined;
-    // Retries stop when the certificate expires: an entry logged after that would not verify.
-    const proposal = hashedRekordProposal(sha256Hex(payload), signatureB64, cert.leafPem);
-    const entry = await ctx.rekor.createEntry(proposal, image, { deadline: cert.notAfter.getTime() });
-    assertWithinValidity('the transparency log recorded the signature at', new Date(entry.integratedTime * 1000), cert, image);
-    if (timestamp)
-        assertWithinValidity('the timestamp authority dated the signature', timestamp.genTime, cert, image);
-    const rfc3161TimestampB64 = timestamp?.response.toString('base64');
-    const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry, rfc3161TimestampB64 });
-    const tag = signatureTag(subject.digest);
-    const appended = await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
-        image,
-        blobsPresent: true,
-        likely: guess,
-    });
-    const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
-    const bundle = messageSignatureBundle({ payloadSha256Hex: sha256Hex(payload), signatureB64, certificatePem: cert.leafPem, rekor: entry, rfc3161TimestampB64 });
-    await promises_default().writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
-    return {
-        image,
-        digest: subject.digest,
-        format: 'legacy',
-        reference: `${subject.dockerReference}:${tag}`,
-        rekor: {
-            logIndex: entry.logIndex,
-            logId: entry.logId,
-            integratedTime: entry.integratedTime,
-            uuid: entry.uuid,
-            url: entryUrl(ctx.instance, ctx.rekor.baseUrl, entry.logIndex),
-            kind: entry.kind,
-        },
-        bundlePath,
-        platform: subject.platform,
-        readBack: appended.manifest ? [{ ...subject.repo, ref: tag, manifest: appended.manifest }] : undefined,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/sign/bundle.ts
-/**
- * One bundle signature (cosign 3's format) for one subject: in-toto statement →
- * DSSE signature with the run's one certificate → (RFC 3161 timestamp) → Rekor
- * `dsse` entry → Sigstore bundle v0.3 → OCI 1.1 referrer of the subject, listed
- * by the referrers API or, where the registry has none, in the referrers tag
- * schema's index (`sha256-<hex>`), appended without losing other referrers.
- * The empty config blob is pushed first: it proves we may write to the
- * repository before anything is published in the transparency log.
- */
-
-
-
-
-
-
-
-
-
-/**
- * Kyverno's SigstoreBundle verifier gives up on a digest with more than 50
- * referrers (attestations and SBOMs count too): say so before it happens.
- */
-const KYVERNO_REFERRER_LIMIT = 50;
-function referrerCountNotes(count) {
-    if (count < KYVERNO_REFERRER_LIMIT - 10)
-        return undefined;
-    return [
-        `this digest has ${count} referrers; Kyverno (type: SigstoreBundle) rejects digests with more than ${KYVERNO_REFERRER_LIMIT}: stop re-signing it, or prune old referrers`,
-    ];
-}
-/** A v0.3 bundle needs the inclusion proof; Rekor gives it on creation, else we ask for the entry. */
-async function withInclusionProof(entry, ctx, image) {
-    if (entry.inclusionProof)
-        return entry;
-    const fetched = await ctx.rekor.getByIndex(entry.logIndex, image);
-    if (!fetched.inclusionProof) {
-        throw new errors/* ActionError */.lZ(`Rekor (${ctx.rekor.baseUrl}) gave no inclusion proof for entry ${entry.logIndex}`, {
-            image,
-            fix: 'check that `rekor-url` is a current Rekor v1 API (bundles need the inclusion proof)',
-        });
-    }
-    return { ...fetched, signedEntryTimestamp: fetched.signedEntryTimestamp || entry.signedEntryTimestamp };
-}
-async function signBundle(subject, ctx) {
-    const image = `${subject.dockerReference}@${subject.digest}`;
-    await ctx.registry.pushBlob(subject.repo, EMPTY_CONFIG_BYTES, EMPTY_CONFIG.mediaType);
-    const statement = signStatement(subject.digest, ctx.annotations);
-    const cert = await ctx.signer.certificate();
-    const signature = ctx.signer.sign(preAuthEncoding(INTOTO_PAYLOAD_TYPE, statement));
-    const envelope = dsseEnvelope(statement, signature);
-    const timestamp = ctx.tsa ? await ctx.tsa.timestamp(signature, image) : undefined;
-    if (timestamp)
-        assertWithinValidity('the timestamp authority dated the signature', timestamp.genTime, cert, image);
-    const rfc3161Timestamps = timestamp ? [timestamp.response] : [];
-    let bundle;
-    let logged;
-    if (ctx.rekorV2) {
-        if (!timestamp) {
-            throw new errors/* ActionError */.lZ('Rekor v2 records no signing time, so a bundle logged there needs an RFC 3161 timestamp', {
-                image,
-                input: 'tsa-url',
-                fix: 'set `tsa-url` to the timestamp authority of the custom Sigstore instance',
-            });
-        }
-        const entry = await ctx.rekorV2.createDsseEntry(envelope, cert.leafPem, image);
-        bundle = dsseBundle({ envelope, certificatePem: cert.leafPem, rekor: { v2: entry.json }, rfc3161Timestamps });
-        // v2 has no integrated time: the timestamp authority's time stands in for it.
-        const integratedTime = Math.floor(timestamp.genTime.getTime() / 1000);
-        logged = { logIndex: entry.logIndex, logId: entry.logId, integratedTime, uuid: '', url: ctx.rekorV2.baseUrl, kind: entry.kind };
-    }
-    else {
-        const created = await ctx.rekor.createEntry(dsseProposal(envelope, cert.leafPem), image, { deadline: cert.notAfter.getTime() });
-        assertWithinValidity('the transparency log recorded the signature at', new Date(created.integratedTime * 1000), cert, image);
-        const entry = await withInclusionProof(created, ctx, image);
-        bundle = dsseBundle({ envelope, certificatePem: cert.leafPem, rekor: entry, rfc3161Timestamps });
-        const url = entryUrl(ctx.instance, ctx.rekor.baseUrl, entry.logIndex);
-        logged = { logIndex: entry.logIndex, logId: entry.logId, integratedTime: entry.integratedTime, uuid: entry.uuid, url, kind: entry.kind };
-    }
-    const bundleBytes = Buffer.from(JSON.stringify(bundle));
-    // A fresh bundle (new signature, new log entry) cannot be there yet: no HEAD first.
-    const layer = await ctx.registry.pushBlob(subject.repo, bundleBytes, BUNDLE_MEDIA_TYPE, { checkExists: false });
-    const annotations = referrerAnnotations((ctx.now ?? (() => new Date()))());
-    const manifest = referrerManifest(subject, layer, annotations);
-    const descriptor = referrerDescriptor(manifest, annotations);
-    await ctx.registry.putManifest(subject.repo, descriptor.digest, manifest, MEDIA_TYPES.ociManifest);
-    // The API lists referrers by itself; without it, we maintain the fallback index.
-    const referrers = await ctx.registry.referrers(subject.repo, subject.digest);
-    const readBack = [{ ...subject.repo, ref: descriptor.digest, manifest: { body: manifest, json: JSON.parse(manifest.toString('utf8')) } }];
-    let listed;
-    if (referrers.supported)
-        listed = referrers.manifests.length;
-    else {
-        const tag = referrersTag(subject.digest);
-        const appended = await appendIndexDescriptors(ctx.registry, subject.repo, tag, [descriptor], { image });
-        listed = appended.count;
-        if (appended.manifest)
-            readBack.push({ ...subject.repo, ref: tag, manifest: appended.manifest });
-    }
-    const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'bundle'));
-    await promises_default().writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
-    return {
-        image,
-        digest: subject.digest,
-        format: 'bundle',
-        reference: `${subject.dockerReference}@${descriptor.digest}`,
-        rekor: logged,
-        bundlePath,
-        platform: subject.platform,
-        notes: referrerCountNotes(listed),
-        readBack,
-    };
-}
-
-// EXTERNAL MODULE: ./node_modules/@sigstore/verify/dist/index.js
-var verify_dist = __nccwpck_require__(4187);
-// EXTERNAL MODULE: ./node_modules/@sigstore/bundle/dist/index.js
-var bundle_dist = __nccwpck_require__(1040);
-;// CONCATENATED MODULE: ./src/verify/log-signer.ts
-/**
- * The signer a transparency-log entry names must be the signature's own
- * certificate. @sigstore/verify compares only the signature and the digest in
- * the entry's body (dist/tlog/hashedrekord.js, dsse.js), so an entry holding a
- * bare public key, or another certificate for the same key, passes it. cosign
- * (pkg/cosign/verify.go, comparePublicKey), sigstore-go (pkg/verify/tlog.go,
- * CompareKey; for Rekor v2 the entry hash is rebuilt from the bundle's
- * certificate) and containers/image compare the signer too, and reject it.
- */
-
-/** The first PEM block of base64-encoded PEM text (Rekor v1 stores verifiers that way). */
-function fromPemB64(b64) {
-    if (typeof b64 !== 'string')
-        return undefined;
-    const text = Buffer.from(b64, 'base64').toString('utf8');
-    const block = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(text);
-    if (!block)
-        return undefined;
-    return { der: Buffer.from(block[2].replace(/\s+/g, ''), 'base64'), certificate: block[1] === 'CERTIFICATE' };
-}
-/** Rekor v2's `Verifier` message: raw DER of a certificate or a public key. */
-function fromV2Verifier(verifier) {
-    const cert = verifier?.x509Certificate?.rawBytes;
-    if (typeof cert === 'string')
-        return { der: Buffer.from(cert, 'base64'), certificate: true };
-    const key = verifier?.publicKey?.rawBytes;
-    if (typeof key === 'string')
-        return { der: Buffer.from(key, 'base64'), certificate: false };
-    return undefined;
-}
-/** The signer of a canonicalized entry body, for the kinds @sigstore/verify accepts. */
-function loggedSigner(body) {
-    const spec = body?.spec;
-    switch (`${body?.kind}/${body?.apiVersion}`) {
-        case 'hashedrekord/0.0.1':
-            return fromPemB64(spec?.signature?.publicKey?.content);
-        case 'dsse/0.0.1':
-            return fromPemB64(spec?.signatures?.[0]?.verifier);
-        case 'intoto/0.0.1':
-            return fromPemB64(spec?.publicKey);
-        case 'intoto/0.0.2':
-            return fromPemB64(spec?.content?.envelope?.signatures?.[0]?.publicKey);
-        case 'hashedrekord/0.0.2':
-            return fromV2Verifier(spec?.hashedRekordV002?.signature?.verifier);
-        case 'dsse/0.0.2':
-            return fromV2Verifier(spec?.dsseV002?.signatures?.[0]?.verifier);
-        default:
-            return undefined;
-    }
-}
-function sameKey(der, leaf) {
-    try {
-        return Buffer.from(dist.X509Certificate.parse(der).publicKey).equals(Buffer.from(leaf.publicKey));
-    }
-    catch {
-        return false;
-    }
-}
-/**
- * Why the entry's signer is not `leaf`, or undefined when it is. Called only
- * after @sigstore/verify accepted the entry (so its body is the logged one).
- */
-function logSignerMismatch(canonicalizedBodyB64, leaf) {
-    let body;
-    try {
-        body = JSON.parse(Buffer.from(canonicalizedBodyB64 ?? '', 'base64').toString('utf8'));
-    }
-    catch {
-        return 'the transparency-log entry body is not readable, so it cannot show who signed';
-    }
-    const signer = loggedSigner(body);
-    const rejected = 'cosign and sigstore-go reject a log entry that does not name the signing certificate itself';
-    if (!signer)
-        return `the transparency-log entry (${body?.kind ?? 'unknown kind'} ${body?.apiVersion ?? ''}) names no signer; ${rejected}`;
-    if (!signer.certificate)
-        return `the transparency-log entry names a bare public key, not the signing certificate; ${rejected}`;
-    if (signer.der.equals(Buffer.from(leaf.root.toDER())))
-        return undefined;
-    const which = sameKey(signer.der, leaf) ? 'another certificate for the same key' : 'the certificate of another key';
-    return `the transparency-log entry names ${which}, not the signature's certificate; ${rejected}`;
-}
-
-;// CONCATENATED MODULE: ./src/verify/policy.ts
-const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-/** Exact identities compare literally; `-regexp` must match the WHOLE identity (anchored). */
-function identityMatcher(policy) {
-    if (policy.exact !== undefined)
-        return new RegExp(`^${escapeRegExp(policy.exact)}$`);
-    if (policy.regexp !== undefined)
-        return new RegExp(`^(?:${policy.regexp})$`);
-    throw new Error('an identity policy needs an exact identity or a regexp');
-}
-function describePolicy(policy) {
-    return policy.exact !== undefined ? policy.exact : `/${policy.regexp}/ (anchored)`;
-}
-/**
- * Patterns with an unescaped `.*`/`.+` (e.g. `@refs/.+`) accept any branch, tag
- * or workflow there, pull-request refs included: worth a warning.
- */
-function looseRegexpWarning(regexp) {
-    const open = regexp.match(/(?<!\\)\.[*+]/);
-    if (!open)
-        return undefined;
-    return `certificate-identity-regexp '${regexp}' accepts any text where it says '${open[0]}' (any branch, tag or workflow, pull-request refs included); prefer an exact certificate-identity such as https://github.com/<owner>/<repo>/.github/workflows/<file>@refs/heads/main, or narrow the pattern (e.g. @refs/tags/v[0-9]+\\.[0-9]+\\.[0-9]+)`;
-}
-
-;// CONCATENATED MODULE: ./src/verify/check.ts
-/**
- * The verdict on one signature, with a one-line reason a person can act on.
- * Shared by the sign self-check and verify mode, for both formats.
- *
- * @sigstore/verify checks, in this order: RFC 3161 timestamps, the certificate
- * chain (and SCT) at the log's time, the log's promise/proof, the log entry's
- * body against the signature, then the signature itself. Its error codes are mapped onto the
- * reasons of issue 5; where a code is ambiguous (a body mismatch can be a
- * changed payload or a log entry of another signature) we look again.
- */
-
-
-
-
-
-
-
-function failed(base, failure, reason) {
-    return { ...base, ok: false, failure, reason };
-}
-function classifyCertificateError(msg, cause) {
-    if (/SCT/.test(msg)) {
-        return { failure: 'chain', reason: 'certificate has no valid CT-log timestamp (SCT) from a log of the trusted root' };
-    }
-    const detail = cause instanceof Error ? cause.message : msg;
-    if (/not valid or expired/.test(detail)) {
-        return { failure: 'chain', reason: 'certificate was not valid at the time the transparency log recorded the signature' };
-    }
-    return { failure: 'chain', reason: `certificate does not chain to the trusted root (${detail})` };
-}
-/** A body mismatch: did the payload/signature change after signing, or is the log entry another signature's? */
-function classifyBodyMismatch(entity, leaf, msg) {
-    if (entity && leaf) {
-        const key = external_node_crypto_default().createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' });
-        if (!entity.signature.verifySignature(key)) {
-            return { failure: 'signature', reason: 'signature does not match the signed payload (the payload or the signature was changed after signing)' };
-        }
-    }
-    return { failure: 'log-proof', reason: `the transparency-log entry is for another signature or payload (${msg})` };
-}
-/**
- * Timestamps (RFC 3161) and log proofs are checked before the certificate: a
- * signature made on another Sigstore instance fails there first, though the
- * root cause is that its certificate does not chain to our root. So, after a
- * timestamp or log failure, check the certificate alone at the log's
- * (unverified) time; only ever to name the reason, never to pass anything.
- */
-function chainProbe(entity, trust) {
-    const logTimes = entity.timestamps.filter((t) => t.$case === 'transparency-log' && Number(t.tlogEntry.integratedTime) > 0);
-    if (!logTimes.length)
-        return undefined;
-    try {
-        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 0, ctlogThreshold: 1, timestampThreshold: 1 }).verify({ ...entity, timestamps: logTimes, tlogEntries: [] });
-    }
-    catch (err) {
-        const e = err;
-        if (e?.code === 'CERTIFICATE_ERROR')
-            return classifyCertificateError(e.message ?? '', e.cause);
-    }
-    return undefined;
-}
-function classify(err, entity, leaf, trust) {
-    const e = err;
-    const msg = e?.message ?? String(err);
-    switch (e?.code) {
-        case 'CERTIFICATE_ERROR':
-            return classifyCertificateError(msg, e.cause);
-        case 'SIGNATURE_ERROR':
-            return { failure: 'signature', reason: 'signature does not match the signed payload' };
-        case 'TLOG_BODY_ERROR':
-            return classifyBodyMismatch(entity, leaf, msg);
-        case 'TLOG_ERROR':
-        case 'TLOG_INCLUSION_PROOF_ERROR':
-        case 'TLOG_INCLUSION_PROMISE_ERROR':
-        case 'TLOG_MISSING_INCLUSION_ERROR':
-        case 'TIMESTAMP_ERROR':
-            return ((entity && chainProbe(entity, trust)) ?? {
-                failure: 'log-proof',
-                reason: `bad or missing transparency-log proof (${msg}): not signed by a log or timestamp authority of the trusted root`,
-            });
-        default:
-            return { failure: 'malformed', reason: `cannot verify: ${msg}` };
-    }
-}
-/** The leaf certificate of a bundle, read before verifying so that every verdict can name who signed. */
-function leafOf(bundleJson) {
-    const material = bundleJson.verificationMaterial;
-    const raw = material?.certificate?.rawBytes ?? material?.x509CertificateChain?.certificates?.[0]?.rawBytes;
-    if (!raw)
-        return undefined;
-    try {
-        return dist.X509Certificate.parse(Buffer.from(raw, 'base64'));
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * Verifies a bundle cryptographically with @sigstore/verify (chain to the
- * trusted root at the log's time, SCT, log promise/proof, signature), that the
- * log entry names this certificate (./log-signer.ts), then the identity and
- * issuer against the policy. `artifact` is the signed payload for
- * message signatures; DSSE bundles carry their own.
- */
-function verifyBundle(bundleJson, artifact, trust, policy, base) {
-    const leaf = leafOf(bundleJson);
-    const tlog = bundleJson.verificationMaterial?.tlogEntries?.[0];
-    const cert = leaf ? describeCertificate(leaf) : undefined;
-    const described = {
-        ...base,
-        ...(cert ? { identity: cert.identity, issuer: cert.issuer } : {}),
-        ...(tlog ? { logIndex: Number(tlog.logIndex), integratedTime: Number(tlog.integratedTime) } : {}),
-    };
-    let entity;
-    try {
-        entity = (0,verify_dist/* toSignedEntity */.DC)((0,bundle_dist/* bundleFromJSON */.vw)(bundleJson), artifact);
-        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 1, ctlogThreshold: 1 }).verify(entity);
-    }
-    catch (err) {
-        const { failure, reason } = classify(err, entity, leaf, trust);
-        return failed(described, failure, reason);
-    }
-    if (!leaf || !cert)
-        return failed(described, 'malformed', 'the signature carries no certificate');
-    for (const entry of bundleJson.verificationMaterial?.tlogEntries ?? []) {
-        const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
-        if (mismatch)
-            return failed(described, 'log-proof', mismatch);
-    }
-    if (!identityMatcher(policy).test(cert.identity)) {
-        return failed(described, 'identity', `signed by another identity: ${cert.identity || '(none)'} (expected ${describePolicy(policy)})`);
-    }
-    if (cert.issuer !== policy.issuer) {
-        return failed(described, 'issuer', `certificate from another issuer: ${cert.issuer || '(none)'} (expected ${policy.issuer})`);
-    }
-    return { ...described, ok: true };
-}
-
-;// CONCATENATED MODULE: ./src/verify/discovery.ts
-/**
- * Which referrers cosign 3 counts as Sigstore bundles. Whether it finds any
- * decides what it reads: cosign verify (cmd/cosign/cli/verify/verify.go) calls
- * GetBundles (pkg/cosign/verify.go), which lists every referrer of the digest,
- * whatever its artifactType, and keeps those that ociremote.Bundle
- * (pkg/oci/remote/signatures.go) can read; if it keeps one, cosign 3 reads only
- * bundles and ignores the `.sig`. Bundle() asks for exactly one layer, a media
- * type starting with `application/vnd.dev.sigstore.bundle`, a bundle that
- * parses and validates (sigstore-go pkg/bundle NewBundle: v0.1 to v0.3, proofs,
- * no chain from v0.3 on), and at least v0.3. Message-signature bundles count
- * too (their verification then fails: cosign wants a DSSE envelope).
- */
-
-const BUNDLE_LAYER_PREFIX = 'application/vnd.dev.sigstore.bundle';
-const MAX_BUNDLE_BYTES = 4 * 1024 * 1024;
-/**
- * The bundle version a media type names, as sigstore-go reads it
- * (pkg/bundle/bundle.go getBundleVersion): `…bundle+json;version=0.N` for
- * 0.1 to 0.3, or `…bundle.v<semver>+json`.
- */
-function bundleVersion(mediaType) {
-    if (typeof mediaType !== 'string')
-        return undefined;
-    const legacy = /^application\/vnd\.dev\.sigstore\.bundle\+json;version=(0\.[123])$/.exec(mediaType);
-    if (legacy)
-        return legacy[1];
-    return /^application\/vnd\.dev\.sigstore\.bundle\.v(\d+\.\d+(?:\.\d+)?)\+json$/.exec(mediaType)?.[1];
-}
-/** cosign 3 reads v0.3 (and v0.3.x); sigstore-go refuses v0.4 and later, cosign anything before v0.3. */
-const readableVersion = (v) => v !== undefined && /^0\.3(?:\.\d+)?$/.test(v);
-/** What cosign 3 makes of one listed referrer. Registry errors reading the manifest are thrown. */
-async function discoverBundle(reader, repo, referrerDigest) {
-    const fetched = await reader.getManifest(repo, referrerDigest);
-    if (!fetched)
-        return { found: false, why: 'the referrer is listed but its manifest is not in the repository' };
-    const manifest = fetched.json;
-    const layers = Array.isArray(manifest.layers) ? manifest.layers : [];
-    if (layers.length !== 1) {
-        return { found: false, manifest, why: `the referrer has ${layers.length} layers; cosign 3 reads a bundle only from a referrer with exactly one` };
-    }
-    const [layer] = layers;
-    if (typeof layer?.mediaType !== 'string' || !layer.mediaType.startsWith(BUNDLE_LAYER_PREFIX)) {
-        return { found: false, manifest, why: `the referrer's layer is ${layer?.mediaType ?? 'untyped'}, not a Sigstore bundle` };
-    }
-    let json;
-    try {
-        json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8'));
-    }
-    catch (err) {
-        return { found: false, manifest, why: `the bundle cannot be read: ${err.message}` };
-    }
-    const version = bundleVersion(json?.mediaType);
-    if (!readableVersion(version)) {
-        const named = version ? `v${version}` : `of media type ${String(json?.mediaType ?? 'none')}`;
-        return { found: false, manifest, why: `the bundle is ${named}; cosign 3 reads only v0.3 bundles from the registry` };
-    }
-    try {
-        (0,bundle_dist/* bundleFromJSON */.vw)(json);
-    }
-    catch (err) {
-        const fields = err.fields;
-        return { found: false, manifest, why: `the bundle is not valid: ${err.message}${fields?.length ? ` (${fields.join(', ')})` : ''}` };
-    }
-    return { found: true, bundle: json, manifest };
-}
-
-;// CONCATENATED MODULE: ./src/verify/bundle.ts
-
-
-
-/** Bound on referrers read per digest (bounded time and memory on hostile registries). */
-const MAX_BUNDLE_REFERRERS = 1000;
-const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
-/** The referrers of `digest`, from the API or the fallback index, and where they were listed. */
-async function listReferrers(reader, repo, digest) {
-    const api = await reader.referrers(repo, digest);
-    if (api.supported)
-        return api.manifests;
-    const index = await reader.getManifest(repo, referrersTag(digest));
-    const json = index?.json;
-    if (!json || (json.mediaType !== undefined && json.mediaType !== INDEX_MEDIA_TYPE) || !Array.isArray(json.manifests))
-        return [];
-    return json.manifests;
-}
-/**
- * This action's own, stricter rule for what is a signature: a referrer listed
- * as a cosign signature bundle (the bundle artifactType, and no predicate
- * annotation or cosign's signature predicate), whose statement has that
- * predicate. cosign 3 accepts any verified DSSE bundle (see Cosign3Verdict).
- */
-function listedAsSignature(d) {
-    if (d.artifactType !== BUNDLE_MEDIA_TYPE)
-        return false;
-    const predicate = d.annotations?.[ANNOTATION_PREDICATE_TYPE];
-    return predicate === undefined || predicate === SIGN_PREDICATE_TYPE;
-}
-/** A fallback index is writable by anyone who can push: it must not lend us another image's bundle. */
-function subjectFailure(manifest, digest, base) {
-    if (!manifest || manifest.subject?.digest === digest)
-        return undefined;
-    return failed(base, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
-}
-/** After the bundle verifies, what cosign 3 checks: an in-toto statement naming this digest, compared as a string. */
-function statementVerdict(verified, payloadType, claims, digest) {
-    if (payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
-        return failed(verified, 'digest-claim', `the signed payload is not an in-toto statement (${payloadType ?? 'no payload type'})`);
-    }
-    if (!claims.subjectDigests.includes(digest)) {
-        return failed(verified, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest}`);
-    }
-    return verified;
-}
-/** Both verdicts on one referrer, and the bundle it holds when it holds one (`if-signed: skip` reports it). */
-async function judgeReferrer(reader, repo, digest, referrer, trust, policy) {
-    const base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
-    const isSignature = listedAsSignature(referrer);
-    let found;
-    try {
-        found = await discoverBundle(reader, repo, referrer.digest);
-    }
-    catch (err) {
-        if (isSignature)
-            throw err;
-        return {}; // cosign skips a referrer it cannot read; so does its view here
-    }
-    if (!found.found)
-        return isSignature ? { ours: subjectFailure(found.manifest, digest, base) ?? failed(base, 'malformed', found.why) } : {};
-    const envelope = found.bundle.dsseEnvelope;
-    if (!envelope?.payload) {
-        // cosign 3 counts it as a bundle, then fails it: "bundle does not contain a DSSE envelope".
-        const noEnvelope = failed(base, 'malformed', 'the bundle holds no DSSE envelope (a message signature is not an image signature)');
-        return { ours: isSignature ? (subjectFailure(found.manifest, digest, base) ?? noEnvelope) : undefined, cosign3: noEnvelope };
-    }
-    const claims = statementClaims(Buffer.from(envelope.payload, 'base64'));
-    const verified = verifyBundle(found.bundle, undefined, trust, policy, base);
-    const judged = verified.ok ? statementVerdict(verified, envelope.payloadType, claims, digest) : verified;
-    const cosign3 = { ...judged, ...(claims?.predicateType ? { predicateType: claims.predicateType } : {}) };
-    const attestation = envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims !== undefined && claims.predicateType !== SIGN_PREDICATE_TYPE;
-    if (!isSignature || attestation)
-        return { cosign3 };
-    return { ours: subjectFailure(found.manifest, digest, base) ?? judged, cosign3, bundle: found.bundle };
-}
-/** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS), for us and for cosign 3. */
-async function readBundleReferrers(reader, repo, digest, trust, policy) {
-    const listed = await listReferrers(reader, repo, digest);
-    const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_BUNDLE_REFERRERS);
-    const findings = { verdicts: [], cosign3: [] };
-    for (const referrer of unique) {
-        const { ours, cosign3 } = await judgeReferrer(reader, repo, digest, referrer, trust, policy);
-        if (ours)
-            findings.verdicts.push(ours);
-        if (cosign3)
-            findings.cosign3.push(cosign3);
-    }
-    return findings;
-}
-/** Our verdicts on the bundle signatures of `digest`. */
-async function verifyBundleSignatures(reader, repo, digest, trust, policy) {
-    return (await readBundleReferrers(reader, repo, digest, trust, policy)).verdicts;
-}
-/** Waits before each re-listing: registries with the referrers API may index a new referrer with a delay. */
-const LISTING_RETRY_DELAYS_MS = [500, 2000];
-const bundle_sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/**
- * The self-check of one bundle record: its own referrer (the record's
- * reference names it by digest) must be listed for the digest, as verifiers
- * find it, and verify for the run's identity. Other referrers are not judged.
- */
-async function selfCheckBundle(reader, record, repo, trust, cert, retryDelaysMs = LISTING_RETRY_DELAYS_MS) {
-    const referrerDigest = record.reference.slice(record.reference.lastIndexOf('@') + 1);
-    const base = { format: 'bundle', reference: record.reference };
-    let listed;
-    for (const delay of [0, ...retryDelaysMs]) {
-        if (delay)
-            await bundle_sleep(delay);
-        listed = (await listReferrers(reader, repo, record.digest)).find((d) => d.digest === referrerDigest);
-        if (listed)
-            break;
-    }
-    if (!listed)
-        return failed(base, 'none-found', `the referrer ${referrerDigest} is not listed among the referrers of ${record.digest}`);
-    if (!listedAsSignature(listed))
-        return failed(base, 'malformed', 'the referrer is listed without the bundle artifactType or predicate annotation');
-    const policy = { exact: cert.identity, issuer: cert.issuer };
-    const { ours } = await judgeReferrer(reader, repo, record.digest, listed, trust, policy);
-    return ours ?? failed(base, 'malformed', 'the referrer holds a bundle of another predicate type');
-}
-
-;// CONCATENATED MODULE: ./src/verify/cosign-issuer.ts
-/**
- * Where the OIDC issuer is read from a Fulcio certificate differs by verifier.
- * We (like sigstore-go and so cosign 3's bundle path) prefer extension .8 and
- * fall back to .1; cosign's `.sig` path and Kyverno `type: Cosign` read the raw
- * bytes of .1 only (cosign pkg/cosign/certextensions.go, GetIssuer, used by
- * CheckCertificatePolicy in pkg/cosign/verify.go). A certificate without .1,
- * or whose .1 says something else, passes here and fails there.
- */
-
-/** Fulcio's deprecated issuer extension: the raw issuer URL, not DER-wrapped. */
-const OID_ISSUER_LEGACY = '1.3.6.1.4.1.57264.1.1';
-/**
- * Why cosign's `.sig` check would reject `cert` for `issuer` (the one we
- * matched), or undefined when it would read the same issuer.
- */
-function legacyIssuerMismatch(cert, issuer) {
-    const parsed = typeof cert === 'string' ? dist.X509Certificate.parse(cert) : cert;
-    const raw = parsed.extension(OID_ISSUER_LEGACY)?.value.toString('utf8');
-    const readers = "cosign's .sig check (cosign 2, and cosign 3 when no bundle exists) and Kyverno `type: Cosign` read the issuer only from extension 1.3.6.1.4.1.57264.1.1";
-    if (raw === undefined)
-        return `the certificate has no issuer in extension 1.3.6.1.4.1.57264.1.1 (only in .8); ${readers}, so they find none and reject this signature`;
-    if (raw !== issuer)
-        return `the certificate's extension 1.3.6.1.4.1.57264.1.1 names the issuer ${raw}, not ${issuer} (.8); ${readers} and reject this signature`;
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/verify/legacy.ts
-
-
-
-
-/** cosign reads no `.sig` with more layers than this; we read at most this many (bounded memory). */
-const MAX_SIGNATURE_LAYERS = 1000;
-/** A simple-signing payload is a few hundred bytes; annotations make it larger, never this large. */
-const MAX_PAYLOAD_BYTES = 64 * 1024;
-function entryFromAnnotation(text) {
-    const a = JSON.parse(text);
-    const body = JSON.parse(Buffer.from(a.Payload.body, 'base64').toString('utf8'));
-    return {
-        uuid: '',
-        logIndex: a.Payload.logIndex,
-        logId: a.Payload.logID,
-        integratedTime: a.Payload.integratedTime,
-        body: a.Payload.body,
-        signedEntryTimestamp: a.SignedEntryTimestamp,
-        kind: body.kind ?? 'hashedrekord',
-        apiVersion: body.apiVersion ?? '0.0.1',
-    };
-}
-function rfc3161FromAnnotation(text) {
-    if (!text)
-        return undefined;
-    try {
-        return JSON.parse(text).SignedRFC3161Timestamp;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** The log index a layer's `dev.sigstore.cosign/bundle` names, read without fetching anything. */
-function layerLogIndex(layer) {
-    try {
-        return entryFromAnnotation(layer.annotations?.[ANNOTATION_BUNDLE] ?? '').logIndex;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Checks the payload claims the digest we asked about (cosign checks the same). */
-function digestClaim(payload) {
-    try {
-        const p = JSON.parse(payload.toString('utf8'));
-        return p.critical?.type === 'cosign container image signature' ? p.critical.image?.['docker-manifest-digest'] : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-const NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
-function verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts = {}) {
-    const base = { format: 'legacy', reference };
-    const a = layer.annotations ?? {};
-    if (!a[ANNOTATION_SIGNATURE] || !a[ANNOTATION_CERTIFICATE]) {
-        return failed(base, 'malformed', `layer ${layer.digest} has no signature or certificate annotation (a key-based signature?)`);
-    }
-    if (!a[ANNOTATION_BUNDLE])
-        return failed(base, 'log-proof', 'missing transparency-log proof (no dev.sigstore.cosign/bundle annotation)');
-    const requireChain = opts.requireChain ?? true;
-    if (!a[ANNOTATION_CHAIN] && requireChain)
-        return failed(base, 'chain', NO_CHAIN);
-    let rekor;
-    try {
-        rekor = entryFromAnnotation(a[ANNOTATION_BUNDLE]);
-    }
-    catch {
-        return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
-    }
-    const timestamp = rfc3161FromAnnotation(a[ANNOTATION_RFC3161]);
-    const judge = (rfc3161TimestampB64) => {
-        const bundle = messageSignatureBundle({
-            payloadSha256Hex: sha256Hex(payload),
-            signatureB64: a[ANNOTATION_SIGNATURE],
-            certificatePem: a[ANNOTATION_CERTIFICATE],
-            rekor: { ...rekor, inclusionProof: undefined },
-            rfc3161TimestampB64,
-        });
-        return verifyBundle(bundle, payload, trust, policy, { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime });
-    };
-    let verdict;
-    try {
-        verdict = judge(timestamp);
-    }
-    catch (err) {
-        // One layer with a garbled certificate must not hide the others' verdicts.
-        return failed(base, 'malformed', `the certificate annotation cannot be read: ${err.message}`);
-    }
-    const notes = [];
-    if (!verdict.ok && timestamp && opts.tolerateTimestamp) {
-        const withTimestamp = verdict;
-        verdict = judge(undefined);
-        if (verdict.ok)
-            notes.push(`its RFC 3161 timestamp annotation does not verify against the trusted root (${withTimestamp.reason}); cosign ignores that annotation unless --use-signed-timestamps, so the log entry's time was used`);
-    }
-    if (!verdict.ok)
-        return verdict;
-    const claimed = digestClaim(payload);
-    if (claimed !== digest) {
-        return failed(verdict, 'digest-claim', `signed for another image: the payload claims ${claimed ?? 'no digest'}, not ${digest}`);
-    }
-    if (!a[ANNOTATION_CHAIN])
-        notes.push(NO_CHAIN);
-    const cosignRejects = legacyIssuerMismatch(a[ANNOTATION_CERTIFICATE], verdict.issuer ?? '');
-    if (cosignRejects)
-        notes.push(cosignRejects);
-    return { ...verdict, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
-}
-/**
- * cosign refuses a whole `.sig` with more than 1000 layers, of any media type
- * (pkg/oci/remote/signatures.go, Get: MaxLayersExceeded): then none of its
- * signatures counts, here either. Each still says how it fared otherwise.
- */
-function overLayerLimit(verdicts, layerCount) {
-    const why = `cosign rejects this .sig: it has ${layerCount} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no signature in it counts`;
-    return verdicts.map((v) => {
-        const { note: _note, cosignRejects: _rejects, ...rest } = v;
-        return failed(rest, 'malformed', `${why} (this one ${v.ok ? 'verifies otherwise' : `also fails: ${v.reason}`})`);
-    });
-}
-async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts = {}) {
-    const tag = signatureTag(digest);
-    const reference = `${repo.registry}/${repo.repository}:${tag}`;
-    const manifest = await reader.getManifest(repo, tag);
-    if (!manifest)
-        return [];
-    const all = manifest.json.layers ?? [];
-    const layers = all
-        .filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE)
-        .slice(0, MAX_SIGNATURE_LAYERS)
-        .filter((l) => !opts.only || opts.only(l));
-    const verdicts = [];
-    for (const layer of layers) {
-        let payload;
-        try {
-            payload = await reader.getBlob(repo, layer.digest, MAX_PAYLOAD_BYTES);
-        }
-        catch (err) {
-            // One unreadable layer (deleted blob, wrong digest) must not hide the others.
-            verdicts.push(failed({ format: 'legacy', reference }, 'malformed', `the payload ${layer.digest} cannot be read: ${err.message}`));
-            continue;
-        }
-        verdicts.push(verifyLegacyLayer(layer, payload, digest, trust, policy, reference, opts));
-    }
-    return all.length > MAX_SIGNATURE_LAYERS ? overLayerLimit(verdicts, all.length) : verdicts;
 }
 
 ;// CONCATENATED MODULE: ./src/sign/existing.ts
@@ -42497,8 +43438,8 @@ function leafHash(bodyB64) {
 }
 /** Whether the layer's certificate names this identity and issuer (read locally, before fetching anything). */
 function signedBy(layer, cert) {
-    const pem = layer.annotations?.[ANNOTATION_CERTIFICATE];
-    if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE || !pem)
+    const pem = layer.annotations?.[legacy/* ANNOTATION_CERTIFICATE */.MF];
+    if (layer.mediaType !== legacy/* SIMPLE_SIGNING_MEDIA_TYPE */.$r || !pem)
         return false;
     try {
         const { identity, issuer } = describeCertificate(pem);
@@ -42513,7 +43454,7 @@ function record(subject, format, reference, rekor, bundlePath, checked) {
     return { image, digest: subject.digest, format, reference, rekor, bundlePath, platform: subject.platform, skipped: true, checked };
 }
 async function existingLegacy(subject, ctx) {
-    const tag = signatureTag(subject.digest);
+    const tag = (0,legacy/* signatureTag */.bG)(subject.digest);
     const manifest = (await ctx.registry.getManifest(subject.repo, tag)) ?? null;
     const layers = (manifest?.json?.layers ?? []);
     // cosign reads none of the signatures of a .sig past its limit: none of them counts.
@@ -42534,12 +43475,12 @@ async function existingLegacy(subject, ctx) {
         if (!verdict.ok)
             continue;
         const a = layer.annotations ?? {};
-        const entry = entryFromAnnotation(a[ANNOTATION_BUNDLE]);
-        const timestamp = a[ANNOTATION_RFC3161] ? JSON.parse(a[ANNOTATION_RFC3161]).SignedRFC3161Timestamp : undefined;
+        const entry = entryFromAnnotation(a[legacy/* ANNOTATION_BUNDLE */.DZ]);
+        const timestamp = a[legacy/* ANNOTATION_RFC3161 */.rE] ? JSON.parse(a[legacy/* ANNOTATION_RFC3161 */.rE]).SignedRFC3161Timestamp : undefined;
         const bundle = messageSignatureBundle({
-            payloadSha256Hex: sha256Hex(payload),
-            signatureB64: a[ANNOTATION_SIGNATURE],
-            certificatePem: a[ANNOTATION_CERTIFICATE],
+            payloadSha256Hex: (0,legacy/* sha256Hex */.fg)(payload),
+            signatureB64: a[legacy/* ANNOTATION_SIGNATURE */.LR],
+            certificatePem: a[legacy/* ANNOTATION_CERTIFICATE */.MF],
             rekor: entry,
             rfc3161TimestampB64: timestamp,
         });
@@ -42593,115 +43534,6 @@ async function existingBundle(subject, ctx) {
 /** Our verified signature of `subject` in `format`, if one is stored already. */
 function findExisting(subject, format, ctx) {
     return format === 'legacy' ? existingLegacy(subject, ctx) : existingBundle(subject, ctx);
-}
-
-;// CONCATENATED MODULE: ./src/transparency/rekor-v2.ts
-/**
- * A Rekor v2 (rekor-tiles) client, for custom instances that run only v2 and
- * for public-good's Rekor v2 opt-in: `POST /api/v2/log/entries`, answered with
- * the TransparencyLogEntry that goes into the bundle as it is. A DSSE envelope
- * is logged as rekor-tiles takes it since v2.3.0 (which dropped DSSE entries),
- * and as cosign ≥ 3.1 / sigstore-go ≥ 1.2 send it: a `hashedRekordRequestV002`
- * over the SHA-256 of the envelope's pre-authentication encoding (PAE), with
- * the signature and certificate (rekor-tiles CLIENTS.md, "DSSE / signed
- * attestations"). @sigstore/verify checks such an entry against the bundle's
- * envelope. v2 gives an inclusion proof but no signed entry timestamp and no
- * integrated time, so a bundle logged here needs an RFC 3161 timestamp for its
- * signing time, and legacy `.sig` signatures (whose annotation is the SET)
- * cannot use it.
- */
-
-
-
-
-
-const isString = (v) => typeof v === 'string' && v !== '';
-/** The answer's entry, or a description of what it lacks (zero values are absent in protobuf JSON). */
-function parseV2Entry(body) {
-    const e = body;
-    if (!e || !isString(e.logId?.keyId) || !isString(e.canonicalizedBody) || !isString(e.kindVersion?.kind)) {
-        throw new Error('the answer is not a transparency-log entry (logId, kindVersion, canonicalizedBody)');
-    }
-    if (!isString(e.inclusionProof?.checkpoint?.envelope))
-        throw new Error('the entry has no inclusion proof with a checkpoint');
-    const logIndex = Number(e.logIndex ?? '0');
-    if (!Number.isSafeInteger(logIndex) || logIndex < 0)
-        throw new Error(`the entry's logIndex ${String(e.logIndex)} is not an index`);
-    // Written out in the bundle: readers that do Number(logIndex) should not meet an absent zero.
-    const json = { ...e, logIndex: String(logIndex) };
-    return { json, logIndex, logId: Buffer.from(e.logId.keyId, 'base64').toString('hex'), kind: e.kindVersion.kind };
-}
-/** The request for a DSSE envelope: a hashedrekord v0.0.2 over SHA-256(PAE), signed by the certificate's key. */
-function hashedRekordRequestForDsse(envelope, certificatePem) {
-    const pae = preAuthEncoding(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
-    return {
-        hashedRekordRequestV002: {
-            digest: external_node_crypto_default().createHash('sha256').update(pae).digest('base64'),
-            signature: {
-                content: envelope.signatures[0].sig,
-                verifier: {
-                    x509Certificate: { rawBytes: Buffer.from(dist.X509Certificate.parse(certificatePem).root.toDER()).toString('base64') },
-                    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
-                },
-            },
-        },
-    };
-}
-class RekorV2Client {
-    baseUrl;
-    requests = 0;
-    constructor(baseUrl) {
-        this.baseUrl = baseUrl;
-    }
-    async createDsseEntry(envelope, certificatePem, image) {
-        this.requests++;
-        const res = await request({
-            method: 'POST',
-            url: `${this.baseUrl}/api/v2/log/entries`,
-            headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-            body: JSON.stringify(hashedRekordRequestForDsse(envelope, certificatePem)),
-            // rekor-tiles answers once the entry is integrated (seconds): allow for it.
-            timeoutMs: 60_000,
-        });
-        if (res.status !== 200 && res.status !== 201)
-            throw this.failure(res, image);
-        try {
-            return parseV2Entry(jsonBody(res));
-        }
-        catch (err) {
-            throw new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) sent an unusable answer: ${err.message}`, {
-                image,
-                fix: 'check that `rekor-url` points at a Rekor v2 (rekor-tiles) API',
-                cause: err,
-            });
-        }
-    }
-    failure(res, image) {
-        const detail = res.body.toString('utf8').slice(0, 300).trim();
-        return new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) refused the log entry: HTTP ${res.status} ${detail}`, {
-            image,
-            fix: res.status >= 500 || res.status === 429
-                ? 'the transparency log is unavailable; re-run the job later — nothing was attached for this image'
-                : 'check `rekor-url` (a Rekor v2 API)',
-        });
-    }
-}
-/**
- * Which Rekor API `rekorUrl` serves: 1 when `GET /api/v1/log` answers, else 2
- * when `GET /api/v2/checkpoint` does (rekor-tiles has no v1 routes).
- */
-async function rekorApiVersion(rekorUrl) {
-    const probe = (path) => request({ url: `${rekorUrl}${path}`, timeoutMs: 15_000 }).then((r) => r.status === 200, (err) => {
-        throw new errors/* ActionError */.lZ(`could not reach Rekor: ${err.message}`, { input: 'rekor-url', fix: 'check `rekor-url`', cause: err });
-    });
-    if (await probe('/api/v1/log'))
-        return 1;
-    if (await probe('/api/v2/checkpoint'))
-        return 2;
-    throw new errors/* ActionError */.lZ(`${rekorUrl} answers neither the Rekor v1 API (/api/v1/log) nor Rekor v2 (/api/v2/checkpoint)`, {
-        input: 'rekor-url',
-        fix: 'set `rekor-url` to the base URL of the Rekor instance (without /api/...)',
-    });
 }
 
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
@@ -44303,26 +45135,6 @@ async function selfCheck(registry, records, subjects, trust, cert) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/util/pool.ts
-/** Runs `fn` over `items` with at most `limit` in flight; settles every item (no result is lost to a sibling's failure). */
-async function settleLimited(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++;
-            try {
-                results[i] = { status: 'fulfilled', value: await fn(items[i], i) };
-            }
-            catch (reason) {
-                results[i] = { status: 'rejected', reason };
-            }
-        }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-    return results;
-}
-
 ;// CONCATENATED MODULE: ./src/verify/verdict.ts
 
 /**
@@ -44426,7 +45238,7 @@ function verifiedIdentity(results) {
 
 
 
-const cell = (s) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+const verify_summary_cell = (s) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 const verify_summary_short = (digest) => `${digest.slice(0, 19)}…`;
 /** `cosign3` is set only where cosign 3 concludes otherwise: it rejects what passed, or accepts what failed. */
 function resultCell(r, audit) {
@@ -44436,7 +45248,7 @@ function resultCell(r, audit) {
     return r.cosign3 ? `${failedCell} (⚠️ cosign 3 would accept it)` : failedCell;
 }
 function signaturesTable(results) {
-    const rows = results.flatMap((r) => r.verdicts.map((v) => `| \`${cell(r.image.split('@')[0])}\` | ${v.format} | \`${cell(v.reference)}\` | ${cell(v.identity ? `\`${v.identity}\`` : '')} | ${v.logIndex ?? ''} | ${v.ok ? '✅' : `❌ ${cell(v.reason ?? '')}`} |`));
+    const rows = results.flatMap((r) => r.verdicts.map((v) => `| \`${verify_summary_cell(r.image.split('@')[0])}\` | ${v.format} | \`${verify_summary_cell(v.reference)}\` | ${verify_summary_cell(v.identity ? `\`${v.identity}\`` : '')} | ${v.logIndex ?? ''} | ${v.ok ? '✅' : `❌ ${verify_summary_cell(v.reason ?? '')}`} |`));
     if (!rows.length)
         return [];
     return [
@@ -44454,8 +45266,8 @@ function verifyModeMarkdown(report) {
     const { results, policy, audit } = report;
     const passed = results.filter((r) => r.ok).length;
     const rows = results.map((r) => {
-        const extra = [r.cosign3, ...r.notes].filter(Boolean).map((n) => `<br>⚠️ ${cell(n)}`).join('');
-        return `| \`${cell(r.image.split('@')[0])}\` | \`${verify_summary_short(r.subject.digest)}\` | ${resultCell(r, audit)} | ${cell(r.reason)}${extra} |`;
+        const extra = [r.cosign3, ...r.notes].filter(Boolean).map((n) => `<br>⚠️ ${verify_summary_cell(n)}`).join('');
+        return `| \`${verify_summary_cell(r.image.split('@')[0])}\` | \`${verify_summary_short(r.subject.digest)}\` | ${resultCell(r, audit)} | ${verify_summary_cell(r.reason)}${extra} |`;
     });
     return [
         `## Signature verification${audit ? ' (audit: nothing fails)' : ''}: ${passed} of ${results.length} image${results.length === 1 ? '' : 's'} verified`,
@@ -44606,15 +45418,22 @@ async function runVerifyMode(config, reader, subjects) {
 
 
 
+
+
+
+
 /** Parallel signatures: the public Rekor rate-limits per client; a private instance takes more. */
 const concurrencyFor = (config) => (config.sigstore.kind === 'public-good' ? 4 : 8);
 function errorText(err) {
     return err instanceof errors/* ActionError */.lZ ? err.message : err instanceof Error ? `${err.message}` : String(err);
 }
 async function signAll(config, registry, subjects) {
+    // The first token's claims: what the build provenance says about this run (the certificate certifies the same).
+    let claims;
     const checkedToken = async () => {
         const token = await requestIdToken(config.runner.idTokenUrl, config.runner.idTokenRequestToken);
         (0,src_config/* assertPublicLogAllowed */.q6)(config, String(token.claims.repository_visibility ?? ''));
+        claims ??= token.claims;
         return token;
     };
     // On public-good, the token's repository_visibility is checked before any public service is
@@ -44658,6 +45477,8 @@ async function signAll(config, registry, subjects) {
         ? { registry, trust: root, cert, instance: config.sigstore.kind, rekorUrl: config.sigstore.rekorUrl, bundleDir }
         : undefined;
     lib_core.info(`Signing as ${cert.identity} (issuer ${cert.issuer}); certificate valid until ${cert.notAfter.toISOString()}`);
+    // Built (and checked against the certificate) before anything is written.
+    const specs = wantsAttestations(config) ? attestationSpecs(config, claims, cert) : [];
     // One task per subject and format; `both` signs each subject twice with the one certificate.
     const formats = config.signatureFormat === 'both' ? ['legacy', 'bundle'] : [config.signatureFormat];
     const tasks = subjects.flatMap((subject) => formats.map((format) => ({ subject, format })));
@@ -44690,12 +45511,18 @@ async function signAll(config, registry, subjects) {
             failures.push(text.startsWith(`${image}: `) ? `${name}: ${text.slice(image.length + 2)}` : `${name}: ${text}`);
         }
     });
+    const attested = specs.length ? await attestAll(config, ctx, subjects, specs, concurrencyFor(config)) : undefined;
+    if (attested)
+        logAttestations(attested.records);
     // The signatures are written: whatever happens to the self-check, the outputs below are set.
     let verdicts = new Map();
+    let attVerdicts = new Map();
     let notChecked = 'not found when read back';
     if (trust && records.length) {
         try {
             verdicts = await selfCheck(registry, records, subjects, await trust, cert);
+            if (attested?.records.length)
+                attVerdicts = await selfCheckAttestations(registry, attested.records, subjects, await trust, cert);
         }
         catch (err) {
             notChecked = `could not be checked: ${errorText(err)}`;
@@ -44707,6 +45534,8 @@ async function signAll(config, registry, subjects) {
             verdicts.set(r, r.checked);
     const whyNot = (r) => verdicts.get(r)?.reason ?? notChecked;
     const unverified = records.filter((r) => trust && !verdicts.get(r)?.ok);
+    const attestations = attested?.records ?? [];
+    const unverifiedAtt = attestations.filter((r) => trust && !attVerdicts.get(r)?.ok);
     for (const r of records) {
         if (!trust || verdicts.get(r)?.ok)
             lib_core.notice(`${r.skipped ? 'Already signed' : 'Signed'} ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
@@ -44722,19 +45551,23 @@ async function signAll(config, registry, subjects) {
         bundleDir,
         verifyCommands,
         policies,
-        verified: Boolean(trust) && failures.length === 0 && unverified.length === 0,
+        verified: Boolean(trust) && failures.length === 0 && unverified.length === 0 && !attested?.failures.length && unverifiedAtt.length === 0,
+        attestations,
     });
     const failed = [
         ...failures,
         ...unverified.map((r) => `${r.image} (${r.format}): written, but does not verify: ${whyNot(r)}`),
+        ...(attested?.failures ?? []),
+        ...unverifiedAtt.map((r) => `${r.image} (${r.format} attestation ${r.predicateType}): written, but does not verify: ${attVerdicts.get(r)?.reason ?? notChecked}`),
     ];
     if (config.summary) {
-        await writeSummary(signSummaryMarkdown({ records, verdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust), failures: failed }));
+        await writeSummary(signSummaryMarkdown({ records, verdicts, attestations, attVerdicts, attCommands: attestationCommandsFor(config, attestations, cert.identity, cert.issuer), identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust), failures: failed }));
     }
     if (failed.length) {
-        const good = records.length - unverified.length;
+        const good = records.length - unverified.length + attestations.length - unverifiedAtt.length;
         const kept = good ? ` (${good} other signature${good === 1 ? ' was' : 's were'} written, verified and kept)` : '';
-        throw new errors/* SummarizedError */.IJ(`${failed.length} of ${tasks.length} signature(s) failed${kept}:\n${failed.join('\n')}`);
+        const of = tasks.length + (attested?.attempted ?? 0);
+        throw new errors/* SummarizedError */.IJ(`${failed.length} of ${of} signature(s)${attested ? ' and attestation(s)' : ''} failed${kept}:\n${failed.join('\n')}`);
     }
 }
 /** Verify mode. With `audit`, an image that cannot be found is a warning too: nothing fails the step. */

@@ -2,6 +2,7 @@
  * The typed form of the action's inputs (see action.yml / contract.md).
  * `config.ts` builds it; everything after reads only this.
  */
+import type { AttestInputs } from './config-attest.js';
 import type { ImageRef } from './subjects/reference.js';
 
 export type Mode = 'sign' | 'verify';
@@ -53,6 +54,8 @@ export interface Config {
   githubToken?: string;
   sigstore: SigstoreInstance;
   allowPublicLog: boolean;
+  /** Sign mode: attestations to write beside the signatures (v1.1); absent or empty: none. */
+  attest?: AttestInputs;
   summary: boolean;
   /** From the environment the runner sets. */
   runner: {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { missingEndpoint, timestampEndpoint, urlsFromTrustedRoot } from './config-endpoints.js';
+import { parseAttestInputs } from './config-attest.js';
 import { parseImageInputs } from './config-images.js';
 import type { Config, IdentityPolicy, SigstoreInstance } from './config-types.js';
 import { ActionError } from './errors.js';
@@ -69,6 +70,7 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
   };
   if (bool(read, 'rekor-v2', false)) config.sigstore.rekorV2 = checkRekorV2(config);
   if (mode === 'verify') config.identity = identityPolicy(read, runner);
+  else config.attest = parseAttestInputs(read, sigstore);
   if (registryUsername) config.registryCredentials = { username: registryUsername, password: registryPassword };
   if (read('github-token')) config.githubToken = read('github-token');
   if (mode === 'sign') checkSigningAllowed(config);

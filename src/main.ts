@@ -5,6 +5,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as core from '@actions/core';
+import { attestAll, attestationSpecs, wantsAttestations, type AttestRun } from './attest/run.js';
+import { selfCheckAttestations } from './attest/self-check.js';
+import type { AttestationRecord } from './attest/types.js';
 import { assertPublicLogAllowed } from './config.js';
 import type { Config } from './config-types.js';
 import { ActionError, SummarizedError } from './errors.js';
@@ -12,6 +15,8 @@ import { EphemeralSigner } from './identity/certificate.js';
 import { requestIdToken } from './identity/token.js';
 import type { RegistryClient } from './registry/client.js';
 import { createRegistryClient } from './registry/factory.js';
+import { attestationCommandsFor } from './report/attestation-commands.js';
+import { logAttestations } from './report/attestations.js';
 import { setSignOutputs } from './report/outputs.js';
 import { failureMarkdown, signSummaryMarkdown, writeSummary } from './report/summary.js';
 import { verifyCommandsFor } from './report/verify-commands.js';
@@ -39,9 +44,12 @@ function errorText(err: unknown): string {
 }
 
 async function signAll(config: Config, registry: RegistryClient, subjects: Subject[]): Promise<void> {
+  // The first token's claims: what the build provenance says about this run (the certificate certifies the same).
+  let claims: Record<string, unknown> | undefined;
   const checkedToken = async () => {
     const token = await requestIdToken(config.runner.idTokenUrl, config.runner.idTokenRequestToken);
     assertPublicLogAllowed(config, String(token.claims.repository_visibility ?? ''));
+    claims ??= token.claims;
     return token;
   };
   // On public-good, the token's repository_visibility is checked before any public service is
@@ -87,6 +95,8 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
       ? { registry, trust: root, cert, instance: config.sigstore.kind, rekorUrl: config.sigstore.rekorUrl, bundleDir }
       : undefined;
   core.info(`Signing as ${cert.identity} (issuer ${cert.issuer}); certificate valid until ${cert.notAfter.toISOString()}`);
+  // Built (and checked against the certificate) before anything is written.
+  const specs = wantsAttestations(config) ? attestationSpecs(config, claims, cert) : [];
   // One task per subject and format; `both` signs each subject twice with the one certificate.
   const formats = config.signatureFormat === 'both' ? (['legacy', 'bundle'] as const) : ([config.signatureFormat] as const);
   const tasks = subjects.flatMap((subject) => formats.map((format) => ({ subject, format })));
@@ -116,12 +126,17 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
     }
   });
 
+  const attested: AttestRun | undefined = specs.length ? await attestAll(config, ctx, subjects, specs, concurrencyFor(config)) : undefined;
+  if (attested) logAttestations(attested.records);
+
   // The signatures are written: whatever happens to the self-check, the outputs below are set.
   let verdicts = new Map<SignatureRecord, SignatureVerdict | undefined>();
+  let attVerdicts = new Map<AttestationRecord, SignatureVerdict | undefined>();
   let notChecked = 'not found when read back';
   if (trust && records.length) {
     try {
       verdicts = await selfCheck(registry, records, subjects, await trust, cert);
+      if (attested?.records.length) attVerdicts = await selfCheckAttestations(registry, attested.records, subjects, await trust, cert);
     } catch (err) {
       notChecked = `could not be checked: ${errorText(err)}`;
     }
@@ -130,6 +145,8 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
   for (const r of records) if (r.checked && !verdicts.has(r)) verdicts.set(r, r.checked);
   const whyNot = (r: SignatureRecord): string => verdicts.get(r)?.reason ?? notChecked;
   const unverified = records.filter((r) => trust && !verdicts.get(r)?.ok);
+  const attestations = attested?.records ?? [];
+  const unverifiedAtt = attestations.filter((r) => trust && !attVerdicts.get(r)?.ok);
   for (const r of records) {
     if (!trust || verdicts.get(r)?.ok) core.notice(`${r.skipped ? 'Already signed' : 'Signed'} ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
     else core.error(`${r.image}: the signature written does not verify: ${whyNot(r)}`);
@@ -143,21 +160,25 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
     bundleDir,
     verifyCommands,
     policies,
-    verified: Boolean(trust) && failures.length === 0 && unverified.length === 0,
+    verified: Boolean(trust) && failures.length === 0 && unverified.length === 0 && !attested?.failures.length && unverifiedAtt.length === 0,
+    attestations,
   });
   const failed = [
     ...failures,
     ...unverified.map((r) => `${r.image} (${r.format}): written, but does not verify: ${whyNot(r)}`),
+    ...(attested?.failures ?? []),
+    ...unverifiedAtt.map((r) => `${r.image} (${r.format} attestation ${r.predicateType}): written, but does not verify: ${attVerdicts.get(r)?.reason ?? notChecked}`),
   ];
   if (config.summary) {
     await writeSummary(
-      signSummaryMarkdown({ records, verdicts, identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust), failures: failed }),
+      signSummaryMarkdown({ records, verdicts, attestations, attVerdicts, attCommands: attestationCommandsFor(config, attestations, cert.identity, cert.issuer), identity: cert.identity, issuer: cert.issuer, verifyCommands, policies, selfCheck: Boolean(trust), failures: failed }),
     );
   }
   if (failed.length) {
-    const good = records.length - unverified.length;
+    const good = records.length - unverified.length + attestations.length - unverifiedAtt.length;
     const kept = good ? ` (${good} other signature${good === 1 ? ' was' : 's were'} written, verified and kept)` : '';
-    throw new SummarizedError(`${failed.length} of ${tasks.length} signature(s) failed${kept}:\n${failed.join('\n')}`);
+    const of = tasks.length + (attested?.attempted ?? 0);
+    throw new SummarizedError(`${failed.length} of ${of} signature(s)${attested ? ' and attestation(s)' : ''} failed${kept}:\n${failed.join('\n')}`);
   }
 }
 

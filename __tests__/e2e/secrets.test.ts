@@ -121,6 +121,24 @@ describe('secrets never show', () => {
     for (const s of [requestToken(), token.password!, ...wire.filter((w) => w.includes('.'))]) expect(masks).toContain(s);
   });
 
+  it('with attestations in both layouts (provenance from the token\'s claims, an SBOM): nothing secret in them either', async () => {
+    const img = await pushImage(token, 'acme/secret-att');
+    const dir = mkdtempSync(join(tmpdir(), 'secret-att-'));
+    writeFileSync(join(dir, 'sbom.json'), JSON.stringify({ spdxVersion: 'SPDX-2.3', packages: [] }));
+    const run = await sign({
+      images: `${tokenRegistry.host}/acme/secret-att@${img.digest}`,
+      'registry-username': token.username!,
+      'registry-password': token.password!,
+      'signature-format': 'both',
+      attest: 'provenance',
+      'predicate-type': 'https://spdx.dev/Document',
+      'predicate-path': join(dir, 'sbom.json'),
+    });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.outputs.attestations)).toHaveLength(4);
+    expectNoLeak(run, { 'request token': [requestToken()], 'registry password': [token.password!, basic(token.username!, token.password!)], 'token on the wire': secretsOnTheWire() });
+  });
+
   it('when the push is refused: the read-only account and its token stay hidden', async () => {
     const img = await pushImage(token, 'acme/secret-denied');
     const ro = token.readOnly!;

@@ -32,8 +32,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Request bodies above this are refused: the sandbox never needs more. */
-const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Request bodies above this are refused: a 16 MiB predicate (actions/attest's cap) makes a ~22 MiB Rekor v1 request. */
+const MAX_BODY_BYTES = 40 * 1024 * 1024;
 
 export function json(status: number, body: object, headers?: Record<string, string>): Reply {
   return { status, body, headers };

@@ -4,7 +4,10 @@
  * Only this folder and index.ts talk to @actions/core.
  */
 import * as core from '@actions/core';
+import type { AttestationRecord } from '../attest/types.js';
 import type { SignatureRecord } from '../sign/types.js';
+import { attestationsJson } from './attestations.js';
+import { signaturesJson } from './outputs-json.js';
 import type { ImageVerdict } from '../verify/verdict.js';
 import type { VerifyCommands } from './commands.js';
 import { policiesYaml, type PolicyReport } from './policy-output.js';
@@ -17,20 +20,11 @@ export interface SignOutputs {
   verifyCommands: VerifyCommands;
   policies: PolicyReport;
   verified: boolean;
+  /** Sign mode with `attest`/`predicate-type`: the `attestations` output (v1.1). */
+  attestations?: AttestationRecord[];
 }
 
-export function signaturesJson(records: SignatureRecord[]): unknown[] {
-  return records.map((r) => ({
-    image: r.image,
-    digest: r.digest,
-    format: r.format,
-    reference: r.reference,
-    rekor: { logIndex: r.rekor.logIndex, logId: r.rekor.logId, integratedTime: r.rekor.integratedTime, uuid: r.rekor.uuid, url: r.rekor.url },
-    bundlePath: r.bundlePath,
-    ...(r.platform ? { platform: r.platform } : {}),
-    ...(r.skipped ? { skipped: true } : {}),
-  }));
-}
+export { signaturesJson };
 
 /** The outputs both modes give: identity, issuer, commands, policies. */
 function setGuidanceOutputs(identity: string, issuer: string, commands: VerifyCommands, policies: PolicyReport): void {
@@ -44,6 +38,7 @@ function setGuidanceOutputs(identity: string, issuer: string, commands: VerifyCo
 
 export function setSignOutputs(o: SignOutputs): void {
   core.setOutput('signatures', JSON.stringify(signaturesJson(o.records)));
+  if (o.attestations) core.setOutput('attestations', JSON.stringify(attestationsJson(o.attestations)));
   const first = o.records[0];
   if (first) {
     core.setOutput('transparency-log-entry', JSON.stringify(first.rekor));

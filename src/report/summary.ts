@@ -3,7 +3,10 @@
  * it verified, the commands to check it yourself, and cluster policies.
  */
 import * as core from '@actions/core';
+import type { AttestationRecord } from '../attest/types.js';
 import type { SignatureRecord } from '../sign/types.js';
+import type { AttestationCommands } from './attestation-commands.js';
+import { attestationsMarkdown } from './attestations.js';
 import type { SignatureVerdict } from '../verify/check.js';
 import type { VerifyCommands } from './commands.js';
 import { commandsMarkdown, policiesMarkdown } from './details.js';
@@ -15,6 +18,10 @@ const escapeCell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g,
 export interface SignSummary {
   records: SignatureRecord[];
   verdicts: Map<SignatureRecord, SignatureVerdict | undefined>;
+  /** Attestations written (v1.1), with their self-check verdicts. */
+  attestations?: AttestationRecord[];
+  attVerdicts?: Map<AttestationRecord, SignatureVerdict | undefined>;
+  attCommands?: AttestationCommands;
   identity: string;
   issuer: string;
   verifyCommands: VerifyCommands;
@@ -43,6 +50,7 @@ export function signSummaryMarkdown(s: SignSummary): string {
     '|---|---|---|---|---|---|',
     ...rows,
     '',
+    ...attestationsMarkdown(s.attestations ?? [], s.attVerdicts ?? new Map(), s.selfCheck, s.attCommands),
     `**Identity:** \`${s.identity}\`  `,
     `**Issuer:** \`${s.issuer}\``,
     '',
