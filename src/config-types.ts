@@ -3,6 +3,7 @@
  * `config.ts` builds it; everything after reads only this.
  */
 import type { ImageRef } from './subjects/reference.js';
+import type { PredicateTypeChoice } from './verify/attestation-types.js';
 
 export type Mode = 'sign' | 'verify';
 export type SignatureFormat = 'legacy' | 'bundle' | 'both';
@@ -42,6 +43,8 @@ export interface Config {
   verify: boolean;
   /** verify mode only. */
   identity?: IdentityPolicy;
+  /** verify mode with `predicate-type`: verify attestations of this type instead of signatures. */
+  verifyAttestation?: PredicateTypeChoice;
   audit: boolean;
   registryCredentials?: RegistryCredentialsInput;
   githubToken?: string;

@@ -11,6 +11,7 @@ import { parseImageInputs } from './config-images.js';
 import type { Config, IdentityPolicy, SigstoreInstance } from './config-types.js';
 import { ActionError } from './errors.js';
 import { isLoopbackHost } from './registry/hosts.js';
+import { parsePredicateType, type PredicateTypeChoice } from './verify/attestation-types.js';
 
 /** Returns an input's value, '' when unset (e.g. `(name) => core.getInput(name)`). */
 export type InputReader = (name: string) => string;
@@ -64,6 +65,8 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
     runner,
   };
   if (mode === 'verify') config.identity = identityPolicy(read, runner);
+  const verifyAttestation = mode === 'verify' ? verifyPredicateType(read) : undefined;
+  if (verifyAttestation) config.verifyAttestation = verifyAttestation;
   if (registryUsername) config.registryCredentials = { username: registryUsername, password: registryPassword };
   if (read('github-token')) config.githubToken = read('github-token');
   if (mode === 'sign') checkSigningAllowed(config);
@@ -123,6 +126,20 @@ function identityPolicy(read: Read, runner: Runner): IdentityPolicy {
     });
   }
   return { regexp, issuer };
+}
+
+/** Verify mode's `predicate-type`: a URI or a cosign short name; unset means signatures are verified. */
+function verifyPredicateType(read: Read): PredicateTypeChoice | undefined {
+  const raw = read('predicate-type');
+  if (!raw) return undefined;
+  const parsed = parsePredicateType(raw);
+  if ('error' in parsed) {
+    throw new ActionError(parsed.error, {
+      input: 'predicate-type',
+      fix: 'give the predicate type URI (e.g. https://slsa.dev/provenance/v1) or a cosign short name: slsaprovenance1, slsaprovenance02, spdxjson, cyclonedx, openvex, vuln, link, custom',
+    });
+  }
+  return parsed;
 }
 
 function sigstoreInstance(read: Read, willVerify: boolean): SigstoreInstance {

@@ -19,7 +19,8 @@ export function verifyCommandsFor(config: Config, records: SignatureRecord[], id
 
 /** Verify mode: the policy asked for, pointed at the format that was found. */
 export function verifyModeCommands(config: Config, images: string[], policy: IdentityPolicy, format: SignatureFormat): VerifyCommands {
-  const common = { images: [...new Set(images)], issuer: policy.issuer, format, custom: customFlags(config) };
+  const predicateType = config.verifyAttestation?.uri;
+  const common = { images: [...new Set(images)], issuer: policy.issuer, format, custom: customFlags(config), ...(predicateType ? { predicateType } : {}) };
   return policy.exact !== undefined
     ? cosignVerifyCommands({ ...common, identity: policy.exact })
     : cosignVerifyCommandsForRegexp({ ...common, identityRegexp: policy.regexp ?? '' });

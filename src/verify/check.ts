@@ -30,6 +30,7 @@ export type FailureKind =
   | 'log-proof'
   | 'signature'
   | 'digest-claim'
+  | 'predicate-type'
   | 'malformed'
   | 'unreadable';
 
