@@ -37,7 +37,8 @@ export function commandsMarkdown(commands: VerifyCommands): string[] {
 }
 
 function snippetBlock(audit: PolicySnippet, enforce: PolicySnippet, auditWord: string): string[] {
-  return details(`${audit.kind} (${audit.apiVersion}): ${auditWord} first, then enforce`, [
+  const forAttestations = audit.name.endsWith('-attested') ? ' for the attestations' : '';
+  return details(`${audit.kind} (${audit.apiVersion})${forAttestations}: ${auditWord} first, then enforce`, [
     `Roll out with ${auditWord} (reports, blocks nothing):`,
     '',
     fenced('yaml', audit.yaml),
@@ -50,7 +51,8 @@ function snippetBlock(audit: PolicySnippet, enforce: PolicySnippet, auditWord: s
 
 export function policiesMarkdown(report: PolicyReport): string[] {
   const lines = ['### Cluster policies for this identity', ''];
-  if (report.identity) lines.push(`Admit only images signed by \`${report.identity}\` (issuer \`${report.issuer}\`).`, '');
+  const attested = report.attestations?.length ? `, with attestations of type ${report.attestations.map((t) => `\`${t}\``).join(', ')} by that identity` : '';
+  if (report.identity) lines.push(`Admit only images signed by \`${report.identity}\` (issuer \`${report.issuer}\`)${attested}.`, '');
   for (const set of report.sets) {
     if (report.sets.length > 1) lines.push(`**${set.repository}**`, '');
     const audit = snippetsOf(set.audit);

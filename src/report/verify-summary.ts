@@ -96,7 +96,8 @@ export async function reportVerifyMode(results: ImageVerdict[], config: Config):
   const format = formatFound(results);
   const identity = policy.exact ?? verifiedIdentity(results);
   const commands = commandsOrNote(() => verifyModeCommands(config, images, policy, format));
-  const policies = policiesFor(config, images, identity, policy.issuer, format);
+  // Attestations verified here: the policies require them (and the signature beside them, as the action writes both).
+  const policies = policiesFor(config, images, identity, policy.issuer, format, config.verifyAttestation ? [config.verifyAttestation.uri] : []);
   const predicateType = config.verifyAttestation;
   setVerifyOutputs({ results, identity: identity ?? '', issuer: policy.issuer, verifyCommands: commands, policies, predicateType: predicateType?.uri });
   if (config.summary) await writeSummary(verifyModeMarkdown({ results, policy, audit: config.audit, commands, policies, predicateType }));
