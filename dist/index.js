@@ -38029,6 +38029,8 @@ function dedupe(refs) {
 
 // EXTERNAL MODULE: ./src/registry/hosts.ts
 var hosts = __nccwpck_require__(1604);
+// EXTERNAL MODULE: ./src/verify/attestation-types.ts
+var attestation_types = __nccwpck_require__(339);
 ;// CONCATENATED MODULE: ./src/config.ts
 /**
  * The action's inputs and the runner's environment → one typed Config.
@@ -38036,6 +38038,7 @@ var hosts = __nccwpck_require__(1604);
  * a missing id-token permission or a private repository about to be published
  * in the public transparency log all fail the step with the input named and a fix.
  */
+
 
 
 
@@ -38088,6 +38091,9 @@ function buildConfig(read, env) {
     };
     if (mode === 'verify')
         config.identity = identityPolicy(read, runner);
+    const verifyAttestation = mode === 'verify' ? verifyPredicateType(read) : undefined;
+    if (verifyAttestation)
+        config.verifyAttestation = verifyAttestation;
     if (registryUsername)
         config.registryCredentials = { username: registryUsername, password: registryPassword };
     if (read('github-token'))
@@ -38146,6 +38152,20 @@ function identityPolicy(read, runner) {
         });
     }
     return { regexp, issuer };
+}
+/** Verify mode's `predicate-type`: a URI or a cosign short name; unset means signatures are verified. */
+function verifyPredicateType(read) {
+    const raw = read('predicate-type');
+    if (!raw)
+        return undefined;
+    const parsed = (0,attestation_types/* parsePredicateType */.$d)(raw);
+    if ('error' in parsed) {
+        throw new errors/* ActionError */.lZ(parsed.error, {
+            input: 'predicate-type',
+            fix: 'give the predicate type URI (e.g. https://slsa.dev/provenance/v1) or a cosign short name: slsaprovenance1, slsaprovenance02, spdxjson, cyclonedx, openvex, vuln, link, custom',
+        });
+    }
+    return parsed;
 }
 function sigstoreInstance(read, willVerify) {
     const kind = oneOf(read, 'sigstore', ['public-good', 'custom'], 'public-good');
@@ -38350,7 +38370,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
 /* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2896);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2472);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6100);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -38384,7 +38404,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 2472:
+/***/ 6100:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40400,27 +40420,36 @@ function setSignOutputs(o) {
     lib_core.setOutput('bundle-path', o.bundleDir);
     lib_core.setOutput('verified', String(o.verified));
 }
-/** `verify-results`: one object per image, with every signature judged (for scripts that act on failures). */
-function verifyResultsJson(results) {
-    return results.map((r) => ({
-        image: r.image,
-        digest: r.subject.digest,
-        verified: r.ok,
-        reason: r.reason,
-        ...(r.cosign3 ? { cosign3: r.cosign3 } : {}),
-        signatures: r.verdicts.map((v) => ({
+/**
+ * `verify-results`: one object per image, with every signature judged (for
+ * scripts that act on failures). Verifying attestations (`predicateType` set),
+ * the list is `attestations`, each naming the predicateType its statement has.
+ */
+function verifyResultsJson(results, predicateType) {
+    return results.map((r) => {
+        const judged = r.verdicts.map((v) => ({
             format: v.format,
             reference: v.reference,
+            ...(predicateType !== undefined ? { predicateType: v.predicateType ?? null } : {}),
             verified: v.ok,
             ...(v.identity !== undefined ? { identity: v.identity, issuer: v.issuer } : {}),
             ...(v.logIndex !== undefined ? { logIndex: v.logIndex, integratedTime: v.integratedTime } : {}),
             ...(v.ok ? {} : { failure: v.failure, reason: v.reason }),
-        })),
-    }));
+        }));
+        return {
+            image: r.image,
+            digest: r.subject.digest,
+            ...(predicateType !== undefined ? { predicateType } : {}),
+            verified: r.ok,
+            reason: r.reason,
+            ...(r.cosign3 ? { cosign3: r.cosign3 } : {}),
+            ...(predicateType !== undefined ? { attestations: judged } : { signatures: judged }),
+        };
+    });
 }
 function setVerifyOutputs(o) {
     setGuidanceOutputs(o.identity, o.issuer, o.verifyCommands, o.policies);
-    lib_core.setOutput('verify-results', JSON.stringify(verifyResultsJson(o.results)));
+    lib_core.setOutput('verify-results', JSON.stringify(verifyResultsJson(o.results, o.predicateType)));
     lib_core.setOutput('verified', String(o.results.length > 0 && o.results.every((r) => r.ok)));
 }
 
@@ -40600,7 +40629,11 @@ function build(input, identityFlags) {
     for (const v of [input.custom?.trustedRootPath, input.custom?.rekorUrl])
         if (v !== undefined)
             assertOneLine(v, 'custom instance setting');
-    const head = ['cosign', 'verify', ...identityFlags, '--certificate-oidc-issuer', shellQuote(input.issuer)];
+    if (input.predicateType !== undefined)
+        assertOneLine(input.predicateType, 'predicate type');
+    // The full URI, never a short name: cosign 2 and 3 compare it verbatim with the statement.
+    const verb = input.predicateType === undefined ? ['verify'] : ['verify-attestation', '--type', shellQuote(input.predicateType)];
+    const head = ['cosign', ...verb, ...identityFlags, '--certificate-oidc-issuer', shellQuote(input.issuer)];
     const line = (major, image) => [...head, ...trailingFlags(input, major), shellWord(image)].join(' ');
     return {
         cosign2: input.images.map((image) => line(2, image)),
@@ -40610,13 +40643,16 @@ function build(input, identityFlags) {
 }
 function notesFor(input) {
     const notes = [];
-    if (input.format === 'bundle') {
+    if (input.predicateType !== undefined) {
+        notes.push('cosign 3 (and 2.6.x) reads attestation bundles first and the legacy `.att` tag only when no Sigstore bundle referrer exists for the digest, signatures included; cosign 2 reads attestation bundles only from 2.6.0, with `--new-bundle-format`.');
+    }
+    else if (input.format === 'bundle') {
         notes.push('cosign 2 reads Sigstore bundle referrers only from 2.6.0, with `--new-bundle-format`; cosign 3 reads them by default.');
     }
     else {
         notes.push('cosign 3 verifies bundles first and reads the legacy `.sig` signature only when no bundle exists for the digest: a bundle attached later by another signer hides it.');
     }
-    if (input.format === 'both')
+    if (input.format === 'both' && input.predicateType === undefined)
         notes.push('Both formats were written: cosign 2 before 2.6.3 checks the `.sig` signature; cosign 3 (and 2.6.3+) checks the bundle.');
     if (input.custom?.trustedRootPath) {
         notes.push('`--trusted-root` needs cosign 2.5.1 or later (2.6.0 for bundles). Older cosign 2 releases take the keys from SIGSTORE_ROOT_FILE, SIGSTORE_REKOR_PUBLIC_KEY and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE (PEM files) instead.');
@@ -40666,7 +40702,8 @@ function verifyCommandsFor(config, records, identity, issuer) {
 }
 /** Verify mode: the policy asked for, pointed at the format that was found. */
 function verifyModeCommands(config, images, policy, format) {
-    const common = { images: [...new Set(images)], issuer: policy.issuer, format, custom: customFlags(config) };
+    const predicateType = config.verifyAttestation?.uri;
+    const common = { images: [...new Set(images)], issuer: policy.issuer, format, custom: customFlags(config), ...(predicateType ? { predicateType } : {}) };
     return policy.exact !== undefined
         ? cosignVerifyCommands({ ...common, identity: policy.exact })
         : cosignVerifyCommandsForRegexp({ ...common, identityRegexp: policy.regexp ?? '' });
@@ -42122,8 +42159,12 @@ function bundleVersion(mediaType) {
 }
 /** cosign 3 reads v0.3 (and v0.3.x); sigstore-go refuses v0.4 and later, cosign anything before v0.3. */
 const readableVersion = (v) => v !== undefined && /^0\.3(?:\.\d+)?$/.test(v);
-/** What cosign 3 makes of one listed referrer. Registry errors reading the manifest are thrown. */
-async function discoverBundle(reader, repo, referrerDigest) {
+/**
+ * What cosign 3 makes of one listed referrer. Registry errors reading the
+ * manifest are thrown. `maxBytes` bounds the bundle read (attestations carry
+ * whole SBOMs; a signature bundle is a few KiB).
+ */
+async function discoverBundle(reader, repo, referrerDigest, maxBytes = MAX_BUNDLE_BYTES) {
     const fetched = await reader.getManifest(repo, referrerDigest);
     if (!fetched)
         return { found: false, why: 'the referrer is listed but its manifest is not in the repository' };
@@ -42138,7 +42179,7 @@ async function discoverBundle(reader, repo, referrerDigest) {
     }
     let json;
     try {
-        json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8'));
+        json = JSON.parse((await reader.getBlob(repo, layer.digest, maxBytes)).toString('utf8'));
     }
     catch (err) {
         return { found: false, manifest, why: `the bundle cannot be read: ${err.message}` };
@@ -43457,8 +43498,10 @@ async function settleLimited(items, limit, fn) {
  * someone else says more than one that is broken, and broken says more than
  * unreadable.
  */
-const RANK = ['identity', 'issuer', 'digest-claim', 'signature', 'log-proof', 'chain', 'malformed', 'unreadable', 'none-found'];
+const RANK = ['identity', 'issuer', 'digest-claim', 'predicate-type', 'signature', 'log-proof', 'chain', 'malformed', 'unreadable', 'none-found'];
 const rankOf = (v) => RANK.indexOf(v.failure ?? 'malformed');
+/** The verdicts, most telling failure first. */
+const byRank = (verdicts) => [...verdicts].sort((a, b) => rankOf(a) - rankOf(b));
 const NO_SIGNATURES = 'no signatures found (neither a `.sig` tag nor a bundle referrer for this digest)';
 function imageReason(verdicts) {
     if (!verdicts.length)
@@ -43468,7 +43511,7 @@ function imageReason(verdicts) {
         const entry = passed.logIndex === undefined ? '' : `, log entry ${passed.logIndex}`;
         return `verified (${passed.format}${entry}): signed by ${passed.identity}`;
     }
-    const sorted = [...verdicts].sort((a, b) => rankOf(a) - rankOf(b));
+    const sorted = byRank(verdicts);
     const first = sorted[0];
     const others = sorted.length - 1;
     const prefix = sorted.length > 1 ? `${sorted.length} signatures, none verifies; ` : '';
@@ -43562,15 +43605,16 @@ function resultCell(r, audit) {
     const failedCell = audit ? '⚠️ would fail' : '❌ failed';
     return r.cosign3 ? `${failedCell} (⚠️ cosign 3 would accept it)` : failedCell;
 }
-function signaturesTable(results) {
-    const rows = results.flatMap((r) => r.verdicts.map((v) => `| \`${cell(r.image.split('@')[0])}\` | ${v.format} | \`${cell(v.reference)}\` | ${cell(v.identity ? `\`${v.identity}\`` : '')} | ${v.logIndex ?? ''} | ${v.ok ? '✅' : `❌ ${cell(v.reason ?? '')}`} |`));
+function signaturesTable(results, attestations) {
+    const typeCell = (v) => (attestations ? ` ${cell(v.predicateType ? `\`${v.predicateType}\`` : '')} |` : '');
+    const rows = results.flatMap((r) => r.verdicts.map((v) => `| \`${cell(r.image.split('@')[0])}\` | ${v.format} |${typeCell(v)} \`${cell(v.reference)}\` | ${cell(v.identity ? `\`${v.identity}\`` : '')} | ${v.logIndex ?? ''} | ${v.ok ? '✅' : `❌ ${cell(v.reason ?? '')}`} |`));
     if (!rows.length)
         return [];
     return [
-        `<details><summary>${htmlText(`Every signature checked (${rows.length})`)}</summary>`,
+        `<details><summary>${htmlText(`Every ${attestations ? 'attestation' : 'signature'} checked (${rows.length})`)}</summary>`,
         '',
-        '| image | format | stored at | signed by | log entry | result |',
-        '|---|---|---|---|---|---|',
+        `| image | format |${attestations ? ' predicate type |' : ''} stored at | signed by | log entry | result |`,
+        `|---|---|${attestations ? '---|' : ''}---|---|---|---|`,
         ...rows,
         '',
         '</details>',
@@ -43584,9 +43628,11 @@ function verifyModeMarkdown(report) {
         const extra = [r.cosign3, ...r.notes].filter(Boolean).map((n) => `<br>⚠️ ${cell(n)}`).join('');
         return `| \`${cell(r.image.split('@')[0])}\` | \`${verify_summary_short(r.subject.digest)}\` | ${resultCell(r, audit)} | ${cell(r.reason)}${extra} |`;
     });
+    const type = report.predicateType;
     return [
-        `## Signature verification${audit ? ' (audit: nothing fails)' : ''}: ${passed} of ${results.length} image${results.length === 1 ? '' : 's'} verified`,
+        `## ${type ? 'Attestation' : 'Signature'} verification${audit ? ' (audit: nothing fails)' : ''}: ${passed} of ${results.length} image${results.length === 1 ? '' : 's'} verified`,
         '',
+        ...(type ? [`**Predicate type:** \`${type.uri}\`${type.shortName ? ` (from the short name \`${type.shortName}\`)` : ''}  `] : []),
         `**Identity:** \`${describePolicy(policy)}\`  `,
         `**Issuer:** \`${policy.issuer}\``,
         '',
@@ -43594,7 +43640,7 @@ function verifyModeMarkdown(report) {
         '|---|---|---|---|',
         ...rows,
         '',
-        ...signaturesTable(results),
+        ...signaturesTable(results, Boolean(type)),
         ...commandsMarkdown(report.commands),
         ...policiesMarkdown(report.policies),
     ].join('\n');
@@ -43615,18 +43661,315 @@ async function reportVerifyMode(results, config) {
     const identity = policy.exact ?? verifiedIdentity(results);
     const commands = commandsOrNote(() => verifyModeCommands(config, images, policy, format));
     const policies = policiesFor(config, images, identity, policy.issuer, format);
-    setVerifyOutputs({ results, identity: identity ?? '', issuer: policy.issuer, verifyCommands: commands, policies });
+    const predicateType = config.verifyAttestation;
+    setVerifyOutputs({ results, identity: identity ?? '', issuer: policy.issuer, verifyCommands: commands, policies, predicateType: predicateType?.uri });
     if (config.summary)
-        await writeSummary(verifyModeMarkdown({ results, policy, audit: config.audit, commands, policies }));
+        await writeSummary(verifyModeMarkdown({ results, policy, audit: config.audit, commands, policies, predicateType }));
 }
 
+;// CONCATENATED MODULE: ./src/verify/attestation-check.ts
+/**
+ * What both attestation layouts check once the signature itself verified
+ * (./check.ts verifyBundle): the DSSE payload is an in-toto statement, one of
+ * its subjects is the image's digest (cosign's IntotoSubjectClaimVerifier,
+ * pkg/cosign/verifiers.go: `"sha256:" + hex` compared as a string), and its
+ * predicateType is the one asked for (pkg/policy/attestation.go compares it
+ * verbatim, after crypto). The subject's `name` is not checked, as by cosign,
+ * gh and Kyverno: the digest is what binds an attestation to an image.
+ */
+
+
+/** The predicateType a DSSE payload declares, read before anything is verified (to report what was found). */
+function declaredPredicateType(envelope) {
+    if (typeof envelope?.payload !== 'string')
+        return undefined;
+    return statementClaims(Buffer.from(envelope.payload, 'base64'))?.predicateType;
+}
+/**
+ * After the signature verified: the statement's claims. `predicateType`
+ * undefined accepts any type (a self-check of an attestation just written
+ * knows its own).
+ */
+function attestation_check_statementVerdict(verified, envelope, digest, predicateType) {
+    const claims = typeof envelope.payload === 'string' ? statementClaims(Buffer.from(envelope.payload, 'base64')) : undefined;
+    const found = claims?.predicateType;
+    const withType = { ...verified, ...(found !== undefined ? { predicateType: found } : {}) };
+    if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
+        return failed(withType, 'digest-claim', `the signed payload is not an in-toto statement (payload type ${String(envelope.payloadType ?? 'none')})`);
+    }
+    if (!claims.subjectDigests.includes(digest)) {
+        return failed(withType, 'digest-claim', `the attestation is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest} (copied from another image?)`);
+    }
+    if (predicateType !== undefined && found !== predicateType) {
+        return failed(withType, 'predicate-type', `an attestation of another type: ${found ?? '(none)'}, not ${predicateType}`);
+    }
+    return withType;
+}
+
+;// CONCATENATED MODULE: ./src/verify/attestation-legacy.ts
+
+
+
+
+
+
+const DSSE_LAYER_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
+/** cosign 2+ names the statement's type on the layer (a plain key, unsigned: a hint only). */
+const ANNOTATION_LAYER_PREDICATE_TYPE = 'predicateType';
+/**
+ * An SBOM attestation can be large: actions/attest caps predicates at 16 MiB,
+ * base64 makes that about 21.4 MiB. cosign reads up to 128 MiB; we stop well
+ * before, at a size no real attestation reaches.
+ */
+const MAX_ATTESTATION_BYTES = 32 * 1024 * 1024;
+/** `sha256:abc…` → `sha256-abc….att`, the tag cosign reads. */
+function attestationTag(digest) {
+    return `${digest.replace(':', '-')}.att`;
+}
+/** The envelope digest a log entry records: cosign's bundleHash (dsse `envelopeHash`, intoto `content.hash`). */
+function loggedEnvelopeHash(entry) {
+    try {
+        const body = JSON.parse(Buffer.from(entry.body, 'base64').toString('utf8'));
+        const value = body.spec?.envelopeHash?.value ?? body.spec?.content?.hash?.value;
+        return typeof value === 'string' ? value : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Log entry kinds @sigstore/verify can match against a DSSE envelope. */
+const SUPPORTED_KINDS = new Set(['dsse/0.0.1', 'intoto/0.0.2']);
+function parseEnvelope(blob) {
+    try {
+        const e = JSON.parse(blob.toString('utf8'));
+        return typeof e === 'object' && e !== null && typeof e.payload === 'string' && Array.isArray(e.signatures) ? e : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+const attestation_legacy_NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
+/** Judges one `.att` layer whose blob was read. `predicateType` undefined accepts any type. */
+function verifyAttestationLayer(layer, blob, digest, trust, policy, reference, predicateType) {
+    const a = layer.annotations ?? {};
+    const envelope = parseEnvelope(blob);
+    const declared = declaredPredicateType(envelope);
+    const base = { format: 'legacy', reference, ...(declared !== undefined ? { predicateType: declared } : {}) };
+    if (!envelope)
+        return failed(base, 'malformed', `layer ${layer.digest} is not a DSSE envelope`);
+    if (!a[ANNOTATION_CERTIFICATE])
+        return failed(base, 'malformed', `layer ${layer.digest} has no certificate annotation (a key-based attestation?)`);
+    if (!a[ANNOTATION_BUNDLE])
+        return failed(base, 'log-proof', 'missing transparency-log proof (no dev.sigstore.cosign/bundle annotation)');
+    let rekor;
+    try {
+        rekor = entryFromAnnotation(a[ANNOTATION_BUNDLE]);
+    }
+    catch {
+        return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
+    }
+    const withLog = { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime };
+    const kind = `${rekor.kind}/${rekor.apiVersion}`;
+    if (!SUPPORTED_KINDS.has(kind)) {
+        return failed(withLog, 'log-proof', `its log entry is of kind ${kind}, which this action cannot check (dsse 0.0.1 and intoto 0.0.2 are supported; cosign before 2.2 and \`--rekor-entry-type intoto\` write intoto 0.0.1)`);
+    }
+    const logged = loggedEnvelopeHash(rekor);
+    if (logged !== sha256Hex(blob)) {
+        return failed(withLog, 'log-proof', `the transparency-log entry is for another envelope (it records sha256 ${logged ?? 'nothing'}, the layer is ${sha256Hex(blob)})`);
+    }
+    let bundle;
+    try {
+        bundle = {
+            mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+            verificationMaterial: {
+                x509CertificateChain: { certificates: [{ rawBytes: pemToDerB64(a[ANNOTATION_CERTIFICATE]) }] },
+                tlogEntries: [tlogEntryJson({ ...rekor, inclusionProof: undefined }, false)],
+            },
+            dsseEnvelope: envelope,
+        };
+    }
+    catch (err) {
+        return failed(withLog, 'malformed', `the certificate annotation cannot be read: ${err.message}`);
+    }
+    // cosign ignores the RFC 3161 annotation unless --use-signed-timestamps: the log's time is the signing time here too.
+    const verified = verifyBundle(bundle, undefined, trust, policy, withLog);
+    if (!verified.ok)
+        return verified;
+    const judged = attestation_check_statementVerdict(verified, envelope, digest, predicateType);
+    if (!judged.ok)
+        return judged;
+    const notes = a[ANNOTATION_CHAIN] ? [] : [attestation_legacy_NO_CHAIN];
+    const cosignRejects = legacyIssuerMismatch(a[ANNOTATION_CERTIFICATE], judged.issuer ?? '');
+    if (cosignRejects)
+        notes.push(cosignRejects);
+    return { ...judged, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
+}
+/** Every attestation in the `.att` tag of `digest` (at most 1000 layers, as cosign), judged. */
+async function verifyLegacyAttestations(reader, repo, digest, trust, policy, predicateType) {
+    const reference = `${repo.registry}/${repo.repository}:${attestationTag(digest)}`;
+    const manifest = await reader.getManifest(repo, attestationTag(digest));
+    if (!manifest)
+        return [];
+    const all = manifest.json.layers ?? [];
+    if (all.length > MAX_SIGNATURE_LAYERS) {
+        const why = `cosign rejects this .att: it has ${all.length} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no attestation in it counts`;
+        return [failed({ format: 'legacy', reference }, 'malformed', why)];
+    }
+    const verdicts = [];
+    for (const layer of all.filter((l) => l.mediaType === DSSE_LAYER_MEDIA_TYPE)) {
+        let blob;
+        try {
+            blob = await reader.getBlob(repo, layer.digest, MAX_ATTESTATION_BYTES);
+        }
+        catch (err) {
+            // One unreadable layer must not hide the others.
+            const hinted = layer.annotations?.[ANNOTATION_LAYER_PREDICATE_TYPE];
+            verdicts.push(failed({ format: 'legacy', reference, ...(hinted ? { predicateType: hinted } : {}) }, 'malformed', `the envelope ${layer.digest} cannot be read: ${err.message}`));
+            continue;
+        }
+        verdicts.push(verifyAttestationLayer(layer, blob, digest, trust, policy, reference, predicateType));
+    }
+    return verdicts;
+}
+
+;// CONCATENATED MODULE: ./src/verify/attestation-bundle.ts
+
+
+
+
+
+
+const BUNDLE_ARTIFACT_PREFIX = 'application/vnd.dev.sigstore.bundle';
+async function attestation_bundle_judgeReferrer(reader, repo, digest, referrer, trust, policy, predicateType) {
+    const base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
+    const listedAsBundle = referrer.artifactType?.startsWith(BUNDLE_ARTIFACT_PREFIX) ?? false;
+    let found;
+    try {
+        found = await discoverBundle(reader, repo, referrer.digest, MAX_ATTESTATION_BYTES);
+    }
+    catch (err) {
+        // cosign skips a referrer it cannot read; one listed as a bundle is worth naming.
+        return { counted: false, verdict: listedAsBundle ? failed(base, 'unreadable', `the referrer cannot be read: ${err.message}`) : undefined };
+    }
+    if (!found.found) {
+        // gh reads bundles cosign 3 does not (older versions): name why it does not count, when it claims to be one.
+        return { counted: false, verdict: listedAsBundle ? failed(base, 'malformed', found.why) : undefined };
+    }
+    const envelope = found.bundle.dsseEnvelope;
+    const declared = declaredPredicateType(envelope);
+    // A cosign signature is no attestation, unless that is the type asked for.
+    if (!envelope || (declared === SIGN_PREDICATE_TYPE && predicateType !== SIGN_PREDICATE_TYPE))
+        return { counted: true };
+    const typed = { ...base, ...(declared !== undefined ? { predicateType: declared } : {}) };
+    if (found.manifest.subject?.digest !== digest) {
+        // A fallback index is writable by anyone who can push: it must not lend us another image's attestation.
+        return { counted: true, verdict: failed(typed, 'digest-claim', `the referrer's subject is ${found.manifest.subject?.digest ?? 'missing'}, not ${digest}`) };
+    }
+    const verified = verifyBundle(found.bundle, undefined, trust, policy, typed);
+    return { counted: true, verdict: verified.ok ? attestation_check_statementVerdict(verified, envelope, digest, predicateType) : verified };
+}
+/** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS) as an attestation bundle. */
+async function verifyBundleAttestations(reader, repo, digest, trust, policy, predicateType) {
+    const listed = await listReferrers(reader, repo, digest);
+    const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_BUNDLE_REFERRERS);
+    const out = { verdicts: [], cosign3Bundles: 0 };
+    for (const referrer of unique) {
+        const { verdict, counted } = await attestation_bundle_judgeReferrer(reader, repo, digest, referrer, trust, policy, predicateType);
+        if (verdict)
+            out.verdicts.push(verdict);
+        if (counted)
+            out.cosign3Bundles += 1;
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/verify/attestation-verdict.ts
+
+
+
+const NO_ATTESTATIONS = 'no attestations found (neither a `.att` tag nor an attestation bundle referrer for this digest)';
+function passedReason(v) {
+    const entry = v.logIndex === undefined ? '' : `, log entry ${v.logIndex}`;
+    return `verified (${v.format}${entry}): ${v.predicateType} attestation by ${v.identity}`;
+}
+function attestationReason(verdicts, predicateType) {
+    if (!verdicts.length)
+        return NO_ATTESTATIONS;
+    const passed = verdicts.find((v) => v.ok);
+    if (passed)
+        return passedReason(passed);
+    const ofType = verdicts.filter((v) => v.predicateType === predicateType);
+    if (!ofType.length) {
+        const found = [...new Set(verdicts.map((v) => v.predicateType ?? 'unreadable'))].join(', ');
+        return `no attestation of type ${predicateType} found; ${verdicts.length} of other types: ${found}`;
+    }
+    const [first, ...others] = byRank(ofType);
+    const prefix = ofType.length > 1 ? `${ofType.length} attestations of type ${predicateType}, none verifies; ` : '';
+    const rest = others.length && new Set(ofType.map((v) => v.reason)).size > 1 ? ` (the others: ${[...new Set(others.map((v) => v.failure))].join(', ')})` : '';
+    return `${prefix}${first.format}: ${first.reason}${rest}`;
+}
+/** What cosign 3 (and 2.6, which detects bundles too) would conclude, when it differs from our verdict. */
+function cosign3AttestationView(verdicts, cosign3Bundles) {
+    const ours = verdicts.some((v) => v.ok);
+    if (!ours)
+        return undefined;
+    if (cosign3Bundles > 0) {
+        if (verdicts.some((v) => v.ok && v.format === 'bundle'))
+            return undefined;
+        return `cosign 3 would reject it: ${cosign3Bundles} Sigstore bundle referrer(s) exist for this digest (signatures count), so cosign 3 reads only bundles and ignores the .att attestation that verified here`;
+    }
+    const legacy = verdicts.filter((v) => v.ok && v.format === 'legacy');
+    if (legacy.length && legacy.every((v) => v.cosignRejects))
+        return `cosign would reject it: ${legacy[0].cosignRejects}`;
+    return undefined;
+}
+function attestationNotes(verdicts) {
+    const passing = verdicts.filter((v) => v.ok);
+    const notes = new Set();
+    const formats = new Set(passing.map((v) => v.format));
+    if (formats.size === 1 && formats.has('bundle')) {
+        notes.add('only a bundle referrer verifies: cosign 2 before 2.6, Kyverno `type: Cosign` and policy-controller (legacy format) read only the `.att` tag');
+    }
+    if (formats.size === 1 && formats.has('legacy')) {
+        notes.add('only the `.att` attestation verifies: `gh attestation verify` and Kyverno `type: SigstoreBundle` read only bundle referrers');
+    }
+    for (const v of passing)
+        if (v.note)
+            notes.add(v.note);
+    return [...notes];
+}
+function judgeAttestations(subject, verdicts, predicateType, cosign3Bundles = 0) {
+    return {
+        subject,
+        image: `${subject.dockerReference}@${subject.digest}`,
+        ok: verdicts.some((v) => v.ok),
+        verdicts,
+        reason: attestationReason(verdicts, predicateType),
+        cosign3: cosign3AttestationView(verdicts, cosign3Bundles),
+        notes: attestationNotes(verdicts),
+    };
+}
+/** Both layouts of one image, judged for `predicateType`. */
+async function verifyImageAttestations(reader, subject, trust, policy, predicateType) {
+    const [legacy, bundles] = await Promise.all([
+        verifyLegacyAttestations(reader, subject.repo, subject.digest, trust, policy, predicateType),
+        verifyBundleAttestations(reader, subject.repo, subject.digest, trust, policy, predicateType),
+    ]);
+    return judgeAttestations(subject, [...legacy, ...bundles.verdicts], predicateType, bundles.cosign3Bundles);
+}
+
+// EXTERNAL MODULE: ./src/verify/attestation-types.ts
+var attestation_types = __nccwpck_require__(339);
 ;// CONCATENATED MODULE: ./src/verify/mode.ts
 /**
  * `mode: verify`: check the existing signatures of each image, legacy `.sig`
  * and bundle referrers alike, against the required identity and issuer. An
- * image passes when one signature verifies. With `audit: true` every failure
- * is a warning and the step succeeds (with `verified: false`).
+ * image passes when one signature verifies. With `predicate-type`, the same
+ * for attestations of that type (./attestation-verdict.ts). With `audit: true`
+ * every failure is a warning and the step succeeds (with `verified: false`).
  */
+
+
 
 
 
@@ -43653,8 +43996,10 @@ function unreadable(subject, err) {
     const verdict = failed({ format: 'legacy', reference: `${subject.dockerReference}@${subject.digest}` }, 'unreadable', `could not read its signatures: ${message}`);
     return judgeImage(subject, [verdict]);
 }
-async function verifyAll(reader, subjects, trust, policy) {
-    const settled = await settleLimited(subjects, CONCURRENCY, (s) => verifyImage(reader, s, trust, policy));
+async function verifyAll(config, reader, subjects, trust, policy) {
+    const predicateType = config.verifyAttestation?.uri;
+    const check = (s) => predicateType === undefined ? verifyImage(reader, s, trust, policy) : verifyImageAttestations(reader, s, trust, policy, predicateType);
+    const settled = await settleLimited(subjects, CONCURRENCY, check);
     return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : unreadable(subjects[i], r.reason)));
 }
 /** Loads the trust root; in audit mode a failure becomes every image's reason instead of failing the step. */
@@ -43668,10 +44013,10 @@ async function trustOrReason(config) {
         return `not checked: ${err instanceof Error ? err.message : String(err)}`;
     }
 }
-function annotate(results, audit) {
+function annotate(results, audit, attestations) {
     for (const r of results) {
         if (r.ok)
-            lib_core.notice(`${r.image}: ${r.reason}`, { title: 'Signature verified' });
+            lib_core.notice(`${r.image}: ${r.reason}`, { title: attestations ? 'Attestation verified' : 'Signature verified' });
         else if (audit)
             lib_core.warning(`${r.image}: ${r.reason}`, { title: 'Would fail verification (audit)' });
         if (r.cosign3)
@@ -43687,19 +44032,27 @@ async function runVerifyMode(config, reader, subjects) {
         if (warning)
             lib_core.warning(warning);
     }
+    const wanted = config.verifyAttestation;
+    if (wanted)
+        lib_core.info(`Verifying attestations of type ${(0,attestation_types/* describePredicateType */.Dj)(wanted)}`);
     const trust = await trustOrReason(config);
     const results = typeof trust === 'string'
         ? subjects.map((s) => judgeImage(s, [failed({ format: 'legacy', reference: `${s.dockerReference}@${s.digest}` }, 'unreadable', trust)]))
-        : await verifyAll(reader, subjects, trust, policy);
+        : await verifyAll(config, reader, subjects, trust, policy);
     if (typeof trust !== 'string')
         lib_core.info(`Trusted root: ${trust.source}`);
-    annotate(results, config.audit);
+    annotate(results, config.audit, Boolean(wanted));
     await reportVerifyMode(results, config);
     const failures = results.filter((r) => !r.ok);
     if (failures.length && !config.audit) {
         // The summary (when written) already leads with each image's reason.
         const Failure = config.summary ? errors/* SummarizedError */.IJ : errors/* ActionError */.lZ;
-        throw new Failure(`${failures.length} of ${results.length} image(s) failed verification for ${describePolicy(policy)} (issuer ${policy.issuer}):\n${failures.map((r) => `${r.image}: ${r.reason}`).join('\n')}`, { fix: 'sign the images with this identity, or set `audit: true` to report without failing while you roll out' });
+        const what = wanted ? ` of ${wanted.uri} attestations` : '';
+        throw new Failure(`${failures.length} of ${results.length} image(s) failed verification${what} for ${describePolicy(policy)} (issuer ${policy.issuer}):\n${failures.map((r) => `${r.image}: ${r.reason}`).join('\n')}`, {
+            fix: wanted
+                ? 'attest the images with this identity (sign mode `attest: provenance`, or `predicate-type` with `predicate`/`predicate-path`), or set `audit: true` to report without failing while you roll out'
+                : 'sign the images with this identity, or set `audit: true` to report without failing while you roll out',
+        });
     }
     return results;
 }
@@ -44131,6 +44484,65 @@ function checkHost(host, original, fail) {
 /** Keeps messages readable when someone pastes something long into `images`. */
 function shown(text) {
     return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+
+/***/ }),
+
+/***/ 339:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $d: () => (/* binding */ parsePredicateType),
+/* harmony export */   Dj: () => (/* binding */ describePredicateType)
+/* harmony export */ });
+/* unused harmony exports SLSA_PROVENANCE_V1, COSIGN_PREDICATE_TYPES */
+/**
+ * Predicate types for verify mode's `predicate-type`: a URI, or one of the
+ * short names `cosign verify-attestation --type` accepts. The names and URIs
+ * are cosign's own (cmd/cosign/cli/options/predicate.go, PredicateTypeMap, at
+ * sigstore/cosign d6d86c22, after v3.1.2; the URIs come from in-toto-golang
+ * and pkg/cosign/attestation). cosign maps a short name before comparing it
+ * with the statement's `predicateType` (pkg/policy/attestation.go), so a name
+ * here must give exactly the URI cosign would compare.
+ */
+const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
+const COSIGN_PREDICATE_TYPES = {
+    custom: 'https://cosign.sigstore.dev/attestation/v1',
+    slsaprovenance: 'https://slsa.dev/provenance/v0.2',
+    slsaprovenance02: 'https://slsa.dev/provenance/v0.2',
+    slsaprovenance1: SLSA_PROVENANCE_V1,
+    spdx: 'https://spdx.dev/Document',
+    spdxjson: 'https://spdx.dev/Document',
+    cyclonedx: 'https://cyclonedx.org/bom',
+    link: 'https://in-toto.io/Link/v1',
+    vuln: 'https://cosign.sigstore.dev/attestation/vuln/v1',
+    openvex: 'https://openvex.dev/ns',
+};
+/**
+ * The URI a `predicate-type` value names, or a reason it names none. Like
+ * cosign (url.ParseRequestURI), anything that is not a short name must be an
+ * absolute URI; unlike cosign, a short name is matched case-insensitively
+ * (cosign's flag is case-sensitive, and `SLSAProvenance1` is not a URI either).
+ */
+function parsePredicateType(value) {
+    const short = COSIGN_PREDICATE_TYPES[value.toLowerCase()];
+    if (short)
+        return { uri: short, shortName: value };
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        return { error: `"${value}" is neither a predicate type URI nor one of cosign's short names` };
+    }
+    if (!/^[a-z][a-z0-9+.-]*:$/.test(url.protocol) || /\s/.test(value))
+        return { error: `"${value}" is not a URI` };
+    return { uri: value };
+}
+/** `https://slsa.dev/provenance/v1 (slsaprovenance1)`: the URI used, and the short name it came from. */
+function describePredicateType(choice) {
+    return choice.shortName ? `${choice.uri} (from the short name ${choice.shortName})` : choice.uri;
 }
 
 

@@ -289,7 +289,7 @@ describe('CRD schemas', () => {
     expect(Boolean(snippets.policyControllerAttestationPolicy)).toBe(Boolean(input.attestations?.length));
     for (const kind of Object.keys(snippets) as (keyof typeof schemaFiles)[]) {
       const validate = validators[kind];
-      const ok = validate(parsed(snippets[kind]));
+      const ok = validate(parsed(snippets[kind]!));
       expect({ kind, errors: ok ? null : validate.errors }).toEqual({ kind, errors: null });
     }
   });
