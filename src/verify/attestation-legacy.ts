@@ -15,6 +15,7 @@ import { pemToDerB64, tlogEntryJson } from '../formats/message-bundle.js';
 import type { RekorEntry } from '../transparency/rekor.js';
 import { declaredPredicateType, statementVerdict, type AttestationVerdict, type Envelope } from './attestation-check.js';
 import { failed, verifyBundle } from './check.js';
+import { verifyIntotoV001 } from './attestation-intoto.js';
 import { legacyIssuerMismatch } from './cosign-issuer.js';
 import { entryFromAnnotation, MAX_SIGNATURE_LAYERS, type RepoRef, type SignatureReader } from './legacy.js';
 import type { Trust } from './trust.js';
@@ -47,8 +48,8 @@ function loggedEnvelopeHash(entry: RekorEntry): string | undefined {
   }
 }
 
-/** Log entry kinds @sigstore/verify can match against a DSSE envelope. */
-const SUPPORTED_KINDS = new Set(['dsse/0.0.1', 'intoto/0.0.2']);
+/** Log entry kinds matched to a DSSE envelope: by @sigstore/verify, and intoto 0.0.1 by ./attestation-intoto.ts. */
+const SUPPORTED_KINDS = new Set(['dsse/0.0.1', 'intoto/0.0.1', 'intoto/0.0.2']);
 
 function parseEnvelope(blob: Buffer): Envelope | undefined {
   try {
@@ -87,7 +88,7 @@ export function verifyAttestationLayer(
   const withLog = { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime };
   const kind = `${rekor.kind}/${rekor.apiVersion}`;
   if (!SUPPORTED_KINDS.has(kind)) {
-    return failed(withLog, 'log-proof', `its log entry is of kind ${kind}, which this action cannot check (dsse 0.0.1 and intoto 0.0.2 are supported; cosign before 2.2 and \`--rekor-entry-type intoto\` write intoto 0.0.1)`);
+    return failed(withLog, 'log-proof', `its log entry is of kind ${kind}, which no verifier matches to an envelope (dsse 0.0.1 and intoto 0.0.1/0.0.2 are read)`);
   }
   const logged = loggedEnvelopeHash(rekor);
   if (logged !== sha256Hex(blob)) {
@@ -107,7 +108,7 @@ export function verifyAttestationLayer(
     return failed(withLog, 'malformed', `the certificate annotation cannot be read: ${(err as Error).message}`);
   }
   // cosign ignores the RFC 3161 annotation unless --use-signed-timestamps: the log's time is the signing time here too.
-  const verified = verifyBundle(bundle, undefined, trust, policy, withLog);
+  const verified = kind === 'intoto/0.0.1' ? verifyIntotoV001(bundle, trust, policy, withLog) : verifyBundle(bundle, undefined, trust, policy, withLog);
   if (!verified.ok) return verified;
   const judged = statementVerdict(verified, envelope, digest, predicateType);
   if (!judged.ok) return judged;

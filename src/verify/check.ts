@@ -174,6 +174,11 @@ export function verifyBundle(
     const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
     if (mismatch) return failed(described, 'log-proof', mismatch);
   }
+  return identityVerdict(described, cert, policy);
+}
+
+/** After the cryptography: the certificate's identity and issuer against the policy. */
+export function identityVerdict(described: Omit<SignatureVerdict, 'ok'>, cert: { identity: string; issuer: string }, policy: IdentityPolicy): SignatureVerdict {
   if (!identityMatcher(policy).test(cert.identity)) {
     return failed(described, 'identity', `signed by another identity: ${cert.identity || '(none)'} (expected ${describePolicy(policy)})`);
   }
