@@ -65,10 +65,10 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
     runner,
   };
   if (mode === 'verify') config.identity = identityPolicy(read, runner);
-  const verifyAttestation = mode === 'verify' ? verifyPredicateType(read) : undefined;
-  if (verifyAttestation) config.verifyAttestation = verifyAttestation;
   if (registryUsername) config.registryCredentials = { username: registryUsername, password: registryPassword };
   if (read('github-token')) config.githubToken = read('github-token');
+  const verifyAttestation = mode === 'verify' ? verifyPredicateType(read) : undefined;
+  if (verifyAttestation) config.verifyAttestation = verifyAttestation;
   if (mode === 'sign') checkSigningAllowed(config);
   return config;
 }

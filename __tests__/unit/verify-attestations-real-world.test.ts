@@ -12,7 +12,8 @@ import type { SerializedBundle } from '@sigstore/bundle';
 import { MemoryRegistry, memoryRepo, pushReferrer } from '../helpers/memory-registry.js';
 import type { Subject } from '../../src/subjects/resolve.js';
 import { verifyImageAttestations } from '../../src/verify/attestation-verdict.js';
-import { attestationTag, verifyAttestationLayer } from '../../src/verify/attestation-legacy.js';
+import { attestationTag } from '../../src/formats/attestation-constants.js';
+import { verifyAttestationLayer } from '../../src/verify/attestation-legacy.js';
 import { trustFromJson } from '../../src/verify/trust.js';
 import { verifyResultsJson } from '../../src/report/outputs.js';
 

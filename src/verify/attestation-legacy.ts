@@ -10,6 +10,7 @@
  */
 import type { SerializedBundle } from '@sigstore/bundle';
 import type { IdentityPolicy } from '../config-types.js';
+import { ANNOTATION_PREDICATE_TYPE_LEGACY, attestationTag, DSSE_ENVELOPE_MEDIA_TYPE } from '../formats/attestation-constants.js';
 import { ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN, sha256Hex, type LayerDescriptor } from '../formats/legacy.js';
 import { pemToDerB64, tlogEntryJson } from '../formats/message-bundle.js';
 import type { RekorEntry } from '../transparency/rekor.js';
@@ -20,20 +21,12 @@ import { legacyIssuerMismatch } from './cosign-issuer.js';
 import { entryFromAnnotation, MAX_SIGNATURE_LAYERS, type RepoRef, type SignatureReader } from './legacy.js';
 import type { Trust } from './trust.js';
 
-export const DSSE_LAYER_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
-/** cosign 2+ names the statement's type on the layer (a plain key, unsigned: a hint only). */
-export const ANNOTATION_LAYER_PREDICATE_TYPE = 'predicateType';
 /**
  * An SBOM attestation can be large: actions/attest caps predicates at 16 MiB,
  * base64 makes that about 21.4 MiB. cosign reads up to 128 MiB; we stop well
  * before, at a size no real attestation reaches.
  */
 export const MAX_ATTESTATION_BYTES = 32 * 1024 * 1024;
-
-/** `sha256:abc…` → `sha256-abc….att`, the tag cosign reads. */
-export function attestationTag(digest: string): string {
-  return `${digest.replace(':', '-')}.att`;
-}
 
 /** The envelope digest a log entry records: cosign's bundleHash (dsse `envelopeHash`, intoto `content.hash`). */
 function loggedEnvelopeHash(entry: RekorEntry): string | undefined {
@@ -136,13 +129,13 @@ export async function verifyLegacyAttestations(
     return [failed({ format: 'legacy', reference }, 'malformed', why)];
   }
   const verdicts: AttestationVerdict[] = [];
-  for (const layer of all.filter((l) => l.mediaType === DSSE_LAYER_MEDIA_TYPE)) {
+  for (const layer of all.filter((l) => l.mediaType === DSSE_ENVELOPE_MEDIA_TYPE)) {
     let blob: Buffer;
     try {
       blob = await reader.getBlob(repo, layer.digest, MAX_ATTESTATION_BYTES);
     } catch (err) {
       // One unreadable layer must not hide the others.
-      const hinted = layer.annotations?.[ANNOTATION_LAYER_PREDICATE_TYPE];
+      const hinted = layer.annotations?.[ANNOTATION_PREDICATE_TYPE_LEGACY];
       verdicts.push(failed({ format: 'legacy', reference, ...(hinted ? { predicateType: hinted } : {}) }, 'malformed', `the envelope ${layer.digest} cannot be read: ${(err as Error).message}`));
       continue;
     }

@@ -7,8 +7,7 @@
  * with the statement's `predicateType` (pkg/policy/attestation.go), so a name
  * here must give exactly the URI cosign would compare.
  */
-
-export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
+import { SLSA_PROVENANCE_V1 } from '../formats/attestation-constants.js';
 
 export const COSIGN_PREDICATE_TYPES: Readonly<Record<string, string>> = {
   custom: 'https://cosign.sigstore.dev/attestation/v1',
