@@ -124,6 +124,11 @@ describe.each([
     expect({ code: r.code, result: resultOf(r) }).toMatchObject({ code: 0, result: { verified: true } });
     expect(resultOf(r).reason).toMatch(new RegExp(`^verified \\(${format}, log entry \\d+\\): ${SLSA1.replace(/[./]/g, '\\$&')} attestation by `));
     expect(resultOf(r).attestations).toEqual([expect.objectContaining({ format, predicateType: SLSA1, verified: true })]);
+    expect(r.outputs['verify-commands-cosign3']).toMatch(new RegExp(`^cosign verify-attestation --type '${SLSA1.replace(/[./]/g, '\\$&')}' `));
+    // gh reads only bundle referrers: its command is offered only where the attestation is one.
+    const gh = `gh attestation verify oci://${image} --bundle-from-oci --predicate-type '${SLSA1}' --repo kupecloud/demo-app`;
+    if (format === 'bundle') expect(r.summary).toContain(gh);
+    else expect(r.summary).not.toContain('gh attestation verify');
   }, 180_000);
 
   test('fails for another identity and another predicate type', async () => {

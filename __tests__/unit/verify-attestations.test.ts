@@ -6,6 +6,7 @@
  */
 import { parseConfig } from '../../src/config.js';
 import { cosignVerifyCommands } from '../../src/report/commands.js';
+import { ghAttestationCommands } from '../../src/report/gh-commands.js';
 import type { Subject } from '../../src/subjects/resolve.js';
 import type { AttestationVerdict } from '../../src/verify/attestation-check.js';
 import { COSIGN_PREDICATE_TYPES, parsePredicateType } from '../../src/verify/attestation-types.js';
@@ -99,5 +100,26 @@ describe('printed commands', () => {
     const bundle = cosignVerifyCommands({ images, identity: IDENTITY, issuer: ISSUER, format: 'bundle', predicateType: SLSA1 });
     expect(bundle.cosign2[0]).toMatch(/^cosign verify-attestation --type .* --new-bundle-format /);
     expect(() => cosignVerifyCommands({ images, identity: IDENTITY, issuer: ISSUER, format: 'legacy', predicateType: 'https://x\ny' })).toThrow(/control character/);
+  });
+});
+
+describe('gh attestation verify commands', () => {
+  const images = [`ghcr.io/acme/app@${D1}`];
+
+  it('name the repository of a GitHub workflow identity, the type and the issuer', () => {
+    expect(ghAttestationCommands({ images, identity: IDENTITY, issuer: ISSUER, predicateType: SLSA1 })).toEqual([
+      `gh attestation verify oci://ghcr.io/acme/app@${D1} --bundle-from-oci --predicate-type '${SLSA1}' --repo acme/app --cert-identity '${IDENTITY}' --cert-oidc-issuer '${ISSUER}'`,
+    ]);
+  });
+
+  it('take the owner from an anchored regexp, and a custom trusted root', () => {
+    const [line] = ghAttestationCommands({ images, identityRegexp: '^(?:https://github\\.com/acme/.+)$', issuer: ISSUER, predicateType: SLSA1, trustedRootPath: '/t/root.json' });
+    expect(line).toContain(`--owner acme --cert-identity-regex '^(?:https://github\\.com/acme/.+)$'`);
+    expect(line).toMatch(/--custom-trusted-root \/t\/root\.json$/);
+  });
+
+  it('are not written for identities gh cannot scope to a repository', () => {
+    expect(ghAttestationCommands({ images, identity: 'someone@example.com', issuer: ISSUER, predicateType: SLSA1 })).toEqual([]);
+    expect(ghAttestationCommands({ images, identityRegexp: '^(?:.*)$', issuer: ISSUER, predicateType: SLSA1 })).toEqual([]);
   });
 });

@@ -64,6 +64,8 @@ export interface VerifyCommands {
   cosign3: string[];
   /** What the commands need (versions, files), one sentence each, for the summary. */
   notes: string[];
+  /** Verify mode with `predicate-type`, bundles found: `gh attestation verify` commands (./gh-commands.ts). */
+  gh?: string[];
 }
 
 /** Characters that never need quoting in a POSIX shell word. */

@@ -31,6 +31,7 @@ export function commandsMarkdown(commands: VerifyCommands): string[] {
     '',
     ...details('cosign 3.x', [fenced('sh', commands.cosign3.join('\n'))], true),
     ...details('cosign 2.x', [fenced('sh', commands.cosign2.join('\n'))]),
+    ...(commands.gh?.length ? details('gh (bundle referrers only)', [fenced('sh', commands.gh.join('\n'))]) : []),
     ...commands.notes.map((n) => `- ${n}`),
     '',
   ];
