@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import { pushImage, type RegistryAccess } from '../../sandbox/oci.js';
 import { runAction, type RunResult } from '../../sandbox/runner.js';
 import { copyAtt, copyReferrers, writeAtt } from '../helpers/attestation-copy.js';
@@ -101,6 +102,17 @@ describe.each([
     expect(r.stdout).toMatch(/::notice title=Attestation verified::/);
     expect(r.summary).toContain('## Attestation verification: 1 of 1 image verified');
     expect(r.summary).toContain(`**Predicate type:** \`${TYPE}\` (from the short name \`custom\`)`);
+    // The policies require the attestation verified here, beside the signature.
+    const docs = parseAllDocuments(r.outputs['policies-enforce']).map((d) => d.toJS());
+    expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
+      'ClusterPolicy/verify-bundled-signature',
+      'ImageValidatingPolicy/verify-bundled-signature',
+      'ClusterImagePolicy/verify-bundled-signature',
+      'ClusterImagePolicy/verify-bundled-attested',
+    ].map((n) => n.replace('bundled', repo.split('/')[1])).map((n) => n.replace('verify-', `verify-cosign-`)));
+    expect(docs[0].spec.rules[0].verifyImages[0].attestations).toEqual([expect.objectContaining({ name: 'custom', type: TYPE })]);
+    expect(docs[3].spec.authorities[0].attestations).toEqual([{ name: 'custom', predicateType: TYPE }]);
+    expect(r.summary).toContain(`with attestations of type \`${TYPE}\` by that identity`);
     expect(r.outputs['verify-commands-cosign3']).toBe(`cosign verify-attestation --type '${TYPE}' --certificate-identity '${IDENTITY}' --certificate-oidc-issuer '${OAUTH}' --trusted-root ${TRUSTED_ROOT} ${open.host}/${repo}@${DIGEST}`);
   });
 
