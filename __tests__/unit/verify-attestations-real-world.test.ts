@@ -153,3 +153,33 @@ describe('the .att layer checks what cosign checks', () => {
     expect(judge({ ...attLayer, annotations: noCert as typeof attLayer.annotations })).toMatchObject({ ok: false, failure: 'malformed' });
   });
 });
+
+describe('GitHub Actions provenance in an older bundle (sigstore-js v0.1, intoto 0.0.2), as a referrer', () => {
+  // sigstore-js's provenance of sigstore@1.3.0 (PROVENANCE.md): an npm package, so its subject digest is sha512.
+  const provenance = read('sigstore-js-provenance.sigstore.json');
+  const statement = JSON.parse(Buffer.from(provenance.dsseEnvelope.payload, 'base64').toString());
+  const digest = `sha512:${statement.subject[0].digest.sha512}`;
+  const ACTIONS = { exact: 'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main', issuer: 'https://token.actions.githubusercontent.com' };
+  const SLSA02 = 'https://slsa.dev/provenance/v0.2';
+  const registry = async () => {
+    const reg = new MemoryRegistry(true);
+    await pushReferrer(reg, subjectFor(digest), provenance, { annotations: { 'dev.sigstore.bundle.predicateType': SLSA02 } });
+    return reg;
+  };
+
+  it('verifies as gh reads it, for its workflow and type, and says cosign 3 does not read it', async () => {
+    const v = await verifyImageAttestations(await registry(), subjectFor(digest), trust, ACTIONS, SLSA02);
+    expect(v).toMatchObject({ ok: true, reason: `verified (bundle, log entry 18300934): ${SLSA02} attestation by ${ACTIONS.exact}` });
+    expect(v.cosign3).toMatch(/^cosign would reject it: the bundle is v0\.1; cosign 3 reads only v0\.3 bundles/);
+    expect(v.notes.join()).toMatch(/gh attestation verify reads it/);
+  });
+
+  it('fails for another workflow, another type, another digest', async () => {
+    const reg = await registry();
+    expect(await verifyImageAttestations(reg, subjectFor(digest), trust, { ...ACTIONS, exact: ACTIONS.exact.replace('main', 'dev') }, SLSA02)).toMatchObject({ ok: false, verdicts: [expect.objectContaining({ failure: 'identity' })] });
+    expect(await verifyImageAttestations(reg, subjectFor(digest), trust, ACTIONS, 'https://slsa.dev/provenance/v1')).toMatchObject({ ok: false, verdicts: [expect.objectContaining({ failure: 'predicate-type' })] });
+    const elsewhere = new MemoryRegistry(true);
+    await pushReferrer(elsewhere, subjectFor(OTHER_DIGEST), provenance);
+    expect(await verifyImageAttestations(elsewhere, subjectFor(OTHER_DIGEST), trust, ACTIONS, SLSA02)).toMatchObject({ ok: false, verdicts: [expect.objectContaining({ failure: 'digest-claim' })] });
+  });
+});

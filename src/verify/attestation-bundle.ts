@@ -8,13 +8,14 @@
  * Kyverno ignore the `dev.sigstore.bundle.predicateType` annotation (cosign
  * 3.0.x even writes the wrong one), and so do we: the signed statement decides.
  */
+import { bundleFromJSON, type SerializedBundle } from '@sigstore/bundle';
 import type { IdentityPolicy } from '../config-types.js';
 import { SIGN_PREDICATE_TYPE, type Descriptor } from '../formats/bundle.js';
 import { declaredPredicateType, statementVerdict, type AttestationVerdict, type Envelope } from './attestation-check.js';
 import { MAX_ATTESTATION_BYTES } from './attestation-legacy.js';
 import { listReferrers, MAX_BUNDLE_REFERRERS, type BundleReader } from './bundle.js';
 import { failed, verifyBundle } from './check.js';
-import { discoverBundle, type Discovery } from './discovery.js';
+import { bundleVersion, discoverBundle, type Discovery, type ReferrerManifest } from './discovery.js';
 import type { RepoRef } from './legacy.js';
 import type { Trust } from './trust.js';
 
@@ -52,20 +53,57 @@ async function judgeReferrer(
     return { counted: false, verdict: listedAsBundle ? failed(base, 'unreadable', `the referrer cannot be read: ${(err as Error).message}`) : undefined };
   }
   if (!found.found) {
-    // gh reads bundles cosign 3 does not (older versions): name why it does not count, when it claims to be one.
-    return { counted: false, verdict: listedAsBundle ? failed(base, 'malformed', found.why) : undefined };
+    if (!listedAsBundle) return { counted: false };
+    // gh reads bundles cosign 3 does not (v0.1, v0.2: older actions/attest): judged as gh judges them, flagged for cosign.
+    const older = await olderBundle(reader, repo, found.manifest);
+    if (!older) return { counted: false, verdict: failed(base, 'malformed', found.why) };
+    const judged = await judgeBundle(older, found.manifest ?? {}, base, digest, trust, policy, predicateType);
+    return { counted: false, verdict: judged.ok ? { ...judged, cosignRejects: found.why, note: `${found.why}; gh attestation verify reads it` } : judged };
   }
   const envelope = (found.bundle as { dsseEnvelope?: Envelope }).dsseEnvelope;
-  const declared = declaredPredicateType(envelope);
   // A cosign signature is no attestation, unless that is the type asked for.
-  if (!envelope || (declared === SIGN_PREDICATE_TYPE && predicateType !== SIGN_PREDICATE_TYPE)) return { counted: true };
+  if (!envelope || (declaredPredicateType(envelope) === SIGN_PREDICATE_TYPE && predicateType !== SIGN_PREDICATE_TYPE)) return { counted: true };
+  return { counted: true, verdict: await judgeBundle(found.bundle, found.manifest, base, digest, trust, policy, predicateType) };
+}
+
+/** A DSSE bundle found for `digest`: the referrer's subject, the signature, then the statement. */
+async function judgeBundle(
+  bundle: SerializedBundle,
+  manifest: ReferrerManifest,
+  base: { format: 'bundle'; reference: string },
+  digest: string,
+  trust: Trust,
+  policy: IdentityPolicy,
+  predicateType: string | undefined,
+): Promise<AttestationVerdict> {
+  const envelope = (bundle as { dsseEnvelope?: Envelope }).dsseEnvelope;
+  const declared = declaredPredicateType(envelope);
   const typed = { ...base, ...(declared !== undefined ? { predicateType: declared } : {}) };
-  if (found.manifest.subject?.digest !== digest) {
+  if (!envelope) return failed(typed, 'malformed', 'the bundle holds no DSSE envelope (a message signature, not an attestation)');
+  if (manifest.subject?.digest !== digest) {
     // A fallback index is writable by anyone who can push: it must not lend us another image's attestation.
-    return { counted: true, verdict: failed(typed, 'digest-claim', `the referrer's subject is ${found.manifest.subject?.digest ?? 'missing'}, not ${digest}`) };
+    return failed(typed, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
   }
-  const verified = verifyBundle(found.bundle, undefined, trust, policy, typed);
-  return { counted: true, verdict: verified.ok ? statementVerdict(verified, envelope, digest, predicateType) : verified };
+  const verified = verifyBundle(bundle, undefined, trust, policy, typed);
+  return verified.ok ? statementVerdict(verified, envelope, digest, predicateType) : verified;
+}
+
+/**
+ * What gh reads where cosign 3 reads nothing: the first layer of a referrer,
+ * if it holds a v0.1 or v0.2 bundle (cli/cli artifact/oci/client.go reads
+ * `layers[0]` of every referrer with a bundle artifactType, any version).
+ */
+async function olderBundle(reader: BundleReader, repo: RepoRef, manifest: ReferrerManifest | undefined): Promise<SerializedBundle | undefined> {
+  const layer = manifest?.layers?.[0];
+  if (!layer?.mediaType?.startsWith(BUNDLE_ARTIFACT_PREFIX)) return undefined;
+  try {
+    const json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_ATTESTATION_BYTES)).toString('utf8')) as SerializedBundle;
+    if (!/^0\.[12]$/.test(bundleVersion(json?.mediaType) ?? '')) return undefined;
+    bundleFromJSON(json);
+    return json;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS) as an attestation bundle. */

@@ -40,17 +40,22 @@ export function attestationReason(verdicts: AttestationVerdict[], predicateType:
   return `${prefix}${first.format}: ${first.reason}${rest}`;
 }
 
-/** What cosign 3 (and 2.6, which detects bundles too) would conclude, when it differs from our verdict. */
+/**
+ * What cosign 3 (and 2.6, which detects bundles too) would conclude, when it
+ * differs from our verdict: it reads only the bundles it counts when there is
+ * one, else only the `.att`; and never an attestation flagged `cosignRejects`
+ * (an older bundle version that only gh reads, an issuer only in OID .8).
+ */
 export function cosign3AttestationView(verdicts: AttestationVerdict[], cosign3Bundles: number): string | undefined {
-  const ours = verdicts.some((v) => v.ok);
-  if (!ours) return undefined;
-  if (cosign3Bundles > 0) {
-    if (verdicts.some((v) => v.ok && v.format === 'bundle')) return undefined;
-    return `cosign 3 would reject it: ${cosign3Bundles} Sigstore bundle referrer(s) exist for this digest (signatures count), so cosign 3 reads only bundles and ignores the .att attestation that verified here`;
+  const passed = verdicts.filter((v) => v.ok);
+  if (!passed.length) return undefined;
+  const read = cosign3Bundles > 0 ? 'bundle' : 'legacy';
+  if (passed.some((v) => v.format === read && !v.cosignRejects)) return undefined;
+  if (read === 'bundle') {
+    return `cosign 3 would reject it: ${cosign3Bundles} Sigstore bundle referrer(s) it reads exist for this digest (signatures count), so it reads only those, and none verifies for this type and identity; what verified here is ${passed.map((v) => (v.format === 'legacy' ? 'the .att attestation' : `a bundle it does not read (${v.cosignRejects})`)).join(', ')}`;
   }
-  const legacy = verdicts.filter((v) => v.ok && v.format === 'legacy');
-  if (legacy.length && legacy.every((v) => v.cosignRejects)) return `cosign would reject it: ${legacy[0].cosignRejects}`;
-  return undefined;
+  const flagged = passed.find((v) => v.cosignRejects);
+  return `cosign would reject it: ${flagged?.cosignRejects ?? 'it reads only the .att tag here, where nothing verifies'}`;
 }
 
 function attestationNotes(verdicts: AttestationVerdict[]): string[] {
