@@ -37909,7 +37909,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2896:
+/***/ 662:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -37931,6 +37931,87 @@ var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+;// CONCATENATED MODULE: ./src/config-endpoints.ts
+
+/** The RFC 3161 path of Sigstore's timestamp-authority (and of the sandbox's). */
+const TIMESTAMP_PATH = '/api/v1/timestamp';
+/**
+ * The URL a timestamp request is POSTed to. A base URL (`https://timestamp.example`),
+ * the form sigstore-js's `tsaServerURL` and many trusted roots use, is answered
+ * 404 by Sigstore's TSA: it gets the RFC 3161 path. A URL with a path is taken
+ * as the endpoint itself, since other TSAs serve RFC 3161 elsewhere.
+ */
+function timestampEndpoint(url) {
+    return new URL(url).pathname === '/' ? `${url.replace(/\/+$/, '')}${TIMESTAMP_PATH}` : url;
+}
+const time = (value, fallback) => {
+    const t = typeof value === 'string' ? Date.parse(value) : NaN;
+    return Number.isNaN(t) ? fallback : t;
+};
+/** An http(s) URL without credentials, query or fragment, trailing slashes trimmed; else undefined. */
+function serviceUrl(value) {
+    if (typeof value !== 'string')
+        return undefined;
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        return undefined;
+    }
+    if (!['https:', 'http:'].includes(url.protocol) || url.username || url.password || url.search || url.hash)
+        return undefined;
+    return url.href.replace(/\/+$/, '');
+}
+/**
+ * The service in use at `now`: valid now (started, not ended), the newest start
+ * first, the last listed on a tie (trusted roots append services as they rotate).
+ */
+function newestValid(services, now) {
+    let best;
+    for (const s of services) {
+        const url = serviceUrl(s.url);
+        const start = time(s.validFor?.start, -Infinity);
+        if (!url || start > now || time(s.validFor?.end, Infinity) <= now)
+            continue;
+        if (!best || start >= best.start)
+            best = { url, start };
+    }
+    return best?.url;
+}
+/**
+ * Fulcio's and Rekor's URLs as the trusted root names them
+ * (`certificateAuthorities[].uri`, `tlogs[].baseUrl`); each undefined when it
+ * names none valid at `now`.
+ */
+function urlsFromTrustedRoot(root, now = new Date()) {
+    const r = (typeof root === 'object' && root !== null ? root : {});
+    const list = (value) => (Array.isArray(value) ? value.filter((v) => typeof v === 'object' && v !== null) : []);
+    const urls = {};
+    const fulcioUrl = newestValid(list(r.certificateAuthorities).map((ca) => ({ url: ca.uri, validFor: ca.validFor })), now.getTime());
+    const rekorUrl = newestValid(list(r.tlogs).map((log) => ({ url: log.baseUrl, validFor: log.publicKey?.validFor })), now.getTime());
+    if (fulcioUrl)
+        urls.fulcioUrl = fulcioUrl;
+    if (rekorUrl)
+        urls.rekorUrl = rekorUrl;
+    return urls;
+}
+/** The error for a Fulcio or Rekor URL that is neither given nor (verify mode) named by the trusted root. */
+function missingEndpoint(name, mode, trustedRoot) {
+    const example = `https://${name.replace(/-url$/, '')}.example.com`;
+    const what = name === 'fulcio-url' ? 'certificate authority (certificateAuthorities[].uri)' : 'transparency log (tlogs[].baseUrl)';
+    if (mode === 'verify') {
+        throw new errors/* ActionError */.lZ(`${name} is not set, and the trusted root ${trustedRoot} names no ${what} valid now`, {
+            input: name,
+            fix: `set ${name}, e.g. ${example}, or give the trusted_root.json of the instance that made the signatures`,
+        });
+    }
+    throw new errors/* ActionError */.lZ(`${name} is required to sign with a custom Sigstore instance (sigstore: custom)`, {
+        input: name,
+        fix: `set ${name}, e.g. ${example} (only verify mode takes it from trusted-root)`,
+    });
+}
+
 // EXTERNAL MODULE: ./src/subjects/reference.ts
 var reference = __nccwpck_require__(9108);
 ;// CONCATENATED MODULE: ./src/config-images.ts
@@ -38029,8 +38110,6 @@ function dedupe(refs) {
 
 // EXTERNAL MODULE: ./src/registry/hosts.ts
 var hosts = __nccwpck_require__(1604);
-// EXTERNAL MODULE: ./src/verify/attestation-types.ts
-var attestation_types = __nccwpck_require__(339);
 ;// CONCATENATED MODULE: ./src/config.ts
 /**
  * The action's inputs and the runner's environment → one typed Config.
@@ -38065,7 +38144,7 @@ function buildConfig(read, env) {
     const images = parseImageInputs(read);
     const verify = bool(read, 'verify', true);
     const runner = runnerFrom(env);
-    const sigstore = sigstoreInstance(read, mode === 'verify' || verify);
+    const sigstore = sigstoreInstance(read, mode, mode === 'verify' || verify);
     const allowPublicLog = bool(read, 'allow-public-log', false);
     const registryUsername = read('registry-username');
     const registryPassword = read('registry-password');
@@ -38091,9 +38170,6 @@ function buildConfig(read, env) {
     };
     if (mode === 'verify')
         config.identity = identityPolicy(read, runner);
-    const verifyAttestation = mode === 'verify' ? verifyPredicateType(read) : undefined;
-    if (verifyAttestation)
-        config.verifyAttestation = verifyAttestation;
     if (registryUsername)
         config.registryCredentials = { username: registryUsername, password: registryPassword };
     if (read('github-token'))
@@ -38153,21 +38229,7 @@ function identityPolicy(read, runner) {
     }
     return { regexp, issuer };
 }
-/** Verify mode's `predicate-type`: a URI or a cosign short name; unset means signatures are verified. */
-function verifyPredicateType(read) {
-    const raw = read('predicate-type');
-    if (!raw)
-        return undefined;
-    const parsed = (0,attestation_types/* parsePredicateType */.$d)(raw);
-    if ('error' in parsed) {
-        throw new errors/* ActionError */.lZ(parsed.error, {
-            input: 'predicate-type',
-            fix: 'give the predicate type URI (e.g. https://slsa.dev/provenance/v1) or a cosign short name: slsaprovenance1, slsaprovenance02, spdxjson, cyclonedx, openvex, vuln, link, custom',
-        });
-    }
-    return parsed;
-}
-function sigstoreInstance(read, willVerify) {
+function sigstoreInstance(read, mode, willVerify) {
     const kind = oneOf(read, 'sigstore', ['public-good', 'custom'], 'public-good');
     if (kind === 'public-good') {
         const stray = CUSTOM_ONLY_INPUTS.find((name) => read(name));
@@ -38179,29 +38241,32 @@ function sigstoreInstance(read, willVerify) {
         }
         return { kind, fulcioUrl: PUBLIC_GOOD_FULCIO, rekorUrl: PUBLIC_GOOD_REKOR };
     }
-    const instance = { kind, fulcioUrl: endpoint(read, 'fulcio-url', true), rekorUrl: endpoint(read, 'rekor-url', true) };
-    const tsaUrl = endpoint(read, 'tsa-url', false);
-    if (tsaUrl)
-        instance.tsaUrl = tsaUrl;
-    const trustedRoot = read('trusted-root');
-    if (trustedRoot)
-        instance.trustedRootPath = checkTrustedRoot(trustedRoot);
-    else if (willVerify) {
+    const trustedRoot = read('trusted-root') ? checkTrustedRoot(read('trusted-root')) : undefined;
+    if (!trustedRoot && willVerify) {
         throw new errors/* ActionError */.lZ('a custom instance needs its trusted root to verify signatures', {
             input: 'trusted-root',
             fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or verify: false to sign without the check)',
         });
     }
+    // Verify mode contacts neither Fulcio nor Rekor: their URLs only name the instance in the
+    // printed commands and policies, and the trusted root already names them.
+    const named = mode === 'verify' && trustedRoot ? urlsFromTrustedRoot(trustedRoot.json) : {};
+    const url = (name, fromRoot) => endpoint(read, name) ?? fromRoot ?? missingEndpoint(name, mode, trustedRoot?.path);
+    const instance = { kind, fulcioUrl: url('fulcio-url', named.fulcioUrl), rekorUrl: url('rekor-url', named.rekorUrl) };
+    const tsaUrl = endpoint(read, 'tsa-url');
+    // Normalised once, here: the client and everything printed use the same endpoint.
+    if (tsaUrl)
+        instance.tsaUrl = timestampEndpoint(tsaUrl);
+    if (trustedRoot)
+        instance.trustedRootPath = trustedRoot.path;
     return instance;
 }
-function endpoint(read, name, required) {
+/** An http(s) URL without credentials, query or fragment, trailing slashes trimmed; undefined when unset. */
+function endpoint(read, name) {
     const raw = read(name);
     const example = `https://${name.replace(/-url$/, '')}.example.com`;
-    if (!raw) {
-        if (!required)
-            return undefined;
-        throw new errors/* ActionError */.lZ(`${name} is required when sigstore is custom`, { input: name, fix: `set ${name}, e.g. ${example}` });
-    }
+    if (!raw)
+        return undefined;
     let url;
     try {
         url = new URL(raw);
@@ -38244,7 +38309,7 @@ function checkTrustedRoot(file) {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         throw new errors/* ActionError */.lZ(`${absolute} is not a JSON object`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
     }
-    return absolute;
+    return { path: absolute, json: parsed };
 }
 /** `key=value` lines (not commas: values may contain them), split at the first `=`; keys sorted. */
 function parseAnnotations(text) {
@@ -38368,9 +38433,9 @@ function formatMessage(what, d) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
-/* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2896);
+/* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(662);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6100);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(780);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -38404,7 +38469,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6100:
+/***/ 780:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38423,8 +38488,8 @@ var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
 var lib_core = __nccwpck_require__(6058);
-// EXTERNAL MODULE: ./src/config.ts + 1 modules
-var src_config = __nccwpck_require__(2896);
+// EXTERNAL MODULE: ./src/config.ts + 2 modules
+var src_config = __nccwpck_require__(662);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: external "node:crypto"
@@ -40104,6 +40169,58 @@ function pemFromTrustedRoot(trustedRootJson, rekorUrl) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/report/trust-root-policy.ts
+function trust_root_policy_pem(label, base64) {
+    const lines = Buffer.from(base64, 'base64').toString('base64').match(/.{1,64}/g) ?? [];
+    return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+const goBytes = (text) => Buffer.from(text, 'utf8').toString('base64');
+function authority(ca) {
+    const certs = (ca.certChain?.certificates ?? []).flatMap((c) => (c.rawBytes ? [trust_root_policy_pem('CERTIFICATE', c.rawBytes)] : []));
+    if (!certs.length || !ca.uri)
+        return undefined;
+    return {
+        subject: { organization: ca.subject?.organization ?? '', commonName: ca.subject?.commonName ?? '' },
+        uri: ca.uri,
+        certChain: goBytes(certs.join('')),
+    };
+}
+function log(l) {
+    if (!l.publicKey?.rawBytes || !l.baseUrl)
+        return undefined;
+    return { baseURL: l.baseUrl, hashAlgorithm: 'sha-256', publicKey: goBytes(trust_root_policy_pem('PUBLIC KEY', l.publicKey.rawBytes)) };
+}
+const defined = (items) => items.filter((i) => i !== undefined);
+/** The TrustRoot object, or undefined when the trusted root lists no usable CA (nothing to trust). */
+function policyControllerTrustRootObject(name, trustedRootJson) {
+    let root;
+    try {
+        root = JSON.parse(trustedRootJson);
+    }
+    catch {
+        return undefined;
+    }
+    const certificateAuthorities = defined((root.certificateAuthorities ?? []).map(authority));
+    if (!certificateAuthorities.length)
+        return undefined;
+    const tLogs = defined((root.tlogs ?? []).map(log));
+    const ctLogs = defined((root.ctlogs ?? []).map(log));
+    const timestampAuthorities = defined((root.timestampAuthorities ?? []).map(authority));
+    return {
+        apiVersion: 'policy.sigstore.dev/v1alpha1',
+        kind: 'TrustRoot',
+        metadata: { name },
+        spec: {
+            sigstoreKeys: {
+                certificateAuthorities,
+                tLogs: tLogs.length ? tLogs : undefined,
+                ctLogs: ctLogs.length ? ctLogs : undefined,
+                timestampAuthorities: timestampAuthorities.length ? timestampAuthorities : undefined,
+            },
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/report/policies.ts
 /**
  * Ready-made cluster admission policies that admit only images signed by this
@@ -40113,6 +40230,7 @@ function pemFromTrustedRoot(trustedRootJson, rekorUrl) {
  * `pkg/image/verifiers`, `api/kyverno/v1`; sigstore/policy-controller
  * `pkg/webhook/validator.go`). Roll out with stage `audit`, then `enforce`.
  */
+
 
 
 
@@ -40276,8 +40394,11 @@ function policyControllerClusterImagePolicy(input) {
     const trustRootRef = custom ? (custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`) : undefined;
     const bundleOnly = input.format === 'bundle';
     const notes = [];
-    if (trustRootRef)
-        notes.push(`Create a TrustRoot named ${trustRootRef} (policy.sigstore.dev/v1alpha1) holding this instance's keys before applying.`);
+    if (trustRootRef) {
+        notes.push(custom?.trustedRootJson && policyControllerTrustRootObject(trustRootRef, custom.trustedRootJson)
+            ? `Apply the TrustRoot ${trustRootRef} (the document before this one: this instance's keys) first.`
+            : `Create a TrustRoot named ${trustRootRef} (policy.sigstore.dev/v1alpha1) holding this instance's keys before applying.`);
+    }
     if (bundleOnly)
         notes.push(`policy-controller verifies bundles as attestations: the authority asks for predicate type ${COSIGN_SIGN_PREDICATE}.`);
     notes.push('Applies in namespaces labelled policy.sigstore.dev/include=true.');
@@ -40307,12 +40428,25 @@ function policyControllerClusterImagePolicy(input) {
     };
     return snippet(object, 'sigstore policy-controller ClusterImagePolicy', input, notes);
 }
-/** All three, for the job summary. */
+/** policy-controller's TrustRoot for a custom instance whose trusted root was readable. */
+function policyControllerTrustRoot(input) {
+    const custom = input.custom;
+    if (!custom?.trustedRootJson)
+        return undefined;
+    const name = custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`;
+    const object = policyControllerTrustRootObject(name, custom.trustedRootJson);
+    if (!object)
+        return undefined;
+    const notes = ["This custom Sigstore instance's public keys and certificates, for the ClusterImagePolicy that follows (its trustRootRef)."];
+    return snippet(object, 'sigstore policy-controller TrustRoot', input, notes);
+}
+/** All of them, for the job summary. */
 function policySnippets(input) {
     return {
         kyvernoClusterPolicy: kyvernoClusterPolicy(input),
         kyvernoImageValidatingPolicy: kyvernoImageValidatingPolicy(input),
         policyControllerClusterImagePolicy: policyControllerClusterImagePolicy(input),
+        policyControllerTrustRoot: policyControllerTrustRoot(input),
     };
 }
 
@@ -40374,7 +40508,13 @@ function policiesFor(config, images, identity, issuer, format) {
     }
     return { identity, issuer, sets, unavailable: problems.length ? `no policies for ${problems.join('; ')}` : undefined };
 }
-const snippetsOf = (s) => [s.kyvernoClusterPolicy, s.kyvernoImageValidatingPolicy, s.policyControllerClusterImagePolicy];
+/** In the order to apply them: a TrustRoot before the ClusterImagePolicy that names it. */
+const snippetsOf = (s) => [
+    s.kyvernoClusterPolicy,
+    s.kyvernoImageValidatingPolicy,
+    ...(s.policyControllerTrustRoot ? [s.policyControllerTrustRoot] : []),
+    s.policyControllerClusterImagePolicy,
+];
 /** Every snippet of one stage as a multi-document YAML stream; each document's comments name the verifier it is for. */
 function policiesYaml(report, stage) {
     return report.sets.flatMap((set) => snippetsOf(set[stage]).map((s) => s.yaml)).join('---\n');
@@ -40420,36 +40560,27 @@ function setSignOutputs(o) {
     lib_core.setOutput('bundle-path', o.bundleDir);
     lib_core.setOutput('verified', String(o.verified));
 }
-/**
- * `verify-results`: one object per image, with every signature judged (for
- * scripts that act on failures). Verifying attestations (`predicateType` set),
- * the list is `attestations`, each naming the predicateType its statement has.
- */
-function verifyResultsJson(results, predicateType) {
-    return results.map((r) => {
-        const judged = r.verdicts.map((v) => ({
+/** `verify-results`: one object per image, with every signature judged (for scripts that act on failures). */
+function verifyResultsJson(results) {
+    return results.map((r) => ({
+        image: r.image,
+        digest: r.subject.digest,
+        verified: r.ok,
+        reason: r.reason,
+        ...(r.cosign3 ? { cosign3: r.cosign3 } : {}),
+        signatures: r.verdicts.map((v) => ({
             format: v.format,
             reference: v.reference,
-            ...(predicateType !== undefined ? { predicateType: v.predicateType ?? null } : {}),
             verified: v.ok,
             ...(v.identity !== undefined ? { identity: v.identity, issuer: v.issuer } : {}),
             ...(v.logIndex !== undefined ? { logIndex: v.logIndex, integratedTime: v.integratedTime } : {}),
             ...(v.ok ? {} : { failure: v.failure, reason: v.reason }),
-        }));
-        return {
-            image: r.image,
-            digest: r.subject.digest,
-            ...(predicateType !== undefined ? { predicateType } : {}),
-            verified: r.ok,
-            reason: r.reason,
-            ...(r.cosign3 ? { cosign3: r.cosign3 } : {}),
-            ...(predicateType !== undefined ? { attestations: judged } : { signatures: judged }),
-        };
-    });
+        })),
+    }));
 }
 function setVerifyOutputs(o) {
     setGuidanceOutputs(o.identity, o.issuer, o.verifyCommands, o.policies);
-    lib_core.setOutput('verify-results', JSON.stringify(verifyResultsJson(o.results, o.predicateType)));
+    lib_core.setOutput('verify-results', JSON.stringify(verifyResultsJson(o.results)));
     lib_core.setOutput('verified', String(o.results.length > 0 && o.results.every((r) => r.ok)));
 }
 
@@ -40481,6 +40612,9 @@ function commandsMarkdown(commands) {
     ];
 }
 function snippetBlock(audit, enforce, auditWord) {
+    // Keys are the same in both stages: one block, to apply before the policy that names it.
+    if (audit.kind === 'TrustRoot')
+        return details(`${audit.kind} (${audit.apiVersion}): apply first`, [fenced('yaml', audit.yaml)]);
     return details(`${audit.kind} (${audit.apiVersion}): ${auditWord} first, then enforce`, [
         `Roll out with ${auditWord} (reports, blocks nothing):`,
         '',
@@ -40629,11 +40763,7 @@ function build(input, identityFlags) {
     for (const v of [input.custom?.trustedRootPath, input.custom?.rekorUrl])
         if (v !== undefined)
             assertOneLine(v, 'custom instance setting');
-    if (input.predicateType !== undefined)
-        assertOneLine(input.predicateType, 'predicate type');
-    // The full URI, never a short name: cosign 2 and 3 compare it verbatim with the statement.
-    const verb = input.predicateType === undefined ? ['verify'] : ['verify-attestation', '--type', shellQuote(input.predicateType)];
-    const head = ['cosign', ...verb, ...identityFlags, '--certificate-oidc-issuer', shellQuote(input.issuer)];
+    const head = ['cosign', 'verify', ...identityFlags, '--certificate-oidc-issuer', shellQuote(input.issuer)];
     const line = (major, image) => [...head, ...trailingFlags(input, major), shellWord(image)].join(' ');
     return {
         cosign2: input.images.map((image) => line(2, image)),
@@ -40643,16 +40773,13 @@ function build(input, identityFlags) {
 }
 function notesFor(input) {
     const notes = [];
-    if (input.predicateType !== undefined) {
-        notes.push('cosign 3 (and 2.6.x) reads attestation bundles first and the legacy `.att` tag only when no Sigstore bundle referrer exists for the digest, signatures included; cosign 2 reads attestation bundles only from 2.6.0, with `--new-bundle-format`.');
-    }
-    else if (input.format === 'bundle') {
+    if (input.format === 'bundle') {
         notes.push('cosign 2 reads Sigstore bundle referrers only from 2.6.0, with `--new-bundle-format`; cosign 3 reads them by default.');
     }
     else {
         notes.push('cosign 3 verifies bundles first and reads the legacy `.sig` signature only when no bundle exists for the digest: a bundle attached later by another signer hides it.');
     }
-    if (input.format === 'both' && input.predicateType === undefined)
+    if (input.format === 'both')
         notes.push('Both formats were written: cosign 2 before 2.6.3 checks the `.sig` signature; cosign 3 (and 2.6.3+) checks the bundle.');
     if (input.custom?.trustedRootPath) {
         notes.push('`--trusted-root` needs cosign 2.5.1 or later (2.6.0 for bundles). Older cosign 2 releases take the keys from SIGSTORE_ROOT_FILE, SIGSTORE_REKOR_PUBLIC_KEY and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE (PEM files) instead.');
@@ -40702,8 +40829,7 @@ function verifyCommandsFor(config, records, identity, issuer) {
 }
 /** Verify mode: the policy asked for, pointed at the format that was found. */
 function verifyModeCommands(config, images, policy, format) {
-    const predicateType = config.verifyAttestation?.uri;
-    const common = { images: [...new Set(images)], issuer: policy.issuer, format, custom: customFlags(config), ...(predicateType ? { predicateType } : {}) };
+    const common = { images: [...new Set(images)], issuer: policy.issuer, format, custom: customFlags(config) };
     return policy.exact !== undefined
         ? cosignVerifyCommands({ ...common, identity: policy.exact })
         : cosignVerifyCommandsForRegexp({ ...common, identityRegexp: policy.regexp ?? '' });
@@ -41858,7 +41984,7 @@ class TimestampClient {
                 input: 'tsa-url',
                 fix: res.status >= 500 || res.status === 429
                     ? 'the timestamp authority is unavailable; re-run the job later — nothing was attached for this image'
-                    : 'check that `tsa-url` is the full RFC 3161 endpoint (e.g. https://timestamp.example/api/v1/timestamp)',
+                    : "check that `tsa-url` is the timestamp authority's base URL (https://timestamp.example, sent to /api/v1/timestamp) or its full RFC 3161 endpoint",
             });
         }
         try {
@@ -42159,12 +42285,8 @@ function bundleVersion(mediaType) {
 }
 /** cosign 3 reads v0.3 (and v0.3.x); sigstore-go refuses v0.4 and later, cosign anything before v0.3. */
 const readableVersion = (v) => v !== undefined && /^0\.3(?:\.\d+)?$/.test(v);
-/**
- * What cosign 3 makes of one listed referrer. Registry errors reading the
- * manifest are thrown. `maxBytes` bounds the bundle read (attestations carry
- * whole SBOMs; a signature bundle is a few KiB).
- */
-async function discoverBundle(reader, repo, referrerDigest, maxBytes = MAX_BUNDLE_BYTES) {
+/** What cosign 3 makes of one listed referrer. Registry errors reading the manifest are thrown. */
+async function discoverBundle(reader, repo, referrerDigest) {
     const fetched = await reader.getManifest(repo, referrerDigest);
     if (!fetched)
         return { found: false, why: 'the referrer is listed but its manifest is not in the repository' };
@@ -42179,7 +42301,7 @@ async function discoverBundle(reader, repo, referrerDigest, maxBytes = MAX_BUNDL
     }
     let json;
     try {
-        json = JSON.parse((await reader.getBlob(repo, layer.digest, maxBytes)).toString('utf8'));
+        json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8'));
     }
     catch (err) {
         return { found: false, manifest, why: `the bundle cannot be read: ${err.message}` };
@@ -43498,10 +43620,8 @@ async function settleLimited(items, limit, fn) {
  * someone else says more than one that is broken, and broken says more than
  * unreadable.
  */
-const RANK = ['identity', 'issuer', 'digest-claim', 'predicate-type', 'signature', 'log-proof', 'chain', 'malformed', 'unreadable', 'none-found'];
+const RANK = ['identity', 'issuer', 'digest-claim', 'signature', 'log-proof', 'chain', 'malformed', 'unreadable', 'none-found'];
 const rankOf = (v) => RANK.indexOf(v.failure ?? 'malformed');
-/** The verdicts, most telling failure first. */
-const byRank = (verdicts) => [...verdicts].sort((a, b) => rankOf(a) - rankOf(b));
 const NO_SIGNATURES = 'no signatures found (neither a `.sig` tag nor a bundle referrer for this digest)';
 function imageReason(verdicts) {
     if (!verdicts.length)
@@ -43511,7 +43631,7 @@ function imageReason(verdicts) {
         const entry = passed.logIndex === undefined ? '' : `, log entry ${passed.logIndex}`;
         return `verified (${passed.format}${entry}): signed by ${passed.identity}`;
     }
-    const sorted = byRank(verdicts);
+    const sorted = [...verdicts].sort((a, b) => rankOf(a) - rankOf(b));
     const first = sorted[0];
     const others = sorted.length - 1;
     const prefix = sorted.length > 1 ? `${sorted.length} signatures, none verifies; ` : '';
@@ -43605,16 +43725,15 @@ function resultCell(r, audit) {
     const failedCell = audit ? '⚠️ would fail' : '❌ failed';
     return r.cosign3 ? `${failedCell} (⚠️ cosign 3 would accept it)` : failedCell;
 }
-function signaturesTable(results, attestations) {
-    const typeCell = (v) => (attestations ? ` ${cell(v.predicateType ? `\`${v.predicateType}\`` : '')} |` : '');
-    const rows = results.flatMap((r) => r.verdicts.map((v) => `| \`${cell(r.image.split('@')[0])}\` | ${v.format} |${typeCell(v)} \`${cell(v.reference)}\` | ${cell(v.identity ? `\`${v.identity}\`` : '')} | ${v.logIndex ?? ''} | ${v.ok ? '✅' : `❌ ${cell(v.reason ?? '')}`} |`));
+function signaturesTable(results) {
+    const rows = results.flatMap((r) => r.verdicts.map((v) => `| \`${cell(r.image.split('@')[0])}\` | ${v.format} | \`${cell(v.reference)}\` | ${cell(v.identity ? `\`${v.identity}\`` : '')} | ${v.logIndex ?? ''} | ${v.ok ? '✅' : `❌ ${cell(v.reason ?? '')}`} |`));
     if (!rows.length)
         return [];
     return [
-        `<details><summary>${htmlText(`Every ${attestations ? 'attestation' : 'signature'} checked (${rows.length})`)}</summary>`,
+        `<details><summary>${htmlText(`Every signature checked (${rows.length})`)}</summary>`,
         '',
-        `| image | format |${attestations ? ' predicate type |' : ''} stored at | signed by | log entry | result |`,
-        `|---|---|${attestations ? '---|' : ''}---|---|---|---|`,
+        '| image | format | stored at | signed by | log entry | result |',
+        '|---|---|---|---|---|---|',
         ...rows,
         '',
         '</details>',
@@ -43628,11 +43747,9 @@ function verifyModeMarkdown(report) {
         const extra = [r.cosign3, ...r.notes].filter(Boolean).map((n) => `<br>⚠️ ${cell(n)}`).join('');
         return `| \`${cell(r.image.split('@')[0])}\` | \`${verify_summary_short(r.subject.digest)}\` | ${resultCell(r, audit)} | ${cell(r.reason)}${extra} |`;
     });
-    const type = report.predicateType;
     return [
-        `## ${type ? 'Attestation' : 'Signature'} verification${audit ? ' (audit: nothing fails)' : ''}: ${passed} of ${results.length} image${results.length === 1 ? '' : 's'} verified`,
+        `## Signature verification${audit ? ' (audit: nothing fails)' : ''}: ${passed} of ${results.length} image${results.length === 1 ? '' : 's'} verified`,
         '',
-        ...(type ? [`**Predicate type:** \`${type.uri}\`${type.shortName ? ` (from the short name \`${type.shortName}\`)` : ''}  `] : []),
         `**Identity:** \`${describePolicy(policy)}\`  `,
         `**Issuer:** \`${policy.issuer}\``,
         '',
@@ -43640,7 +43757,7 @@ function verifyModeMarkdown(report) {
         '|---|---|---|---|',
         ...rows,
         '',
-        ...signaturesTable(results, Boolean(type)),
+        ...signaturesTable(results),
         ...commandsMarkdown(report.commands),
         ...policiesMarkdown(report.policies),
     ].join('\n');
@@ -43661,315 +43778,18 @@ async function reportVerifyMode(results, config) {
     const identity = policy.exact ?? verifiedIdentity(results);
     const commands = commandsOrNote(() => verifyModeCommands(config, images, policy, format));
     const policies = policiesFor(config, images, identity, policy.issuer, format);
-    const predicateType = config.verifyAttestation;
-    setVerifyOutputs({ results, identity: identity ?? '', issuer: policy.issuer, verifyCommands: commands, policies, predicateType: predicateType?.uri });
+    setVerifyOutputs({ results, identity: identity ?? '', issuer: policy.issuer, verifyCommands: commands, policies });
     if (config.summary)
-        await writeSummary(verifyModeMarkdown({ results, policy, audit: config.audit, commands, policies, predicateType }));
+        await writeSummary(verifyModeMarkdown({ results, policy, audit: config.audit, commands, policies }));
 }
 
-;// CONCATENATED MODULE: ./src/verify/attestation-check.ts
-/**
- * What both attestation layouts check once the signature itself verified
- * (./check.ts verifyBundle): the DSSE payload is an in-toto statement, one of
- * its subjects is the image's digest (cosign's IntotoSubjectClaimVerifier,
- * pkg/cosign/verifiers.go: `"sha256:" + hex` compared as a string), and its
- * predicateType is the one asked for (pkg/policy/attestation.go compares it
- * verbatim, after crypto). The subject's `name` is not checked, as by cosign,
- * gh and Kyverno: the digest is what binds an attestation to an image.
- */
-
-
-/** The predicateType a DSSE payload declares, read before anything is verified (to report what was found). */
-function declaredPredicateType(envelope) {
-    if (typeof envelope?.payload !== 'string')
-        return undefined;
-    return statementClaims(Buffer.from(envelope.payload, 'base64'))?.predicateType;
-}
-/**
- * After the signature verified: the statement's claims. `predicateType`
- * undefined accepts any type (a self-check of an attestation just written
- * knows its own).
- */
-function attestation_check_statementVerdict(verified, envelope, digest, predicateType) {
-    const claims = typeof envelope.payload === 'string' ? statementClaims(Buffer.from(envelope.payload, 'base64')) : undefined;
-    const found = claims?.predicateType;
-    const withType = { ...verified, ...(found !== undefined ? { predicateType: found } : {}) };
-    if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
-        return failed(withType, 'digest-claim', `the signed payload is not an in-toto statement (payload type ${String(envelope.payloadType ?? 'none')})`);
-    }
-    if (!claims.subjectDigests.includes(digest)) {
-        return failed(withType, 'digest-claim', `the attestation is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest} (copied from another image?)`);
-    }
-    if (predicateType !== undefined && found !== predicateType) {
-        return failed(withType, 'predicate-type', `an attestation of another type: ${found ?? '(none)'}, not ${predicateType}`);
-    }
-    return withType;
-}
-
-;// CONCATENATED MODULE: ./src/verify/attestation-legacy.ts
-
-
-
-
-
-
-const DSSE_LAYER_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
-/** cosign 2+ names the statement's type on the layer (a plain key, unsigned: a hint only). */
-const ANNOTATION_LAYER_PREDICATE_TYPE = 'predicateType';
-/**
- * An SBOM attestation can be large: actions/attest caps predicates at 16 MiB,
- * base64 makes that about 21.4 MiB. cosign reads up to 128 MiB; we stop well
- * before, at a size no real attestation reaches.
- */
-const MAX_ATTESTATION_BYTES = 32 * 1024 * 1024;
-/** `sha256:abc…` → `sha256-abc….att`, the tag cosign reads. */
-function attestationTag(digest) {
-    return `${digest.replace(':', '-')}.att`;
-}
-/** The envelope digest a log entry records: cosign's bundleHash (dsse `envelopeHash`, intoto `content.hash`). */
-function loggedEnvelopeHash(entry) {
-    try {
-        const body = JSON.parse(Buffer.from(entry.body, 'base64').toString('utf8'));
-        const value = body.spec?.envelopeHash?.value ?? body.spec?.content?.hash?.value;
-        return typeof value === 'string' ? value : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Log entry kinds @sigstore/verify can match against a DSSE envelope. */
-const SUPPORTED_KINDS = new Set(['dsse/0.0.1', 'intoto/0.0.2']);
-function parseEnvelope(blob) {
-    try {
-        const e = JSON.parse(blob.toString('utf8'));
-        return typeof e === 'object' && e !== null && typeof e.payload === 'string' && Array.isArray(e.signatures) ? e : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-const attestation_legacy_NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
-/** Judges one `.att` layer whose blob was read. `predicateType` undefined accepts any type. */
-function verifyAttestationLayer(layer, blob, digest, trust, policy, reference, predicateType) {
-    const a = layer.annotations ?? {};
-    const envelope = parseEnvelope(blob);
-    const declared = declaredPredicateType(envelope);
-    const base = { format: 'legacy', reference, ...(declared !== undefined ? { predicateType: declared } : {}) };
-    if (!envelope)
-        return failed(base, 'malformed', `layer ${layer.digest} is not a DSSE envelope`);
-    if (!a[ANNOTATION_CERTIFICATE])
-        return failed(base, 'malformed', `layer ${layer.digest} has no certificate annotation (a key-based attestation?)`);
-    if (!a[ANNOTATION_BUNDLE])
-        return failed(base, 'log-proof', 'missing transparency-log proof (no dev.sigstore.cosign/bundle annotation)');
-    let rekor;
-    try {
-        rekor = entryFromAnnotation(a[ANNOTATION_BUNDLE]);
-    }
-    catch {
-        return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
-    }
-    const withLog = { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime };
-    const kind = `${rekor.kind}/${rekor.apiVersion}`;
-    if (!SUPPORTED_KINDS.has(kind)) {
-        return failed(withLog, 'log-proof', `its log entry is of kind ${kind}, which this action cannot check (dsse 0.0.1 and intoto 0.0.2 are supported; cosign before 2.2 and \`--rekor-entry-type intoto\` write intoto 0.0.1)`);
-    }
-    const logged = loggedEnvelopeHash(rekor);
-    if (logged !== sha256Hex(blob)) {
-        return failed(withLog, 'log-proof', `the transparency-log entry is for another envelope (it records sha256 ${logged ?? 'nothing'}, the layer is ${sha256Hex(blob)})`);
-    }
-    let bundle;
-    try {
-        bundle = {
-            mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
-            verificationMaterial: {
-                x509CertificateChain: { certificates: [{ rawBytes: pemToDerB64(a[ANNOTATION_CERTIFICATE]) }] },
-                tlogEntries: [tlogEntryJson({ ...rekor, inclusionProof: undefined }, false)],
-            },
-            dsseEnvelope: envelope,
-        };
-    }
-    catch (err) {
-        return failed(withLog, 'malformed', `the certificate annotation cannot be read: ${err.message}`);
-    }
-    // cosign ignores the RFC 3161 annotation unless --use-signed-timestamps: the log's time is the signing time here too.
-    const verified = verifyBundle(bundle, undefined, trust, policy, withLog);
-    if (!verified.ok)
-        return verified;
-    const judged = attestation_check_statementVerdict(verified, envelope, digest, predicateType);
-    if (!judged.ok)
-        return judged;
-    const notes = a[ANNOTATION_CHAIN] ? [] : [attestation_legacy_NO_CHAIN];
-    const cosignRejects = legacyIssuerMismatch(a[ANNOTATION_CERTIFICATE], judged.issuer ?? '');
-    if (cosignRejects)
-        notes.push(cosignRejects);
-    return { ...judged, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
-}
-/** Every attestation in the `.att` tag of `digest` (at most 1000 layers, as cosign), judged. */
-async function verifyLegacyAttestations(reader, repo, digest, trust, policy, predicateType) {
-    const reference = `${repo.registry}/${repo.repository}:${attestationTag(digest)}`;
-    const manifest = await reader.getManifest(repo, attestationTag(digest));
-    if (!manifest)
-        return [];
-    const all = manifest.json.layers ?? [];
-    if (all.length > MAX_SIGNATURE_LAYERS) {
-        const why = `cosign rejects this .att: it has ${all.length} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no attestation in it counts`;
-        return [failed({ format: 'legacy', reference }, 'malformed', why)];
-    }
-    const verdicts = [];
-    for (const layer of all.filter((l) => l.mediaType === DSSE_LAYER_MEDIA_TYPE)) {
-        let blob;
-        try {
-            blob = await reader.getBlob(repo, layer.digest, MAX_ATTESTATION_BYTES);
-        }
-        catch (err) {
-            // One unreadable layer must not hide the others.
-            const hinted = layer.annotations?.[ANNOTATION_LAYER_PREDICATE_TYPE];
-            verdicts.push(failed({ format: 'legacy', reference, ...(hinted ? { predicateType: hinted } : {}) }, 'malformed', `the envelope ${layer.digest} cannot be read: ${err.message}`));
-            continue;
-        }
-        verdicts.push(verifyAttestationLayer(layer, blob, digest, trust, policy, reference, predicateType));
-    }
-    return verdicts;
-}
-
-;// CONCATENATED MODULE: ./src/verify/attestation-bundle.ts
-
-
-
-
-
-
-const BUNDLE_ARTIFACT_PREFIX = 'application/vnd.dev.sigstore.bundle';
-async function attestation_bundle_judgeReferrer(reader, repo, digest, referrer, trust, policy, predicateType) {
-    const base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
-    const listedAsBundle = referrer.artifactType?.startsWith(BUNDLE_ARTIFACT_PREFIX) ?? false;
-    let found;
-    try {
-        found = await discoverBundle(reader, repo, referrer.digest, MAX_ATTESTATION_BYTES);
-    }
-    catch (err) {
-        // cosign skips a referrer it cannot read; one listed as a bundle is worth naming.
-        return { counted: false, verdict: listedAsBundle ? failed(base, 'unreadable', `the referrer cannot be read: ${err.message}`) : undefined };
-    }
-    if (!found.found) {
-        // gh reads bundles cosign 3 does not (older versions): name why it does not count, when it claims to be one.
-        return { counted: false, verdict: listedAsBundle ? failed(base, 'malformed', found.why) : undefined };
-    }
-    const envelope = found.bundle.dsseEnvelope;
-    const declared = declaredPredicateType(envelope);
-    // A cosign signature is no attestation, unless that is the type asked for.
-    if (!envelope || (declared === SIGN_PREDICATE_TYPE && predicateType !== SIGN_PREDICATE_TYPE))
-        return { counted: true };
-    const typed = { ...base, ...(declared !== undefined ? { predicateType: declared } : {}) };
-    if (found.manifest.subject?.digest !== digest) {
-        // A fallback index is writable by anyone who can push: it must not lend us another image's attestation.
-        return { counted: true, verdict: failed(typed, 'digest-claim', `the referrer's subject is ${found.manifest.subject?.digest ?? 'missing'}, not ${digest}`) };
-    }
-    const verified = verifyBundle(found.bundle, undefined, trust, policy, typed);
-    return { counted: true, verdict: verified.ok ? attestation_check_statementVerdict(verified, envelope, digest, predicateType) : verified };
-}
-/** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS) as an attestation bundle. */
-async function verifyBundleAttestations(reader, repo, digest, trust, policy, predicateType) {
-    const listed = await listReferrers(reader, repo, digest);
-    const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_BUNDLE_REFERRERS);
-    const out = { verdicts: [], cosign3Bundles: 0 };
-    for (const referrer of unique) {
-        const { verdict, counted } = await attestation_bundle_judgeReferrer(reader, repo, digest, referrer, trust, policy, predicateType);
-        if (verdict)
-            out.verdicts.push(verdict);
-        if (counted)
-            out.cosign3Bundles += 1;
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/verify/attestation-verdict.ts
-
-
-
-const NO_ATTESTATIONS = 'no attestations found (neither a `.att` tag nor an attestation bundle referrer for this digest)';
-function passedReason(v) {
-    const entry = v.logIndex === undefined ? '' : `, log entry ${v.logIndex}`;
-    return `verified (${v.format}${entry}): ${v.predicateType} attestation by ${v.identity}`;
-}
-function attestationReason(verdicts, predicateType) {
-    if (!verdicts.length)
-        return NO_ATTESTATIONS;
-    const passed = verdicts.find((v) => v.ok);
-    if (passed)
-        return passedReason(passed);
-    const ofType = verdicts.filter((v) => v.predicateType === predicateType);
-    if (!ofType.length) {
-        const found = [...new Set(verdicts.map((v) => v.predicateType ?? 'unreadable'))].join(', ');
-        return `no attestation of type ${predicateType} found; ${verdicts.length} of other types: ${found}`;
-    }
-    const [first, ...others] = byRank(ofType);
-    const prefix = ofType.length > 1 ? `${ofType.length} attestations of type ${predicateType}, none verifies; ` : '';
-    const rest = others.length && new Set(ofType.map((v) => v.reason)).size > 1 ? ` (the others: ${[...new Set(others.map((v) => v.failure))].join(', ')})` : '';
-    return `${prefix}${first.format}: ${first.reason}${rest}`;
-}
-/** What cosign 3 (and 2.6, which detects bundles too) would conclude, when it differs from our verdict. */
-function cosign3AttestationView(verdicts, cosign3Bundles) {
-    const ours = verdicts.some((v) => v.ok);
-    if (!ours)
-        return undefined;
-    if (cosign3Bundles > 0) {
-        if (verdicts.some((v) => v.ok && v.format === 'bundle'))
-            return undefined;
-        return `cosign 3 would reject it: ${cosign3Bundles} Sigstore bundle referrer(s) exist for this digest (signatures count), so cosign 3 reads only bundles and ignores the .att attestation that verified here`;
-    }
-    const legacy = verdicts.filter((v) => v.ok && v.format === 'legacy');
-    if (legacy.length && legacy.every((v) => v.cosignRejects))
-        return `cosign would reject it: ${legacy[0].cosignRejects}`;
-    return undefined;
-}
-function attestationNotes(verdicts) {
-    const passing = verdicts.filter((v) => v.ok);
-    const notes = new Set();
-    const formats = new Set(passing.map((v) => v.format));
-    if (formats.size === 1 && formats.has('bundle')) {
-        notes.add('only a bundle referrer verifies: cosign 2 before 2.6, Kyverno `type: Cosign` and policy-controller (legacy format) read only the `.att` tag');
-    }
-    if (formats.size === 1 && formats.has('legacy')) {
-        notes.add('only the `.att` attestation verifies: `gh attestation verify` and Kyverno `type: SigstoreBundle` read only bundle referrers');
-    }
-    for (const v of passing)
-        if (v.note)
-            notes.add(v.note);
-    return [...notes];
-}
-function judgeAttestations(subject, verdicts, predicateType, cosign3Bundles = 0) {
-    return {
-        subject,
-        image: `${subject.dockerReference}@${subject.digest}`,
-        ok: verdicts.some((v) => v.ok),
-        verdicts,
-        reason: attestationReason(verdicts, predicateType),
-        cosign3: cosign3AttestationView(verdicts, cosign3Bundles),
-        notes: attestationNotes(verdicts),
-    };
-}
-/** Both layouts of one image, judged for `predicateType`. */
-async function verifyImageAttestations(reader, subject, trust, policy, predicateType) {
-    const [legacy, bundles] = await Promise.all([
-        verifyLegacyAttestations(reader, subject.repo, subject.digest, trust, policy, predicateType),
-        verifyBundleAttestations(reader, subject.repo, subject.digest, trust, policy, predicateType),
-    ]);
-    return judgeAttestations(subject, [...legacy, ...bundles.verdicts], predicateType, bundles.cosign3Bundles);
-}
-
-// EXTERNAL MODULE: ./src/verify/attestation-types.ts
-var attestation_types = __nccwpck_require__(339);
 ;// CONCATENATED MODULE: ./src/verify/mode.ts
 /**
  * `mode: verify`: check the existing signatures of each image, legacy `.sig`
  * and bundle referrers alike, against the required identity and issuer. An
- * image passes when one signature verifies. With `predicate-type`, the same
- * for attestations of that type (./attestation-verdict.ts). With `audit: true`
- * every failure is a warning and the step succeeds (with `verified: false`).
+ * image passes when one signature verifies. With `audit: true` every failure
+ * is a warning and the step succeeds (with `verified: false`).
  */
-
-
 
 
 
@@ -43996,10 +43816,8 @@ function unreadable(subject, err) {
     const verdict = failed({ format: 'legacy', reference: `${subject.dockerReference}@${subject.digest}` }, 'unreadable', `could not read its signatures: ${message}`);
     return judgeImage(subject, [verdict]);
 }
-async function verifyAll(config, reader, subjects, trust, policy) {
-    const predicateType = config.verifyAttestation?.uri;
-    const check = (s) => predicateType === undefined ? verifyImage(reader, s, trust, policy) : verifyImageAttestations(reader, s, trust, policy, predicateType);
-    const settled = await settleLimited(subjects, CONCURRENCY, check);
+async function verifyAll(reader, subjects, trust, policy) {
+    const settled = await settleLimited(subjects, CONCURRENCY, (s) => verifyImage(reader, s, trust, policy));
     return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : unreadable(subjects[i], r.reason)));
 }
 /** Loads the trust root; in audit mode a failure becomes every image's reason instead of failing the step. */
@@ -44013,10 +43831,10 @@ async function trustOrReason(config) {
         return `not checked: ${err instanceof Error ? err.message : String(err)}`;
     }
 }
-function annotate(results, audit, attestations) {
+function annotate(results, audit) {
     for (const r of results) {
         if (r.ok)
-            lib_core.notice(`${r.image}: ${r.reason}`, { title: attestations ? 'Attestation verified' : 'Signature verified' });
+            lib_core.notice(`${r.image}: ${r.reason}`, { title: 'Signature verified' });
         else if (audit)
             lib_core.warning(`${r.image}: ${r.reason}`, { title: 'Would fail verification (audit)' });
         if (r.cosign3)
@@ -44032,27 +43850,19 @@ async function runVerifyMode(config, reader, subjects) {
         if (warning)
             lib_core.warning(warning);
     }
-    const wanted = config.verifyAttestation;
-    if (wanted)
-        lib_core.info(`Verifying attestations of type ${(0,attestation_types/* describePredicateType */.Dj)(wanted)}`);
     const trust = await trustOrReason(config);
     const results = typeof trust === 'string'
         ? subjects.map((s) => judgeImage(s, [failed({ format: 'legacy', reference: `${s.dockerReference}@${s.digest}` }, 'unreadable', trust)]))
-        : await verifyAll(config, reader, subjects, trust, policy);
+        : await verifyAll(reader, subjects, trust, policy);
     if (typeof trust !== 'string')
         lib_core.info(`Trusted root: ${trust.source}`);
-    annotate(results, config.audit, Boolean(wanted));
+    annotate(results, config.audit);
     await reportVerifyMode(results, config);
     const failures = results.filter((r) => !r.ok);
     if (failures.length && !config.audit) {
         // The summary (when written) already leads with each image's reason.
         const Failure = config.summary ? errors/* SummarizedError */.IJ : errors/* ActionError */.lZ;
-        const what = wanted ? ` of ${wanted.uri} attestations` : '';
-        throw new Failure(`${failures.length} of ${results.length} image(s) failed verification${what} for ${describePolicy(policy)} (issuer ${policy.issuer}):\n${failures.map((r) => `${r.image}: ${r.reason}`).join('\n')}`, {
-            fix: wanted
-                ? 'attest the images with this identity (sign mode `attest: provenance`, or `predicate-type` with `predicate`/`predicate-path`), or set `audit: true` to report without failing while you roll out'
-                : 'sign the images with this identity, or set `audit: true` to report without failing while you roll out',
-        });
+        throw new Failure(`${failures.length} of ${results.length} image(s) failed verification for ${describePolicy(policy)} (issuer ${policy.issuer}):\n${failures.map((r) => `${r.image}: ${r.reason}`).join('\n')}`, { fix: 'sign the images with this identity, or set `audit: true` to report without failing while you roll out' });
     }
     return results;
 }
@@ -44484,65 +44294,6 @@ function checkHost(host, original, fail) {
 /** Keeps messages readable when someone pastes something long into `images`. */
 function shown(text) {
     return text.length > 200 ? `${text.slice(0, 200)}…` : text;
-}
-
-
-/***/ }),
-
-/***/ 339:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $d: () => (/* binding */ parsePredicateType),
-/* harmony export */   Dj: () => (/* binding */ describePredicateType)
-/* harmony export */ });
-/* unused harmony exports SLSA_PROVENANCE_V1, COSIGN_PREDICATE_TYPES */
-/**
- * Predicate types for verify mode's `predicate-type`: a URI, or one of the
- * short names `cosign verify-attestation --type` accepts. The names and URIs
- * are cosign's own (cmd/cosign/cli/options/predicate.go, PredicateTypeMap, at
- * sigstore/cosign d6d86c22, after v3.1.2; the URIs come from in-toto-golang
- * and pkg/cosign/attestation). cosign maps a short name before comparing it
- * with the statement's `predicateType` (pkg/policy/attestation.go), so a name
- * here must give exactly the URI cosign would compare.
- */
-const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
-const COSIGN_PREDICATE_TYPES = {
-    custom: 'https://cosign.sigstore.dev/attestation/v1',
-    slsaprovenance: 'https://slsa.dev/provenance/v0.2',
-    slsaprovenance02: 'https://slsa.dev/provenance/v0.2',
-    slsaprovenance1: SLSA_PROVENANCE_V1,
-    spdx: 'https://spdx.dev/Document',
-    spdxjson: 'https://spdx.dev/Document',
-    cyclonedx: 'https://cyclonedx.org/bom',
-    link: 'https://in-toto.io/Link/v1',
-    vuln: 'https://cosign.sigstore.dev/attestation/vuln/v1',
-    openvex: 'https://openvex.dev/ns',
-};
-/**
- * The URI a `predicate-type` value names, or a reason it names none. Like
- * cosign (url.ParseRequestURI), anything that is not a short name must be an
- * absolute URI; unlike cosign, a short name is matched case-insensitively
- * (cosign's flag is case-sensitive, and `SLSAProvenance1` is not a URI either).
- */
-function parsePredicateType(value) {
-    const short = COSIGN_PREDICATE_TYPES[value.toLowerCase()];
-    if (short)
-        return { uri: short, shortName: value };
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        return { error: `"${value}" is neither a predicate type URI nor one of cosign's short names` };
-    }
-    if (!/^[a-z][a-z0-9+.-]*:$/.test(url.protocol) || /\s/.test(value))
-        return { error: `"${value}" is not a URI` };
-    return { uri: value };
-}
-/** `https://slsa.dev/provenance/v1 (slsaprovenance1)`: the URI used, and the short name it came from. */
-function describePredicateType(choice) {
-    return choice.shortName ? `${choice.uri} (from the short name ${choice.shortName})` : choice.uri;
 }
 
 

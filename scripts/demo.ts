@@ -2,11 +2,13 @@
  * `npm run demo`: the whole job on one machine. Starts the sandbox (a real
  * registry, Sigstore, a GitHub-style OIDC issuer), pushes a small image, runs
  * `node dist/index.js` exactly as the GitHub runner would, prints the step's
- * log, outputs and job summary, and stops everything.
+ * log, outputs and job summary as the Actions log shows them (secrets masked),
+ * and stops everything.
  */
 import { startSandbox } from '../sandbox/index.js';
 import { pushImage } from '../sandbox/oci.js';
 import { runAction, runnerEnvFor, sigstoreInputsFor } from '../sandbox/runner.js';
+import { printRun } from './demo-print.js';
 
 const rule = (title: string): void => console.log(`\n──── ${title} ${'─'.repeat(Math.max(0, 70 - title.length))}`);
 
@@ -34,13 +36,8 @@ async function main(): Promise<number> {
     console.log('with:');
     for (const [k, v] of Object.entries(inputs)) console.log(`  ${k}: ${k.includes('password') ? '***' : v}`);
     const run = await runAction({ inputs, env: runnerEnvFor(sandbox) });
-    process.stdout.write(run.stdout);
-    process.stderr.write(run.stderr);
-
-    rule(`step outputs (exit code ${run.code})`);
-    for (const [k, v] of Object.entries(run.outputs)) console.log(`${k}: ${v.length > 400 ? `${v.slice(0, 400)}…` : v}`);
-    rule('job summary');
-    console.log(run.summary || '(none)');
+    // As the Actions log shows it: the raw output holds the tokens and password in ::add-mask:: commands.
+    printRun(run, (text) => process.stdout.write(text));
     return run.code;
   } finally {
     rule('stopping the sandbox');

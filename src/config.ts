@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { missingEndpoint, timestampEndpoint, urlsFromTrustedRoot } from './config-endpoints.js';
 import { parseImageInputs } from './config-images.js';
 import type { Config, IdentityPolicy, SigstoreInstance } from './config-types.js';
 import { ActionError } from './errors.js';
@@ -40,7 +41,7 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
   const images = parseImageInputs(read);
   const verify = bool(read, 'verify', true);
   const runner = runnerFrom(env);
-  const sigstore = sigstoreInstance(read, mode === 'verify' || verify);
+  const sigstore = sigstoreInstance(read, mode, mode === 'verify' || verify);
   const allowPublicLog = bool(read, 'allow-public-log', false);
   const registryUsername = read('registry-username');
   const registryPassword = read('registry-password');
@@ -142,7 +143,7 @@ function verifyPredicateType(read: Read): PredicateTypeChoice | undefined {
   return parsed;
 }
 
-function sigstoreInstance(read: Read, willVerify: boolean): SigstoreInstance {
+function sigstoreInstance(read: Read, mode: Config['mode'], willVerify: boolean): SigstoreInstance {
   const kind = oneOf(read, 'sigstore', ['public-good', 'custom'] as const, 'public-good');
   if (kind === 'public-good') {
     const stray = CUSTOM_ONLY_INPUTS.find((name) => read(name));
@@ -154,30 +155,31 @@ function sigstoreInstance(read: Read, willVerify: boolean): SigstoreInstance {
     }
     return { kind, fulcioUrl: PUBLIC_GOOD_FULCIO, rekorUrl: PUBLIC_GOOD_REKOR };
   }
-  const instance: SigstoreInstance = { kind, fulcioUrl: endpoint(read, 'fulcio-url', true), rekorUrl: endpoint(read, 'rekor-url', true) };
-  const tsaUrl = endpoint(read, 'tsa-url', false);
-  if (tsaUrl) instance.tsaUrl = tsaUrl;
-  const trustedRoot = read('trusted-root');
-  if (trustedRoot) instance.trustedRootPath = checkTrustedRoot(trustedRoot);
-  else if (willVerify) {
+  const trustedRoot = read('trusted-root') ? checkTrustedRoot(read('trusted-root')) : undefined;
+  if (!trustedRoot && willVerify) {
     throw new ActionError('a custom instance needs its trusted root to verify signatures', {
       input: 'trusted-root',
       fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or verify: false to sign without the check)',
     });
   }
+  // Verify mode contacts neither Fulcio nor Rekor: their URLs only name the instance in the
+  // printed commands and policies, and the trusted root already names them.
+  const named = mode === 'verify' && trustedRoot ? urlsFromTrustedRoot(trustedRoot.json) : {};
+  const url = (name: 'fulcio-url' | 'rekor-url', fromRoot: string | undefined): string =>
+    endpoint(read, name) ?? fromRoot ?? missingEndpoint(name, mode, trustedRoot?.path);
+  const instance: SigstoreInstance = { kind, fulcioUrl: url('fulcio-url', named.fulcioUrl), rekorUrl: url('rekor-url', named.rekorUrl) };
+  const tsaUrl = endpoint(read, 'tsa-url');
+  // Normalised once, here: the client and everything printed use the same endpoint.
+  if (tsaUrl) instance.tsaUrl = timestampEndpoint(tsaUrl);
+  if (trustedRoot) instance.trustedRootPath = trustedRoot.path;
   return instance;
 }
 
-/** An http(s) URL without credentials, query or fragment, trailing slashes trimmed. */
-function endpoint(read: Read, name: string, required: true): string;
-function endpoint(read: Read, name: string, required: false): string | undefined;
-function endpoint(read: Read, name: string, required: boolean): string | undefined {
+/** An http(s) URL without credentials, query or fragment, trailing slashes trimmed; undefined when unset. */
+function endpoint(read: Read, name: string): string | undefined {
   const raw = read(name);
   const example = `https://${name.replace(/-url$/, '')}.example.com`;
-  if (!raw) {
-    if (!required) return undefined;
-    throw new ActionError(`${name} is required when sigstore is custom`, { input: name, fix: `set ${name}, e.g. ${example}` });
-  }
+  if (!raw) return undefined;
   let url: URL;
   try {
     url = new URL(raw);
@@ -198,7 +200,7 @@ function endpoint(read: Read, name: string, required: boolean): string | undefin
 }
 
 /** Readable and JSON: the trust itself is checked where it is used, but a wrong path fails now. */
-function checkTrustedRoot(file: string): string {
+function checkTrustedRoot(file: string): { path: string; json: object } {
   const absolute = path.resolve(file);
   let text: string;
   try {
@@ -218,7 +220,7 @@ function checkTrustedRoot(file: string): string {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ActionError(`${absolute} is not a JSON object`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
   }
-  return absolute;
+  return { path: absolute, json: parsed };
 }
 
 /** `key=value` lines (not commas: values may contain them), split at the first `=`; keys sorted. */

@@ -105,7 +105,7 @@ describe('TimestampClient', () => {
     try {
       const err = await new TimestampClient(server.url).timestamp(Buffer.from('x')).catch((e: Error) => e);
       expect((err as Error).message).toMatch(/HTTP 400 invalid content type/);
-      expect((err as Error).message).toMatch(/Fix: check that `tsa-url` is the full RFC 3161 endpoint/);
+      expect((err as Error).message).toMatch(/Fix: check that `tsa-url` is the timestamp authority's base URL .* or its full RFC 3161 endpoint/);
     } finally {
       await server.close();
     }

@@ -240,7 +240,7 @@ describe('parseConfig: good inputs', () => {
   it('custom instance: URLs normalised, http on loopback allowed, trusted root resolved', () => {
     const config = parse({ ...signing, sigstore: 'custom', 'fulcio-url': 'http://127.0.0.1:3000/fulcio/', 'rekor-url': 'https://Rekor.Example.com//', 'tsa-url': 'http://[::1]:4000', 'trusted-root': trustedRoot, verify: 'true' },
       env({ GITHUB_EVENT_PATH: privateEvent }));
-    expect(config.sigstore).toEqual({ kind: 'custom', fulcioUrl: 'http://127.0.0.1:3000/fulcio', rekorUrl: 'https://rekor.example.com', tsaUrl: 'http://[::1]:4000', trustedRootPath: trustedRoot });
+    expect(config.sigstore).toEqual({ kind: 'custom', fulcioUrl: 'http://127.0.0.1:3000/fulcio', rekorUrl: 'https://rekor.example.com', tsaUrl: 'http://[::1]:4000/api/v1/timestamp', trustedRootPath: trustedRoot });
   });
 
   it('custom instance without verification needs no trusted root', () => {

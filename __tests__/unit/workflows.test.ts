@@ -38,13 +38,49 @@ function usesLines(file: string): { ref: string; comment: string }[] {
   }));
 }
 
-/** This repository's own action, used by the reusable workflow at its published major tag. */
-const SELF_REFERENCE = /^kupecloud\/sign-action@v\d+$/;
+/**
+ * A `uses:` that runs exactly the code reviewed: a path in the checkout, an action or reusable
+ * workflow at a full commit SHA, a Docker image by digest. A tag or branch (even this
+ * repository's own `@v1`) runs whatever it points to when the job starts.
+ */
+export function pinned(uses: string): boolean {
+  if (uses.startsWith('./')) return true;
+  if (uses.startsWith('docker://')) return /^docker:\/\/[^@\s]+@sha256:[0-9a-f]{64}$/.test(uses);
+  return /^[A-Za-z0-9][A-Za-z0-9-]*\/[\w.-]+(\/[^@\s]+)?@[0-9a-f]{40}$/.test(uses);
+}
+
+type ActionYml = { runs: { using: string; image?: string; steps?: Step[] } };
+/** Every `uses` in a file, as the YAML parser sees it and as a line scan sees it (one catches what the other misses). */
+function everyUses(file: string): string[] {
+  const text = fs.readFileSync(file, 'utf8');
+  const scanned = [...text.matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)/gm)].map((m) => m[1].replace(/^['"]|['"]$/g, ''));
+  const doc = parse(text) as Workflow & ActionYml;
+  const parsed = doc.jobs
+    ? [...steps(doc).map((s) => s.uses), ...Object.values(doc.jobs).map((j) => j.uses)]
+    : [...(doc.runs.steps ?? []).map((s) => s.uses), doc.runs.using === 'docker' && doc.runs.image !== 'Dockerfile' ? doc.runs.image : undefined];
+  return [...new Set([...scanned, ...parsed.filter((u): u is string => !!u)])];
+}
 
 describe('workflows: third-party actions', () => {
   it('finds the workflows this project relies on', () => {
     for (const f of ['ci.yml', 'check-dist.yml', 'publish-image.yaml', 'e2e.yml', 'codeql.yml', 'dependabot-dist.yml']) {
       expect(workflowFiles).toContain(f);
+    }
+  });
+
+  it.each([...workflowFiles.map((f) => `.github/workflows/${f}`), 'action.yml'])('%s runs only ./… or what is pinned to a full commit SHA (images by digest)', (file) => {
+    const uses = everyUses(path.join(ROOT, file));
+    if (file !== 'action.yml') expect(uses.length).toBeGreaterThan(0);
+    expect(uses.filter((u) => !pinned(u))).toEqual([]);
+  });
+
+  it('tells pinned from unpinned', () => {
+    const sha = 'a'.repeat(40);
+    for (const ok of ['./', './.kupecloud-sign-action', `actions/checkout@${sha}`, `github/codeql-action/init@${sha}`,
+      `acme/flows/.github/workflows/x.yml@${sha}`, `docker://alpine@sha256:${'b'.repeat(64)}`]) expect([ok, pinned(ok)]).toEqual([ok, true]);
+    for (const bad of ['kupecloud/sign-action@v1', 'actions/checkout@main', `actions/checkout@${sha.slice(1)}`, `actions/checkout@${sha.toUpperCase()}`,
+      'docker://alpine:3.20', `docker://alpine:3.20@sha256:${'b'.repeat(63)}`, `actions/checkout@${sha} `, '.github/actions/x', `../x@${sha}`]) {
+      expect([bad, pinned(bad)]).toEqual([bad, false]);
     }
   });
 
@@ -55,7 +91,6 @@ describe('workflows: third-party actions', () => {
     expect(lines.map((l) => l.ref).sort()).toEqual(parsed.filter((u): u is string => !!u).sort());
     for (const { ref, comment } of lines) {
       if (ref.startsWith('./')) continue;
-      if (file === 'publish-image.yaml' && SELF_REFERENCE.test(ref)) continue;
       expect(`${ref} ${comment}`).toMatch(/^[\w.-]+\/[\w./-]+@[0-9a-f]{40} v\d+\.\d+\.\d+$/);
     }
   });
@@ -107,8 +142,29 @@ describe('publish-image.yaml (reusable workflow)', () => {
     const tags = String(stepUsing(wf, 'docker/metadata-action')[0].with?.tags);
     expect(tags).toContain('type=raw,value=sha-${{ github.sha }}');
     expect(tags).toContain('pattern={{major}}.{{minor}}');
-    const sign = steps(wf).find((s) => s.uses && SELF_REFERENCE.test(s.uses));
+    const sign = steps(wf).find((s) => s.id === 'sign');
     expect(sign?.with?.digest).toBe('${{ steps.build.outputs.digest }}');
+  });
+
+  it("runs the action from this workflow's own commit, checked out after the build into a folder of its own", () => {
+    const all = steps(wf);
+    const at = (pred: (s: Step) => boolean) => all.findIndex(pred);
+    const sign = all[at((s) => s.id === 'sign')];
+    const folder = /^\.\/(.+)$/.exec(sign.uses ?? '')?.[1];
+    expect(folder).toMatch(/^[\w.-]+$/);
+    const checkout = at((s) => s.uses?.startsWith('actions/checkout@') === true && s.with?.path === folder);
+    expect(all[checkout].with).toEqual({
+      repository: '${{ steps.self.outputs.repository }}',
+      ref: '${{ steps.self.outputs.sha }}',
+      path: folder,
+      'persist-credentials': false,
+    });
+    // The commit is found before anything is pushed; the checkout comes after the build (not in its context).
+    expect(at((s) => s.id === 'self')).toBeGreaterThanOrEqual(0);
+    expect(at((s) => s.id === 'self')).toBeLessThan(at((s) => s.id === 'build'));
+    expect(at((s) => s.id === 'build')).toBeLessThan(checkout);
+    expect(checkout).toBeLessThan(at((s) => s.id === 'sign'));
+    expect(all.some((s) => s.uses?.startsWith('kupecloud/sign-action@'))).toBe(false);
   });
 
   describe('its input check', () => {

@@ -81,9 +81,27 @@ export async function startFulcio(opts: FulcioOptions): Promise<SandboxFulcio> {
     }
   };
 
+  /**
+   * Fulcio's legacy v1 API, which cosign 2 still calls: the token comes as a bearer, the key as
+   * base64 of its PEM with the proof in `signedEmailAddress` (or a base64 PEM CSR), and the
+   * answer is the PEM chain itself, leaf first (the SCT is embedded, so no `SCT` header).
+   */
+  const signingCertV1 = async (req: IncomingRequest): Promise<Reply> => {
+    const request = parseJson(req.body) as { publicKey?: { content?: string }; signedEmailAddress?: string; certificateSigningRequest?: string } | undefined;
+    const fromBase64 = (value?: string) => (value ? Buffer.from(value, 'base64').toString('utf8') : undefined);
+    const v2: FulcioRequest = request?.certificateSigningRequest
+      ? { certificateSigningRequest: fromBase64(request.certificateSigningRequest) }
+      : { publicKeyRequest: { publicKey: { content: fromBase64(request?.publicKey?.content) }, proofOfPossession: request?.signedEmailAddress } };
+    const reply = await signingCert({ ...req, body: Buffer.from(JSON.stringify(v2)) });
+    if (reply.status !== 201) return reply;
+    const answer = reply.body as { signedCertificateEmbeddedSct: { chain: { certificates: string[] } } };
+    return { status: 201, body: answer.signedCertificateEmbeddedSct.chain.certificates.join(''), contentType: 'application/pem-certificate-chain' };
+  };
+
   const route = async (req: IncomingRequest): Promise<Reply> => {
     const path = req.url.pathname.replace(/\/+$/, '');
     if (path === '/api/v2/signingCert' && req.method === 'POST') return signingCert(req);
+    if (path === '/api/v1/signingCert' && req.method === 'POST') return signingCertV1(req);
     if (path === '/api/v2/trustBundle' && req.method === 'GET') return json(200, { chains: [{ certificates: [rootPem] }] });
     if (path === '/api/v1/rootCert' && req.method === 'GET') return { status: 200, body: rootPem, contentType: 'application/pem-certificate-chain' };
     if (path === '/api/v2/configuration' && req.method === 'GET') {

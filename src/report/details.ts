@@ -38,6 +38,8 @@ export function commandsMarkdown(commands: VerifyCommands): string[] {
 }
 
 function snippetBlock(audit: PolicySnippet, enforce: PolicySnippet, auditWord: string): string[] {
+  // Keys are the same in both stages: one block, to apply before the policy that names it.
+  if (audit.kind === 'TrustRoot') return details(`${audit.kind} (${audit.apiVersion}): apply first`, [fenced('yaml', audit.yaml)]);
   const forAttestations = audit.name.endsWith('-attested') ? ' for the attestations' : '';
   return details(`${audit.kind} (${audit.apiVersion})${forAttestations}: ${auditWord} first, then enforce`, [
     `Roll out with ${auditWord} (reports, blocks nothing):`,

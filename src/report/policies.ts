@@ -11,6 +11,7 @@ import type { SignatureFormat } from '../config-types.js';
 import { toYaml, type YamlValue } from './yaml.js';
 import { pemFromTrustedRoot, type TrustMaterialPem } from './trusted-root-pem.js';
 import { attestedPolicyName, ivpAttestations, kyvernoAttestations, policyControllerAttestations } from './policy-attestations.js';
+import { policyControllerTrustRootObject } from './trust-root-policy.js';
 
 export type RolloutStage = 'audit' | 'enforce';
 
@@ -53,6 +54,8 @@ export interface PolicySnippets {
   policyControllerClusterImagePolicy: PolicySnippet;
   /** With `attestations`: policy-controller's second ClusterImagePolicy, requiring them. */
   policyControllerAttestationPolicy?: PolicySnippet;
+  /** A custom instance's keys as the TrustRoot the ClusterImagePolicy names (absent on public-good). */
+  policyControllerTrustRoot?: PolicySnippet;
 }
 
 export const PUBLIC_GOOD = { fulcioUrl: 'https://fulcio.sigstore.dev', rekorUrl: 'https://rekor.sigstore.dev' } as const;
@@ -248,12 +251,14 @@ function policyControllerObject(input: PolicyInput, name: string, authority: { [
 }
 
 function policyControllerNotes(input: PolicyInput): string[] {
-  const notes: string[] = [];
-  if (input.custom) {
-    const trustRootRef = input.custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`;
-    notes.push(`Create a TrustRoot named ${trustRootRef} (policy.sigstore.dev/v1alpha1) holding this instance's keys before applying.`);
-  }
-  return notes;
+  const custom = input.custom;
+  if (!custom) return [];
+  const trustRootRef = custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`;
+  return [
+    custom.trustedRootJson && policyControllerTrustRootObject(trustRootRef, custom.trustedRootJson)
+      ? `Apply the TrustRoot ${trustRootRef} (this instance's keys, among these documents) first.`
+      : `Create a TrustRoot named ${trustRootRef} (policy.sigstore.dev/v1alpha1) holding this instance's keys before applying.`,
+  ];
 }
 
 export function policyControllerClusterImagePolicy(input: PolicyInput): PolicySnippet {
@@ -278,13 +283,27 @@ export function policyControllerAttestationPolicy(input: PolicyInput): PolicySni
   return snippet(object, 'sigstore policy-controller ClusterImagePolicy for attestations', input, notes);
 }
 
-/** All three, for the job summary. */
+/** policy-controller's TrustRoot for a custom instance whose trusted root was readable. */
+export function policyControllerTrustRoot(input: PolicyInput): PolicySnippet | undefined {
+  const custom = input.custom;
+  if (!custom?.trustedRootJson) return undefined;
+  const name = custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`;
+  const object = policyControllerTrustRootObject(name, custom.trustedRootJson);
+  if (!object) return undefined;
+  const notes = ["This custom Sigstore instance's public keys and certificates, for the ClusterImagePolicy that follows (its trustRootRef)."];
+  return snippet(object, 'sigstore policy-controller TrustRoot', input, notes);
+}
+
+/** All of them, for the job summary. */
 export function policySnippets(input: PolicyInput): PolicySnippets {
   const attestations = policyControllerAttestationPolicy(input);
+  const trustRoot = policyControllerTrustRoot(input);
+  // Absent, not undefined, when there is none: callers list the snippets with Object.values.
   return {
     kyvernoClusterPolicy: kyvernoClusterPolicy(input),
     kyvernoImageValidatingPolicy: kyvernoImageValidatingPolicy(input),
     policyControllerClusterImagePolicy: policyControllerClusterImagePolicy(input),
+    ...(trustRoot ? { policyControllerTrustRoot: trustRoot } : {}),
     ...(attestations ? { policyControllerAttestationPolicy: attestations } : {}),
   };
 }

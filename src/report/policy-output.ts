@@ -94,9 +94,11 @@ export function policiesFor(
   };
 }
 
+/** In the order to apply them: a TrustRoot before the ClusterImagePolicies that name it. */
 export const snippetsOf = (s: PolicySnippets): PolicySnippet[] => [
   s.kyvernoClusterPolicy,
   s.kyvernoImageValidatingPolicy,
+  ...(s.policyControllerTrustRoot ? [s.policyControllerTrustRoot] : []),
   s.policyControllerClusterImagePolicy,
   ...(s.policyControllerAttestationPolicy ? [s.policyControllerAttestationPolicy] : []),
 ];

@@ -100,7 +100,7 @@ export class TimestampClient {
         fix:
           res.status >= 500 || res.status === 429
             ? 'the timestamp authority is unavailable; re-run the job later — nothing was attached for this image'
-            : 'check that `tsa-url` is the full RFC 3161 endpoint (e.g. https://timestamp.example/api/v1/timestamp)',
+            : "check that `tsa-url` is the timestamp authority's base URL (https://timestamp.example, sent to /api/v1/timestamp) or its full RFC 3161 endpoint",
       });
     }
     try {
