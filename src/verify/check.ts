@@ -159,7 +159,8 @@ export function verifyBundle(
   const described: Omit<SignatureVerdict, 'ok'> = {
     ...base,
     ...(cert ? { identity: cert.identity, issuer: cert.issuer } : {}),
-    ...(tlog ? { logIndex: Number(tlog.logIndex), integratedTime: Number(tlog.integratedTime) } : {}),
+    // protojson (cosign 3, sigstore-go) leaves out zero values: log index 0 is written as no index at all.
+    ...(tlog ? { logIndex: Number(tlog.logIndex ?? 0), integratedTime: Number(tlog.integratedTime ?? 0) } : {}),
   };
   let entity: SignedEntity | undefined;
   try {
