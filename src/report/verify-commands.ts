@@ -31,6 +31,9 @@ export function verifyModeCommands(config: Config, images: string[], policy: Ide
     const identity = policy.exact !== undefined ? { identity: policy.exact } : { identityRegexp: anchoredRegexp(policy.regexp ?? '') };
     const gh = ghAttestationCommands({ images: common.images, issuer: policy.issuer, predicateType, trustedRootPath: common.custom?.trustedRootPath, ...identity });
     if (gh.length) commands.gh = gh;
+    if (gh.length && common.custom?.trustedRootPath) {
+      commands.notes.push('gh reads `--custom-trusted-root` as JSON Lines, one trusted root per line: a pretty-printed trusted_root.json needs `jq -c . trusted_root.json` first.');
+    }
   }
   return commands;
 }
