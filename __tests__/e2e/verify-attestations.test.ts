@@ -104,14 +104,17 @@ describe.each([
     expect(r.summary).toContain(`**Predicate type:** \`${TYPE}\` (from the short name \`custom\`)`);
     // The policies require the attestation verified here, beside the signature.
     const docs = parseAllDocuments(r.outputs['policies-enforce']).map((d) => d.toJS());
+    // A custom instance: policy-controller gets its keys as a TrustRoot, named by both ClusterImagePolicies.
+    const name = `verify-cosign-${repo.split('/')[1]}`;
     expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
-      'ClusterPolicy/verify-bundled-signature',
-      'ImageValidatingPolicy/verify-bundled-signature',
-      'ClusterImagePolicy/verify-bundled-signature',
-      'ClusterImagePolicy/verify-bundled-attested',
-    ].map((n) => n.replace('bundled', repo.split('/')[1])).map((n) => n.replace('verify-', `verify-cosign-`)));
+      `ClusterPolicy/${name}-signature`,
+      `ImageValidatingPolicy/${name}-signature`,
+      `TrustRoot/${name}-signature-trust-root`,
+      `ClusterImagePolicy/${name}-signature`,
+      `ClusterImagePolicy/${name}-attested`,
+    ]);
     expect(docs[0].spec.rules[0].verifyImages[0].attestations).toEqual([expect.objectContaining({ name: 'custom', type: TYPE })]);
-    expect(docs[3].spec.authorities[0].attestations).toEqual([{ name: 'custom', predicateType: TYPE }]);
+    expect(docs[4].spec.authorities[0]).toMatchObject({ attestations: [{ name: 'custom', predicateType: TYPE }], keyless: { trustRootRef: `${name}-signature-trust-root` } });
     expect(r.summary).toContain(`with attestations of type \`${TYPE}\` by that identity`);
     expect(r.outputs['verify-commands-cosign3']).toBe(`cosign verify-attestation --type '${TYPE}' --certificate-identity '${IDENTITY}' --certificate-oidc-issuer '${OAUTH}' --trusted-root ${TRUSTED_ROOT} ${open.host}/${repo}@${DIGEST}`);
   });
