@@ -35,12 +35,12 @@ export async function verifyImage(reader: BundleReader, subject: Subject, trust:
 }
 
 /** An image whose signatures could not be read: one verdict saying why, so audit mode can report it. */
-function unreadable(subject: Subject, err: unknown): ImageVerdict {
+function unreadable(subject: Subject, err: unknown, what = 'signatures'): ImageVerdict {
   const message = err instanceof Error ? err.message : String(err);
   const verdict: SignatureVerdict = failed(
     { format: 'legacy', reference: `${subject.dockerReference}@${subject.digest}` },
     'unreadable',
-    `could not read its signatures: ${message}`,
+    `could not read its ${what}: ${message}`,
   );
   return judgeImage(subject, [verdict]);
 }
@@ -50,7 +50,7 @@ async function verifyAll(config: Config, reader: BundleReader, subjects: Subject
   const check = (s: Subject): Promise<ImageVerdict> =>
     predicateType === undefined ? verifyImage(reader, s, trust, policy) : verifyImageAttestations(reader, s, trust, policy, predicateType);
   const settled = await settleLimited(subjects, CONCURRENCY, check);
-  return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : unreadable(subjects[i], r.reason)));
+  return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : unreadable(subjects[i], r.reason, predicateType === undefined ? 'signatures' : 'attestations')));
 }
 
 /** Loads the trust root; in audit mode a failure becomes every image's reason instead of failing the step. */
