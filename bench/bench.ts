@@ -1,20 +1,24 @@
 /**
  * `npm run bench`: what signing costs, measured on the sandbox. Prints figures,
  * asserts nothing (tests assert behaviour; this measures it):
- *  - registry HTTP requests per signature (legacy first, legacy append, bundle
- *    with the fallback tag), counted at a relaying proxy in front of the registry;
+ *  - every request each registry mode (open, htpasswd, token) sees per signature,
+ *    401s included, for N = 1 and 20, legacy and bundle, with and without the
+ *    self-check, counted at a relaying proxy (./count.ts);
+ *  - cases: appending to an existing .sig, later bundles, `if-signed: skip`;
  *  - Fulcio requests per run for N = 1, 20, 100 digests; Rekor requests per signature;
  *  - wall time for N = 1, 20, 100 distinct digests in one run;
  *  - start-up of `node dist/index.js` and the size of dist/.
  * Usage: npm run bench [-- --quick]   (--quick: N = 1 and 20 only)
+ *        npm run bench -- --vs-cosign   (the action beside real cosign 2 and 3: bench/vs-cosign.ts)
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { startSandbox } from '../sandbox/index.js';
 import { startFaultProxy, type FaultProxy } from '../sandbox/fault-proxy.js';
-import { pushImage } from '../sandbox/oci.js';
-import { REPO_ROOT, runAction, runnerEnvFor, sigstoreInputsFor } from '../sandbox/runner.js';
+import { REPO_ROOT } from '../sandbox/runner.js';
+import { floorTable, RegistryCounter, requestFloor, type CountCase } from './count.js';
+import { benchVsCosign } from './vs-cosign.js';
 
 const quick = process.argv.includes('--quick');
 const rows: string[][] = [];
@@ -55,63 +59,61 @@ async function startupMs(runs: number): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const sandbox = await startSandbox({ registries: ['token'] });
-  const registry = sandbox.registries.token!;
+  if (process.argv.includes('--vs-cosign')) {
+    console.error('side by side with real cosign (N images per invocation; every registry request counted, 401s included):');
+    console.log(`\n${await benchVsCosign([1, 20])}`);
+    return;
+  }
+  const sandbox = await startSandbox();
+  const counter = new RegistryCounter(sandbox);
   const proxies: FaultProxy[] = [];
   try {
-    const regProxy = await startFaultProxy(registry.url);
     const fulcio = await startFaultProxy(sandbox.sigstore!.fulcioUrl);
     const rekor = await startFaultProxy(sandbox.sigstore!.rekorUrl);
-    proxies.push(regProxy, fulcio, rekor);
-    const creds = { 'registry-username': registry.username!, 'registry-password': registry.password! };
-    const inputs = { ...sigstoreInputsFor(sandbox), 'fulcio-url': fulcio.url, 'rekor-url': rekor.url, 'tsa-url': '', ...creds };
-    const counted = async (extra: Record<string, string>) => {
-      const [r0, f0, k0, t0] = [regProxy.log.length, fulcio.log.length, rekor.log.length, registry.tokenRequests()];
-      const challenges = () => regProxy.log.slice(r0).filter((e) => e.status === 401).length;
-      const started = performance.now();
-      const run = await runAction({ inputs: { ...inputs, ...extra }, env: runnerEnvFor(sandbox), timeoutMs: 300_000 });
-      if (run.code !== 0) throw new Error(`run failed:\n${run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')}`);
-      return {
-        ms: performance.now() - started,
-        registry: regProxy.log.length - r0 - challenges(),
-        challenges: challenges(),
-        tokens: registry.tokenRequests() - t0,
-        fulcio: fulcio.log.length - f0,
-        rekor: rekor.log.length - k0,
-        signatures: JSON.parse(run.outputs.signatures).length as number,
-      };
+    proxies.push(fulcio, rekor);
+    const sigstore = { 'fulcio-url': fulcio.url, 'rekor-url': rekor.url };
+
+    // 1. The request floor: everything each registry mode sees, 401s included, per signature.
+    console.error('registry requests per signature, every request the registry sees (401s included), each case in a fresh repository:');
+    const floor = await requestFloor(counter, {
+      onRow: (r) => console.error(`  ${r.mode} ${r.format} self-check ${r.verify ? 'yes' : 'no '} N=${r.n}: ${r.perSignature.toFixed(2)} (${JSON.stringify(r.byKind)})`),
+    });
+
+    // 2. Cases: appending to signatures already there, later bundles in a repository, if-signed: skip.
+    console.error('\ncases (token registry, verify: false, N = 1):');
+    row('case', 'registry requests (401s included)', 'of which 401', 'token requests', 'Rekor requests');
+    const counted = async (label: string, c: Omit<CountCase, 'mode' | 'n'> & { n?: number }) => {
+      const k0 = rekor.log.length;
+      const r = await counter.count({ mode: 'token', n: 1, ...c, inputs: { ...sigstore, ...c.inputs } });
+      row(label, r.requests, r.challenges, r.tokens, rekor.log.length - k0);
+      return r;
     };
+    const first = await counted('legacy, first signature', { format: 'legacy', verify: false });
+    const again = { repository: first.repository, digests: first.digests };
+    await counted('legacy, append to an existing .sig', { format: 'legacy', verify: false, ...again });
+    await counted('legacy, if-signed: skip, already signed (nothing written)', { format: 'legacy', verify: false, ...again, inputs: { 'if-signed': 'skip' } });
+    const bundle = await counted('bundle, fallback tag, first in its repository', { format: 'bundle', verify: false });
+    await counted('bundle, fallback tag, later in the repository', { format: 'bundle', verify: false, repository: bundle.repository });
+    await counted('bundle, if-signed: skip, already signed (nothing written)', { format: 'bundle', verify: false, ...{ repository: bundle.repository, digests: bundle.digests }, inputs: { 'if-signed': 'skip' } });
 
-    console.error('registry requests per signature (verify: false, as cosign sign; the per-run auth handshake shown apart):');
-    row('case', 'registry requests', 'auth handshake (401 + token)', 'Rekor requests', 'target');
-    const img = await pushImage(registry, 'bench/app');
-    const image = `${regProxy.host}/bench/app@${img.digest}`;
-    const handshake = (r: { challenges: number; tokens: number }) => `${r.challenges} + ${r.tokens}`;
-    const first = await counted({ images: image, verify: 'false' });
-    row('legacy, first signature', first.registry, handshake(first), first.rekor, '≤ 8 (cosign ≈ 16)');
-    const append = await counted({ images: image, verify: 'false' });
-    row('legacy, append to an existing .sig', append.registry, handshake(append), append.rekor, '≤ 8');
-    const bundle = await counted({ images: `${regProxy.host}/bench/fresh@${(await pushImage(registry, 'bench/fresh')).digest}`, verify: 'false', 'signature-format': 'bundle' });
-    row('bundle, fallback tag, first in its repository', bundle.registry, handshake(bundle), bundle.rekor, '≤ 9 (cosign ≈ 17)');
-    const bundle2 = await counted({ images: `${regProxy.host}/bench/fresh@${(await pushImage(registry, 'bench/fresh')).digest}`, verify: 'false', 'signature-format': 'bundle' });
-    row('bundle, fallback tag, later in the repository', bundle2.registry, handshake(bundle2), bundle2.rekor, '≤ 9');
-    const checked = await counted({ images: `${regProxy.host}/bench/app@${(await pushImage(registry, 'bench/app')).digest}`, verify: 'true' });
-    row('legacy, first, with the self-check (verify: true)', checked.registry, handshake(checked), checked.rekor, '(+2: reads its layer back)');
-
-    console.error('\nscaling (verify: true, legacy, distinct digests in one repository):');
+    // 3. Scaling: distinct digests in one run, with the self-check (the default).
+    console.error('\nscaling (open registry, verify: true, legacy, distinct digests in one repository):');
     const scale: string[][] = [];
     for (const n of quick ? [1, 20] : [1, 20, 100]) {
-      const digests = await Promise.all(Array.from({ length: n }, () => pushImage(registry, 'bench/scale')));
-      const r = await counted({ images: digests.map((d) => `${regProxy.host}/bench/scale@${d.digest}`).join('\n') });
-      scale.push([String(n), String(r.fulcio), (r.rekor / n).toFixed(1), (r.ms / 1000).toFixed(2), (r.ms / n).toFixed(0), (r.registry / n).toFixed(1)]);
-      console.error(`  N=${n}: ${(r.ms / 1000).toFixed(2)} s, Fulcio ${r.fulcio}, Rekor/sig ${(r.rekor / n).toFixed(1)}, registry/sig ${(r.registry / n).toFixed(1)}`);
+      const [f0, k0] = [fulcio.log.length, rekor.log.length];
+      const r = await counter.count({ mode: 'open', n, format: 'legacy', verify: true, repository: 'bench/scale', inputs: sigstore });
+      const [f, k] = [fulcio.log.length - f0, rekor.log.length - k0];
+      scale.push([String(n), String(f), (k / n).toFixed(1), (r.ms / 1000).toFixed(2), (r.ms / n).toFixed(0), (r.requests / n).toFixed(1)]);
+      console.error(`  N=${n}: ${(r.ms / 1000).toFixed(2)} s, Fulcio ${f}, Rekor/sig ${(k / n).toFixed(1)}, registry/sig ${(r.requests / n).toFixed(1)}`);
     }
 
     const start = await startupMs(9);
     const distBytes = dirSize(path.join(REPO_ROOT, 'dist'));
 
     const table = [
-      '| case | registry requests | auth handshake, once per run and repository (401 + token) | Rekor requests | target |',
+      floorTable(floor),
+      '',
+      '| case | registry requests (401s included) | of which 401 | token requests | Rekor requests |',
       '|---|---|---|---|---|',
       ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`),
       '',
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
     console.log(`\n${table}`);
   } finally {
     await Promise.allSettled(proxies.map((p) => p.stop()));
+    await counter.stop();
     await sandbox.stop();
   }
 }

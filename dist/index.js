@@ -37915,11 +37915,13 @@ module.exports = {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  h: () => (/* binding */ PUBLIC_GOOD_FULCIO),
+  Ud: () => (/* binding */ PUBLIC_GOOD_REKOR),
   q6: () => (/* binding */ assertPublicLogAllowed),
   o4: () => (/* binding */ parseConfig)
 });
 
-// UNUSED EXPORTS: GITHUB_ACTIONS_ISSUER, PUBLIC_GOOD_FULCIO, PUBLIC_GOOD_REKOR, parseAnnotations
+// UNUSED EXPORTS: GITHUB_ACTIONS_ISSUER, parseAnnotations
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
@@ -38143,8 +38145,10 @@ function buildConfig(read, env) {
     const mode = oneOf(read, 'mode', ['sign', 'verify'], 'sign');
     const images = parseImageInputs(read);
     const verify = bool(read, 'verify', true);
+    const ifSigned = oneOf(read, 'if-signed', ['append', 'skip'], 'append');
     const runner = runnerFrom(env);
-    const sigstore = sigstoreInstance(read, mode, mode === 'verify' || verify);
+    // `if-signed: skip` verifies what is there already: it needs the trusted root even without `verify`.
+    const sigstore = sigstoreInstance(read, mode, mode === 'verify' || verify || ifSigned === 'skip');
     const allowPublicLog = bool(read, 'allow-public-log', false);
     const registryUsername = read('registry-username');
     const registryPassword = read('registry-password');
@@ -38162,12 +38166,15 @@ function buildConfig(read, env) {
         signatureFormat: oneOf(read, 'signature-format', ['legacy', 'bundle', 'both'], 'legacy'),
         annotations: parseAnnotations(read('annotations')),
         verify,
+        ifSigned,
         audit: bool(read, 'audit', false),
         sigstore,
         allowPublicLog,
         summary: bool(read, 'summary', true),
         runner,
     };
+    if (bool(read, 'rekor-v2', false))
+        config.sigstore.rekorV2 = checkRekorV2(config);
     if (mode === 'verify')
         config.identity = identityPolicy(read, runner);
     if (registryUsername)
@@ -38177,6 +38184,25 @@ function buildConfig(read, env) {
     if (mode === 'sign')
         checkSigningAllowed(config);
     return config;
+}
+/**
+ * `rekor-v2: true` (public-good only): Rekor v2 gives no signed entry timestamp,
+ * which a legacy `.sig` signature carries as its proof of time, so bundles only.
+ */
+function checkRekorV2(config) {
+    if (config.sigstore.kind !== 'public-good') {
+        throw new errors/* ActionError */.lZ('rekor-v2 chooses the Rekor v2 log of the public Sigstore instance, but sigstore is custom', {
+            input: 'rekor-v2',
+            fix: 'remove rekor-v2: with sigstore: custom, `rekor-url` may point at a Rekor v2 log directly (it is detected)',
+        });
+    }
+    if (config.mode === 'sign' && config.signatureFormat !== 'bundle') {
+        throw new errors/* ActionError */.lZ(`Rekor v2 records no signed entry timestamp, which ${config.signatureFormat === 'both' ? 'the legacy half of `both`' : 'legacy .sig signatures'} need`, {
+            input: 'rekor-v2',
+            fix: 'set `signature-format: bundle` to log in Rekor v2 (read by cosign 3, Kyverno SigstoreBundle, gh attestation verify), or remove rekor-v2',
+        });
+    }
+    return true;
 }
 /** Guards that only matter when we are about to sign, checked last so input mistakes are reported first. */
 function checkSigningAllowed(config) {
@@ -38245,7 +38271,7 @@ function sigstoreInstance(read, mode, willVerify) {
     if (!trustedRoot && willVerify) {
         throw new errors/* ActionError */.lZ('a custom instance needs its trusted root to verify signatures', {
             input: 'trusted-root',
-            fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or verify: false to sign without the check)',
+            fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or, to sign without checking anything, verify: false and if-signed: append)',
         });
     }
     // Verify mode contacts neither Fulcio nor Rekor: their URLs only name the instance in the
@@ -38435,7 +38461,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
 /* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(662);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(780);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7978);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -38469,7 +38495,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 780:
+/***/ 7978:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -39470,6 +39496,9 @@ class RegistryAuth {
     tokens = new Map();
     pending = new Map();
     secrets = new Set();
+    /** Hosts that have answered once: what auth they want (if any) is known from then on. */
+    contacted = new Set();
+    firstContact = new Map();
     constructor(credentials, send, mask, now = Date.now) {
         this.credentials = credentials;
         this.send = send;
@@ -39487,6 +39516,27 @@ class RegistryAuth {
                 out = out.split(secret).join('***');
         return out;
     };
+    /**
+     * Until a host has answered once we do not know what auth it wants: the first
+     * request goes alone, and requests started meanwhile wait for its answer (and
+     * the challenge it may bring) instead of each drawing a 401 of their own.
+     * Returns what to call once that first answer has been dealt with.
+     */
+    async admit(registry) {
+        for (let waiting = this.firstContact.get(registry); !this.contacted.has(registry); waiting = this.firstContact.get(registry)) {
+            if (!waiting) {
+                let release;
+                this.firstContact.set(registry, new Promise((resolve) => (release = resolve)));
+                return () => {
+                    this.contacted.add(registry);
+                    this.firstContact.delete(registry);
+                    release();
+                };
+            }
+            await waiting;
+        }
+        return undefined;
+    }
     /** The Authorization header to send to `repo`'s registry now, if we know what it wants. */
     async header(repo) {
         const scheme = this.schemes.get(repo.registry);
@@ -39738,6 +39788,14 @@ const DEFAULT_MAX_BLOB_BYTES = 16 * 1024 * 1024;
 /** 404 retries after a push, and retries of a blob upload that lost a race. */
 const SETTLE_ATTEMPTS = 5;
 const MAX_REFERRER_PAGES = 20;
+function hasSubject(manifest) {
+    try {
+        return typeof JSON.parse(manifest.toString('utf8')).subject === 'object';
+    }
+    catch {
+        return false;
+    }
+}
 function networkFailure(err) {
     return err instanceof errors/* ActionError */.lZ && err.cause instanceof HttpError && err.cause.status === undefined;
 }
@@ -39804,8 +39862,15 @@ class RegistryClient {
             if (opts.once)
                 req.retry = false;
             const res = await this.send(repo, req);
-            if (res.status >= 200 && res.status < 300)
+            if (res.status >= 200 && res.status < 300) {
+                // A registry with the referrers API answers a manifest with a subject with OCI-Subject
+                // (distribution spec 1.1); without it the spec has clients keep the referrers tag, and
+                // the API is not asked about (some registries send the header without a usable API, so
+                // its presence proves nothing: referrers() still checks).
+                if (!res.headers.get('oci-subject') && hasSubject(bytes))
+                    this.noReferrersApi.add(repo.registry);
                 return descriptor;
+            }
             // Blobs pushed a moment ago may not be visible yet on eventually consistent registries.
             const blobUnknown = parseRegistryErrors(res.body).some((e) => /BLOB_UNKNOWN/.test(e.code));
             if (opts.once && (blobUnknown || isTransientStatus(res.status))) {
@@ -39818,30 +39883,37 @@ class RegistryClient {
     hasBlob(repo, digest) {
         return this.blobExists(repo, digest, 'pull');
     }
-    /** Uploads `bytes` unless the repository has them: POST a session, then PUT `?digest=` (monolithic). */
     /**
-     * Uploads a blob (POST then PUT). `checkExists` (default) asks first with a
-     * HEAD and skips blobs already there; callers turn it off for blobs that are
-     * new by construction (a fresh signature's payload, a config for a new layer
-     * list), where the HEAD would only cost a round trip.
+     * Uploads a blob: POST a session, then PUT `?digest=` (monolithic).
+     * `checkExists` (default) makes the POST ask to mount the blob from this very
+     * repository: a registry that has it answers 201 and nothing is uploaded;
+     * otherwise (or when it cannot mount) it answers 202 with the session we need
+     * anyway (distribution spec), so a blob already there costs one request and a
+     * new one two, where a HEAD first would cost one and three. Callers turn it
+     * off for blobs that are new by construction (a fresh signature's payload, a
+     * config for a new layer list): there is nothing to find.
      */
     async pushBlob(repo, bytes, mediaType = MEDIA_TYPES.octetStream, opts = {}) {
+        return (await this.uploadBlob(repo, bytes, mediaType, opts)).descriptor;
+    }
+    /** pushBlob, also saying whether the repository had the blob already (found by the mount, or known this run). */
+    async uploadBlob(repo, bytes, mediaType = MEDIA_TYPES.octetStream, opts = {}) {
         const descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
         const key = `${types_imageName(repo)}@${descriptor.digest}`;
         this.pushed.add(key);
         // Known to be there already this run (e.g. the empty config every bundle referrer shares): no request at all.
         if ((opts.checkExists ?? true) && this.stored.has(key))
-            return this.remember(key, descriptor);
-        if ((opts.checkExists ?? true) && (await this.blobExists(repo, descriptor.digest, 'push')))
-            return this.remember(key, descriptor);
+            return { descriptor: this.remember(key, descriptor), existed: true };
         const endBy = Date.now() + this.retry.budgetMs;
         let networkError;
         for (let attempt = 1;; attempt++) {
             let res;
             try {
-                res = await this.uploadOnce(repo, bytes, descriptor.digest);
+                // After a failed attempt the blob may have landed (ours, or another job's): the mount finds it.
+                const sent = await this.uploadOnce(repo, bytes, descriptor.digest, (opts.checkExists ?? true) || attempt > 1);
+                res = sent.res;
                 if (res.status === 201 || res.status === 204)
-                    return this.remember(key, descriptor);
+                    return { descriptor: this.remember(key, descriptor), existed: sent.mounted && attempt === 1 };
             }
             catch (err) {
                 // A connection reset mid-upload, or a timeout: the session is spent, start another.
@@ -39860,8 +39932,6 @@ class RegistryClient {
                 throw await this.failure(repo, undefined, 'push', `upload the blob ${descriptor.digest}`, { ...res, attempts: attempt });
             }
             await new Promise((resolve) => setTimeout(resolve, wait));
-            if (await this.blobExists(repo, descriptor.digest, 'push'))
-                return this.remember(key, descriptor);
         }
     }
     /** A 404 for a blob this run pushed is retried a few times: eventually consistent registries show it a moment later. */
@@ -39916,16 +39986,18 @@ class RegistryClient {
             return false;
         throw await this.failure(repo, undefined, action, `check the blob ${digest}`, res);
     }
-    async uploadOnce(repo, bytes, digest) {
-        const started = await this.send(repo, { method: 'POST', url: this.url(repo, 'blobs/uploads/'), headers: { 'content-length': '0' } });
+    /** One POST (asking to `mount` the blob from this repository when it may be there) and, unless mounted, one PUT. */
+    async uploadOnce(repo, bytes, digest, mount) {
+        const query = mount ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(repo.repository)}` : '';
+        const started = await this.send(repo, { method: 'POST', url: this.url(repo, `blobs/uploads/${query}`), headers: { 'content-length': '0' } });
         const location = started.headers.get('location');
         if (started.status !== 202 || !location)
-            return started;
+            return { res: started, mounted: mount && started.status === 201 };
         const target = new URL(location, started.url).toString();
         const url = `${target}${target.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
         // One attempt: a failed PUT may have consumed the session; pushBlob starts a new one.
         const req = { method: 'PUT', url, headers: { 'content-type': 'application/octet-stream' }, body: bytes, retry: false };
-        return this.send(repo, req);
+        return { res: await this.send(repo, req), mounted: false };
     }
     /** Waits before retry `attempt` of an `expectExists` read; false when we should stop. */
     async settle(opts, attempt) {
@@ -39955,6 +40027,16 @@ class RegistryClient {
     }
     /** Sends with the credentials the registry wants, answering up to two 401 challenges. */
     async send(repo, req) {
+        const release = await this.auth.admit(repo.registry);
+        try {
+            return await this.sendAuthorized(repo, req, release);
+        }
+        finally {
+            release?.();
+        }
+    }
+    /** `answered`: called once the first answer (and any challenge in it) has been dealt with. */
+    async sendAuthorized(repo, req, answered) {
         const registryOrigin = new URL((0,hosts/* registryBaseUrl */.mO)(repo.registry)).origin;
         for (let round = 0;; round++) {
             const header = await this.auth.header(repo);
@@ -39975,6 +40057,7 @@ class RegistryClient {
             if (res.status !== 401 || round >= 2)
                 return res;
             const outcome = await this.auth.unauthorized(repo, res, headers.authorization);
+            answered?.();
             if (!outcome.retry)
                 return { ...res, authDetail: outcome.detail };
         }
@@ -40350,6 +40433,10 @@ function kyvernoImageValidatingPolicy(input) {
         notes.push('cosign.trustedRoot (used for bundles) needs Kyverno 1.19 or later.');
     else if (input.custom)
         notes.push("Custom instance: add the instance's keys (keyless.roots, ctlog.rekorPubKey, ctlog.ctLogPubKey, cosign.trustedRoot), or Kyverno checks against the public-good keys.");
+    if (input.custom) {
+        // Seen with the real Kyverno 1.19.1: keyless checks set up TUF first, keys inline or not.
+        notes.push("Kyverno sets up a TUF client for every keyless check: where the cluster cannot reach Sigstore's public TUF repository, add cosign.tuf (mirror, root) naming this instance's TUF repository.");
+    }
     const object = {
         apiVersion: 'policies.kyverno.io/v1',
         kind: 'ImageValidatingPolicy',
@@ -40438,15 +40525,21 @@ function policyControllerTrustRoot(input) {
     if (!object)
         return undefined;
     const notes = ["This custom Sigstore instance's public keys and certificates, for the ClusterImagePolicy that follows (its trustRootRef)."];
+    if (input.format === 'bundle') {
+        // policy-controller 0.14 to 0.15.1 turn inline keys into log ids of the wrong form
+        // (hex text), so sigstore-go finds no log for a bundle's entry (seen with policy-tester).
+        notes.push("bundle signatures need a TrustRoot from this instance's TUF repository (spec.remote: mirror and root): policy-controller up to 0.15.1 derives wrong log ids from inline sigstoreKeys, which only .sig signatures survive.");
+    }
     return snippet(object, 'sigstore policy-controller TrustRoot', input, notes);
 }
 /** All of them, for the job summary. */
 function policySnippets(input) {
+    const trustRoot = policyControllerTrustRoot(input);
     return {
         kyvernoClusterPolicy: kyvernoClusterPolicy(input),
         kyvernoImageValidatingPolicy: kyvernoImageValidatingPolicy(input),
         policyControllerClusterImagePolicy: policyControllerClusterImagePolicy(input),
-        policyControllerTrustRoot: policyControllerTrustRoot(input),
+        ...(trustRoot ? { policyControllerTrustRoot: trustRoot } : {}),
     };
 }
 
@@ -40537,6 +40630,7 @@ function signaturesJson(records) {
         rekor: { logIndex: r.rekor.logIndex, logId: r.rekor.logId, integratedTime: r.rekor.integratedTime, uuid: r.rekor.uuid, url: r.rekor.url },
         bundlePath: r.bundlePath,
         ...(r.platform ? { platform: r.platform } : {}),
+        ...(r.skipped ? { skipped: true } : {}),
     }));
 }
 /** The outputs both modes give: identity, issuer, commands, policies. */
@@ -40653,9 +40747,12 @@ const escapeCell = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 function signSummaryMarkdown(s) {
     const rows = s.records.map((r) => {
         const v = s.verdicts.get(r);
-        const verified = !s.selfCheck ? 'not checked (`verify: false`)' : v?.ok ? '✅ yes' : `❌ ${escapeCell(v?.reason ?? 'not verified')}`;
+        // A skipped signature was verified when found, whatever `verify` says.
+        const verified = v?.ok ? '✅ yes' : !s.selfCheck ? 'not checked (`verify: false`)' : `❌ ${escapeCell(v?.reason ?? 'not verified')}`;
         const image = r.platform ? `${r.image.split('@')[0]} (${r.platform})` : r.image.split('@')[0];
-        return `| \`${escapeCell(image)}\` | \`${summary_short(r.digest)}\` | ${r.format} | \`${escapeCell(r.reference)}\` | [${r.rekor.logIndex}](${r.rekor.url}) | ${verified} |`;
+        // if-signed: skip: the signature was there already; nothing was written.
+        const stored = `\`${escapeCell(r.reference)}\`${r.skipped ? ' (skipped: already signed by this identity)' : ''}`;
+        return `| \`${escapeCell(image)}\` | \`${summary_short(r.digest)}\` | ${r.format} | ${stored} | [${r.rekor.logIndex}](${r.rekor.url}) | ${verified} |`;
     });
     return [
         // A failure leads: the cause first, what did get signed after it.
@@ -41233,11 +41330,18 @@ function rawArrayElements(text, key) {
 /**
  * Lossless append to a tagged manifest under concurrency. Registries have no
  * compare-and-swap, and cosign's read–append–PUT loses signatures when two
- * signers race. Here each writer: reads the tag, merges, checks with a HEAD that
- * the tag did not move before its PUT, PUTs, then reads back twice (at once, and
- * after a settle delay long enough for a writer that passed its own HEAD check
- * just before our PUT to land). If our element or one we had read is missing, it
- * merges the union and writes again, a bounded number of times.
+ * signers race. Here each writer: reads the tag, merges, makes sure the read is
+ * the last thing before its PUT (when building the manifest sent requests, a
+ * HEAD checks that the tag did not move), PUTs, then reads back after a settle
+ * delay long enough for a writer that passed its own check just before our PUT
+ * to land. If our element or one we had read is missing, it merges the union
+ * and writes again, a bounded number of times.
+ *
+ * The `.sig` manifest needs a config blob uploaded for its exact layer list
+ * (two requests). When the caller knows what the tag most likely holds (nothing,
+ * for a digest never signed), the config is uploaded before the read, so that the
+ * read is itself the race guard; when the tag holds something else, the config
+ * is built again and the HEAD guards the write.
  *
  * Existing elements are carried as their original JSON text (see json-raw.ts).
  *
@@ -41304,30 +41408,53 @@ async function appendLossless(client, repo, tag, ours, spec, opts) {
     let failedWrites = 0;
     // Everything that must end up in the list: ours, and every element we have seen there.
     const known = new Map();
-    let current = await client.getManifest(repo, tag);
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const present = elementsOf(current, spec, repo, tag);
+    const mergedWith = (present) => {
         for (const e of present)
             if (!known.has(e.id))
                 known.set(e.id, e);
         for (const e of ours)
             if (!known.has(e.id))
                 known.set(e.id, e);
-        const merged = merge(present, known);
-        if (current && merged.length === present.length)
-            return { descriptor: current.descriptor, attempts: attempt - 1, count: present.length };
+        return merge(present, known);
+    };
+    const idsOf = (elements) => JSON.stringify(elements.map((e) => e.id));
+    let prepared;
+    if (spec.buildSends && opts.likely !== undefined) {
+        // Not added to `known`: an element gone by the time we read was removed on purpose.
+        const likely = merge(elementsOf(opts.likely ?? undefined, spec, repo, tag), new Map(ours.map((e) => [e.id, e])));
+        if (opts.maxElements === undefined || likely.length <= opts.maxElements)
+            prepared = { ids: idsOf(likely), ...(await spec.build(likely)) };
+    }
+    let current = await client.getManifest(repo, tag);
+    // Nothing has been sent, and no time waited, since `current` was read: the read is the race guard.
+    let fresh = true;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const present = elementsOf(current, spec, repo, tag);
+        const merged = mergedWith(present);
+        if (current && merged.length === present.length) {
+            return { descriptor: current.descriptor, attempts: attempt - 1, count: present.length, manifest: current };
+        }
         if (opts.maxElements !== undefined && merged.length > opts.maxElements)
             throw tooMany(repo, tag, spec, present.length, opts);
-        const { body, mediaType } = await spec.build(merged);
-        // Check the tag did not move while we built (the config upload takes two round trips):
-        // without this, a writer that read before our PUT and writes after our read-back would
-        // drop our element unseen. It costs one HEAD per write and closes that window.
-        const now = await client.headManifest(repo, tag);
-        if (now?.digest !== current?.descriptor.digest) {
-            // Someone wrote since we read: merge their version instead of overwriting it.
-            await append_sleep(backoffMs(attempt, backoff));
-            current = await client.getManifest(repo, tag);
-            continue;
+        let built = prepared?.ids === idsOf(merged) ? prepared : undefined;
+        if (!built) {
+            built = await spec.build(merged);
+            if (spec.buildSends)
+                fresh = false;
+        }
+        const { body, mediaType } = built;
+        // Unless the read was the last thing before this write, check the tag did not move since
+        // (the config upload takes two round trips): without this, a writer that read before our
+        // PUT and writes after our read-back would drop our element unseen. One HEAD closes that window.
+        if (!fresh) {
+            const now = await client.headManifest(repo, tag);
+            if (now?.digest !== current?.descriptor.digest) {
+                // Someone wrote since we read: merge their version instead of overwriting it.
+                await append_sleep(backoffMs(attempt, backoff));
+                current = await client.getManifest(repo, tag);
+                fresh = true;
+                continue;
+            }
         }
         const putStarted = Date.now();
         try {
@@ -41343,6 +41470,7 @@ async function appendLossless(client, repo, tag, ours, spec, opts) {
             attempt--;
             await append_sleep(wait);
             current = await client.getManifest(repo, tag);
+            fresh = true;
             continue;
         }
         const settleMs = opts.settleMs ?? Math.min(5000, Math.max(100, 2 * (Date.now() - putStarted)));
@@ -41353,8 +41481,9 @@ async function appendLossless(client, repo, tag, ours, spec, opts) {
         const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
         const complete = ![...known.keys()].some((id) => !ids.has(id));
         if (complete && current)
-            return { descriptor: current.descriptor, attempts: attempt, count: ids.size };
+            return { descriptor: current.descriptor, attempts: attempt, count: ids.size, manifest: current };
         await append_sleep(backoffMs(attempt, backoff));
+        fresh = false;
     }
     throw new errors/* ActionError */.lZ(`could not add the ${spec.noun}${ours.length > 1 ? 's' : ''} to ${types_imageName(repo, tag)}: other writers kept replacing the tag for ${maxAttempts} attempts`, { image: opts.image, fix: 'run the job again; what is already in the tag is kept' });
 }
@@ -41376,6 +41505,7 @@ async function appendLayers(client, repo, tag, newLayers, buildConfig, opts = {}
         mediaTypes: [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest],
         identity: layerIdentity,
         noun: 'signature',
+        buildSends: true,
         build: async (elements) => {
             const configBytes = buildConfig(elements.map((e) => e.value));
             // A config for this exact layer list is new unless this very list was written before: no HEAD first.
@@ -41402,6 +41532,7 @@ async function appendIndexDescriptors(client, repo, tag, descriptors, opts = {})
         mediaTypes: [MEDIA_TYPES.ociIndex],
         identity: digestIdentity,
         noun: 'referrer',
+        buildSends: false,
         build: async (elements) => ({
             body: `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociIndex}","manifests":[${elements.map((e) => e.raw).join(',')}]}`,
             mediaType: MEDIA_TYPES.ociIndex,
@@ -41550,11 +41681,15 @@ function bundleFileName(subject, format) {
     const repo = `${subject.repo.registry}/${subject.repo.repository}`.replace(/[^a-zA-Z0-9._-]+/g, '_');
     return `${repo}_${subject.digest.replace(':', '-').slice(0, 19)}.${format}.sigstore.json`;
 }
-async function signLegacy(subject, ctx) {
+/** `likely`: what the `.sig` tag held a moment ago, when the caller read it (if-signed: skip). */
+async function signLegacy(subject, ctx, likely) {
     const image = `${subject.dockerReference}@${subject.digest}`;
     const payload = simpleSigningPayload(subject.dockerReference, subject.digest, ctx.annotations);
-    // No HEAD first: the upload itself is the proof of write access we want before logging.
-    await ctx.registry.pushBlob(subject.repo, payload, undefined, { checkExists: false });
+    // The upload (a mount request when the payload is there already) is the proof of write access we want before logging.
+    const uploaded = await ctx.registry.uploadBlob(subject.repo, payload);
+    // The payload is the same for every signature of this digest and annotations: when it is new,
+    // the digest was most likely never signed, and the .sig config is prepared for our layer alone.
+    const guess = likely !== undefined ? likely : uploaded.existed ? undefined : null;
     const cert = await ctx.signer.certificate();
     const signature = ctx.signer.sign(payload);
     const signatureB64 = signature.toString('base64');
@@ -41569,9 +41704,10 @@ async function signLegacy(subject, ctx) {
     const rfc3161TimestampB64 = timestamp?.response.toString('base64');
     const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry, rfc3161TimestampB64 });
     const tag = signatureTag(subject.digest);
-    await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
+    const appended = await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
         image,
         blobsPresent: true,
+        likely: guess,
     });
     const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
     const bundle = messageSignatureBundle({ payloadSha256Hex: sha256Hex(payload), signatureB64, certificatePem: cert.leafPem, rekor: entry, rfc3161TimestampB64 });
@@ -41591,6 +41727,7 @@ async function signLegacy(subject, ctx) {
         },
         bundlePath,
         platform: subject.platform,
+        readBack: appended.manifest ? [{ ...subject.repo, ref: tag, manifest: appended.manifest }] : undefined,
     };
 }
 
@@ -41682,9 +41819,17 @@ async function signBundle(subject, ctx) {
     await ctx.registry.putManifest(subject.repo, descriptor.digest, manifest, MEDIA_TYPES.ociManifest);
     // The API lists referrers by itself; without it, we maintain the fallback index.
     const referrers = await ctx.registry.referrers(subject.repo, subject.digest);
-    const listed = referrers.supported
-        ? referrers.manifests.length
-        : (await appendIndexDescriptors(ctx.registry, subject.repo, referrersTag(subject.digest), [descriptor], { image })).count;
+    const readBack = [{ ...subject.repo, ref: descriptor.digest, manifest: { body: manifest, json: JSON.parse(manifest.toString('utf8')) } }];
+    let listed;
+    if (referrers.supported)
+        listed = referrers.manifests.length;
+    else {
+        const tag = referrersTag(subject.digest);
+        const appended = await appendIndexDescriptors(ctx.registry, subject.repo, tag, [descriptor], { image });
+        listed = appended.count;
+        if (appended.manifest)
+            readBack.push({ ...subject.repo, ref: tag, manifest: appended.manifest });
+    }
     const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'bundle'));
     await promises_default().writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
     return {
@@ -41696,309 +41841,8 @@ async function signBundle(subject, ctx) {
         bundlePath,
         platform: subject.platform,
         notes: referrerCountNotes(listed),
+        readBack,
     };
-}
-
-// EXTERNAL MODULE: ./src/subjects/reference.ts
-var reference = __nccwpck_require__(9108);
-;// CONCATENATED MODULE: ./src/subjects/resolve.ts
-
-
-const INDEX_MEDIA_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
-const subjectKey = (s) => `${s.repo.registry}/${s.repo.repository}@${s.digest}`;
-function isAttestationManifest(d) {
-    return (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
-        (d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown'));
-}
-function platformString(d) {
-    if (!d.platform)
-        return undefined;
-    return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/');
-}
-async function resolveOne(ref, source, log, opts) {
-    const repo = { registry: ref.registry, repository: ref.repository };
-    const image = ref.original;
-    const target = ref.digest ?? ref.tag ?? 'latest';
-    const found = await source.headManifest(repo, target, { expectExists: opts.purpose === 'sign' });
-    if (!found && ref.digest && opts.purpose === 'verify') {
-        log.info(`${image}: the manifest is not readable in ${(0,reference/* repositoryOf */._M)(ref)}; checking its signatures by digest alone (as cosign verify does)`);
-        return { repo, digest: ref.digest, mediaType: 'unknown', size: 0, dockerReference: (0,reference/* repositoryOf */._M)(ref), names: [image] };
-    }
-    if (!found) {
-        throw new errors/* ActionError */.lZ(`${ref.digest ? 'digest' : `tag ${target}`} not found in ${(0,reference/* repositoryOf */._M)(ref)}`, {
-            image,
-            fix: 'push the image first (docker/build-push-action with `push: true`) and pass its digest, or check the name',
-        });
-    }
-    if (!ref.digest) {
-        log.warning(opts.purpose === 'sign'
-            ? `${image}: resolved tag '${target}' to ${found.digest}; the digest is what gets signed (tags can move). Pass the digest to be explicit: images: ${(0,reference/* repositoryOf */._M)(ref)}@${found.digest}`
-            : `${image}: resolved tag '${target}' to ${found.digest}; that digest is what gets verified (tags can move)`);
-    }
-    return {
-        repo,
-        digest: found.digest,
-        mediaType: found.mediaType,
-        size: found.size,
-        dockerReference: (0,reference/* repositoryOf */._M)(ref),
-        names: [image],
-    };
-}
-async function children(subject, source, mode, depth) {
-    if (mode === 'none' || !INDEX_MEDIA_TYPES.includes(subject.mediaType) || depth > 4)
-        return [];
-    const index = await source.getManifest(subject.repo, subject.digest);
-    const manifests = (index?.json?.manifests ?? []).slice(0, 1000);
-    const out = [];
-    for (const m of manifests) {
-        if (mode === 'platforms' && isAttestationManifest(m))
-            continue;
-        const child = {
-            repo: subject.repo,
-            digest: m.digest,
-            mediaType: m.mediaType,
-            size: m.size,
-            dockerReference: subject.dockerReference,
-            names: [`${subject.dockerReference}@${m.digest}`],
-            platform: isAttestationManifest(m) ? 'attestation' : platformString(m),
-            parent: subject.digest,
-        };
-        out.push(child, ...(await children(child, source, mode, depth + 1)));
-    }
-    return out;
-}
-/** Every image's subjects; the images that could not be resolved are returned apart, not thrown. */
-async function resolveSubjectsSettled(images, source, opts, log) {
-    const { recursive } = opts;
-    const unique = new Map();
-    const add = (s) => {
-        const known = unique.get(subjectKey(s));
-        if (known)
-            known.names.push(...s.names.filter((n) => !known.names.includes(n)));
-        else
-            unique.set(subjectKey(s), s);
-    };
-    const settled = await Promise.allSettled(images.map((ref) => resolveOne(ref, source, log, opts)));
-    const unresolved = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ ref: images[i], error: r.reason }] : []));
-    const top = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    top.forEach(add);
-    for (const s of top)
-        (await children(s, source, recursive, 0)).forEach(add);
-    const merged = top.length - new Set(top.map(subjectKey)).size;
-    if (merged > 0)
-        log.info(`${merged} name(s) point at a digest already listed: each repository@digest is signed once`);
-    return { subjects: [...unique.values()], unresolved };
-}
-/** Every image's subjects; the first image that cannot be resolved fails the whole call. */
-async function resolveSubjects(images, source, opts, log) {
-    const { subjects, unresolved } = await resolveSubjectsSettled(images, source, opts, log);
-    if (unresolved.length)
-        throw unresolved[0].error;
-    return subjects;
-}
-
-;// CONCATENATED MODULE: ./src/transparency/rekor-v2.ts
-/**
- * A Rekor v2 (rekor-tiles) client, for custom instances that run only v2:
- * `POST /api/v2/log/entries` with a `dsseRequestV002`, answered with the
- * TransparencyLogEntry that goes into the bundle as it is. v2 gives an
- * inclusion proof but no signed entry timestamp and no integrated time, so a
- * bundle logged here needs an RFC 3161 timestamp for its signing time, and
- * legacy `.sig` signatures (whose annotation is the SET) cannot use it.
- */
-
-
-
-const isString = (v) => typeof v === 'string' && v !== '';
-/** The answer's entry, or a description of what it lacks (zero values are absent in protobuf JSON). */
-function parseV2Entry(body) {
-    const e = body;
-    if (!e || !isString(e.logId?.keyId) || !isString(e.canonicalizedBody) || !isString(e.kindVersion?.kind)) {
-        throw new Error('the answer is not a transparency-log entry (logId, kindVersion, canonicalizedBody)');
-    }
-    if (!isString(e.inclusionProof?.checkpoint?.envelope))
-        throw new Error('the entry has no inclusion proof with a checkpoint');
-    const logIndex = Number(e.logIndex ?? '0');
-    if (!Number.isSafeInteger(logIndex) || logIndex < 0)
-        throw new Error(`the entry's logIndex ${String(e.logIndex)} is not an index`);
-    // Written out in the bundle: readers that do Number(logIndex) should not meet an absent zero.
-    const json = { ...e, logIndex: String(logIndex) };
-    return { json, logIndex, logId: Buffer.from(e.logId.keyId, 'base64').toString('hex'), kind: e.kindVersion.kind };
-}
-function dsseRequestV002(envelope, certificatePem) {
-    return {
-        dsseRequestV002: {
-            envelope,
-            verifiers: [
-                {
-                    x509Certificate: { rawBytes: Buffer.from(dist.X509Certificate.parse(certificatePem).root.toDER()).toString('base64') },
-                    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
-                },
-            ],
-        },
-    };
-}
-class RekorV2Client {
-    baseUrl;
-    requests = 0;
-    constructor(baseUrl) {
-        this.baseUrl = baseUrl;
-    }
-    async createDsseEntry(envelope, certificatePem, image) {
-        this.requests++;
-        const res = await request({
-            method: 'POST',
-            url: `${this.baseUrl}/api/v2/log/entries`,
-            headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-            body: JSON.stringify(dsseRequestV002(envelope, certificatePem)),
-            // rekor-tiles answers once the entry is integrated (seconds): allow for it.
-            timeoutMs: 60_000,
-        });
-        if (res.status !== 200 && res.status !== 201)
-            throw this.failure(res, image);
-        try {
-            return parseV2Entry(jsonBody(res));
-        }
-        catch (err) {
-            throw new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) sent an unusable answer: ${err.message}`, {
-                image,
-                fix: 'check that `rekor-url` points at a Rekor v2 (rekor-tiles) API',
-                cause: err,
-            });
-        }
-    }
-    failure(res, image) {
-        const detail = res.body.toString('utf8').slice(0, 300).trim();
-        return new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) refused the log entry: HTTP ${res.status} ${detail}`, {
-            image,
-            fix: res.status >= 500 || res.status === 429
-                ? 'the transparency log is unavailable; re-run the job later — nothing was attached for this image'
-                : 'check `rekor-url` (a Rekor v2 API)',
-        });
-    }
-}
-/**
- * Which Rekor API `rekorUrl` serves: 1 when `GET /api/v1/log` answers, else 2
- * when `GET /api/v2/checkpoint` does (rekor-tiles has no v1 routes).
- */
-async function rekorApiVersion(rekorUrl) {
-    const probe = (path) => request({ url: `${rekorUrl}${path}`, timeoutMs: 15_000 }).then((r) => r.status === 200, (err) => {
-        throw new errors/* ActionError */.lZ(`could not reach Rekor: ${err.message}`, { input: 'rekor-url', fix: 'check `rekor-url`', cause: err });
-    });
-    if (await probe('/api/v1/log'))
-        return 1;
-    if (await probe('/api/v2/checkpoint'))
-        return 2;
-    throw new errors/* ActionError */.lZ(`${rekorUrl} answers neither the Rekor v1 API (/api/v1/log) nor Rekor v2 (/api/v2/checkpoint)`, {
-        input: 'rekor-url',
-        fix: 'set `rekor-url` to the base URL of the Rekor instance (without /api/...)',
-    });
-}
-
-;// CONCATENATED MODULE: ./src/transparency/tsa.ts
-/**
- * An RFC 3161 timestamp client. The request is DER `application/timestamp-query`
- * (what cosign and openssl send; every RFC 3161 TSA speaks it, unlike the JSON
- * form only Sigstore's timestamp-authority accepts). The answer's TimeStampResp
- * is kept whole: that is what a bundle's `signedTimestamp` holds. Its signature
- * is judged later by the verifier against the trusted root; here we only make
- * sure it is an answer to OUR question (granted, same imprint, same nonce).
- */
-
-
-
-
-const OID_SHA256 = Buffer.from('0609608648016503040201', 'hex');
-function derLength(n) {
-    if (n < 0x80)
-        return Buffer.from([n]);
-    const bytes = [];
-    for (let v = n; v > 0; v = Math.floor(v / 256))
-        bytes.unshift(v & 0xff);
-    return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-const tlv = (tag, value) => Buffer.concat([Buffer.from([tag]), derLength(value.length), value]);
-const sequence = (...parts) => tlv(0x30, Buffer.concat(parts));
-/** A positive nonce in minimal DER form: top bit clear, first byte non-zero. */
-function newNonce() {
-    const nonce = external_node_crypto_default().randomBytes(16);
-    nonce[0] = (nonce[0] & 0x7f) | 0x01;
-    return nonce;
-}
-/** TimeStampReq { version 1, messageImprint { sha256, hash }, nonce, certReq TRUE }. */
-function timeStampRequest(sha256, nonce) {
-    return sequence(tlv(0x02, Buffer.from([1])), sequence(sequence(OID_SHA256, Buffer.from([0x05, 0x00])), tlv(0x04, sha256)), tlv(0x02, nonce), tlv(0x01, Buffer.from([0xff])));
-}
-/** TSTInfo's nonce: the first INTEGER after genTime (accuracy and ordering may precede it). */
-function tstNonce(tstInfo) {
-    const field = tstInfo.subs.slice(5).find((s) => s.tag.isInteger());
-    return field ? Buffer.from(field.value) : undefined;
-}
-/**
- * Checks that `der` answers a request for `sha256` with `nonce`; throws a
- * description of what is wrong otherwise.
- */
-function checkTimestampResponse(der, sha256, nonce) {
-    const ts = dist.RFC3161Timestamp.parse(der);
-    if (ts.status !== 0n && ts.status !== 1n)
-        throw new Error(`the timestamp was not granted (PKIStatus ${ts.status})`);
-    const info = ts.tstInfo;
-    if (info.messageImprintHashAlgorithm !== 'sha256' || !info.messageImprintHashedMessage.equals(sha256)) {
-        throw new Error('the timestamp covers other data than the signature sent');
-    }
-    const answered = tstNonce(info.root);
-    if (!answered || !answered.equals(nonce))
-        throw new Error('the timestamp does not carry the nonce of our request (a replayed answer?)');
-    return { response: der, genTime: ts.signingTime };
-}
-class TimestampClient {
-    url;
-    requests = 0;
-    constructor(url) {
-        this.url = url;
-    }
-    /** Timestamps `data` (for a signature: its raw bytes, as verifiers check). */
-    async timestamp(data, image) {
-        const digest = external_node_crypto_default().createHash('sha256').update(data).digest();
-        const nonce = newNonce();
-        this.requests++;
-        const res = await request({
-            method: 'POST',
-            url: this.url,
-            headers: { 'Content-Type': 'application/timestamp-query', Accept: 'application/timestamp-reply' },
-            body: timeStampRequest(digest, nonce),
-            timeoutMs: 30_000,
-            maxBodyBytes: 1024 * 1024,
-        }).catch((err) => {
-            throw new errors/* ActionError */.lZ(`could not reach the timestamp authority: ${err.message}`, {
-                image,
-                input: 'tsa-url',
-                fix: 'check `tsa-url`, or leave it empty to sign without a timestamp',
-                cause: err,
-            });
-        });
-        if (res.status !== 200 && res.status !== 201) {
-            const detail = res.body.toString('utf8').slice(0, 300).trim();
-            throw new errors/* ActionError */.lZ(`the timestamp authority (${this.url}) refused the request: HTTP ${res.status} ${detail}`, {
-                image,
-                input: 'tsa-url',
-                fix: res.status >= 500 || res.status === 429
-                    ? 'the timestamp authority is unavailable; re-run the job later — nothing was attached for this image'
-                    : "check that `tsa-url` is the timestamp authority's base URL (https://timestamp.example, sent to /api/v1/timestamp) or its full RFC 3161 endpoint",
-            });
-        }
-        try {
-            return checkTimestampResponse(res.body, digest, nonce);
-        }
-        catch (err) {
-            throw new errors/* ActionError */.lZ(`the timestamp authority (${this.url}) sent an unusable answer: ${err.message}`, {
-                image,
-                input: 'tsa-url',
-                fix: 'check that `tsa-url` points at an RFC 3161 timestamp endpoint',
-                cause: err,
-            });
-        }
-    }
 }
 
 // EXTERNAL MODULE: ./node_modules/@sigstore/verify/dist/index.js
@@ -42367,6 +42211,7 @@ function statementVerdict(verified, payloadType, claims, digest) {
     }
     return verified;
 }
+/** Both verdicts on one referrer, and the bundle it holds when it holds one (`if-signed: skip` reports it). */
 async function judgeReferrer(reader, repo, digest, referrer, trust, policy) {
     const base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
     const isSignature = listedAsSignature(referrer);
@@ -42394,7 +42239,7 @@ async function judgeReferrer(reader, repo, digest, referrer, trust, policy) {
     const attestation = envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims !== undefined && claims.predicateType !== SIGN_PREDICATE_TYPE;
     if (!isSignature || attestation)
         return { cosign3 };
-    return { ours: subjectFailure(found.manifest, digest, base) ?? judged, cosign3 };
+    return { ours: subjectFailure(found.manifest, digest, base) ?? judged, cosign3, bundle: found.bundle };
 }
 /** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS), for us and for cosign 3. */
 async function readBundleReferrers(reader, repo, digest, trust, policy) {
@@ -42618,28 +42463,245 @@ async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts 
     return all.length > MAX_SIGNATURE_LAYERS ? overLayerLimit(verdicts, all.length) : verdicts;
 }
 
-;// CONCATENATED MODULE: ./src/verify/self-check.ts
+;// CONCATENATED MODULE: ./src/sign/existing.ts
+/**
+ * `if-signed: skip`: before signing a digest in a format, look for a signature
+ * in that format by this very identity (the run's certificate SAN and issuer)
+ * that verifies for the digest, with the verify code of verify mode. When one
+ * does, it is reported in place of a new one (its log entry in the outputs,
+ * `skipped` on the record) and nothing is written: re-runs and rebuilds of a
+ * reproducible image stay under the limits verifiers read (50 referrers in
+ * Kyverno, 1000 `.sig` layers in cosign).
+ *
+ * Read, then write: two runs at once may each find none and each write one.
+ * The append that follows is the usual lossless one, so neither loses a signature.
+ */
 
 
-async function selfCheck(reader, records, subjects, trust, cert) {
-    const policy = { exact: cert.identity, issuer: cert.issuer };
-    const out = new Map();
-    for (const record of records) {
-        const subject = subjects.find((s) => `${s.dockerReference}@${s.digest}` === record.image);
-        if (!subject)
-            continue;
-        if (record.format === 'bundle') {
-            out.set(record, await selfCheckBundle(reader, record, subject.repo, trust, cert));
-            continue;
-        }
-        // Read back only our own layer (found by its log index): a .sig may hold up to 1000 others.
-        const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy, {
-            only: (layer) => layerLogIndex(layer) === record.rekor.logIndex,
-        });
-        // Ours is the layer whose log entry we were given; other layers may be other runs' signatures.
-        out.set(record, verdicts.find((v) => v.logIndex === record.rekor.logIndex && v.integratedTime === record.rekor.integratedTime));
+
+
+
+
+
+
+
+
+const existing_MAX_PAYLOAD_BYTES = 64 * 1024;
+/**
+ * The entry's UUID as the stored signature gives it: the Merkle leaf hash of the canonical
+ * body (RFC 6962). Rekor returned it at creation behind the log shard's tree id, which the
+ * signature does not carry; Rekor's API accepts either form.
+ */
+function leafHash(bodyB64) {
+    return (0,external_node_crypto_.createHash)('sha256').update(Buffer.from([0])).update(Buffer.from(bodyB64, 'base64')).digest('hex');
+}
+/** Whether the layer's certificate names this identity and issuer (read locally, before fetching anything). */
+function signedBy(layer, cert) {
+    const pem = layer.annotations?.[ANNOTATION_CERTIFICATE];
+    if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE || !pem)
+        return false;
+    try {
+        const { identity, issuer } = describeCertificate(pem);
+        return identity === cert.identity && issuer === cert.issuer;
     }
-    return out;
+    catch {
+        return false;
+    }
+}
+function record(subject, format, reference, rekor, bundlePath, checked) {
+    const image = `${subject.dockerReference}@${subject.digest}`;
+    return { image, digest: subject.digest, format, reference, rekor, bundlePath, platform: subject.platform, skipped: true, checked };
+}
+async function existingLegacy(subject, ctx) {
+    const tag = signatureTag(subject.digest);
+    const manifest = (await ctx.registry.getManifest(subject.repo, tag)) ?? null;
+    const layers = (manifest?.json?.layers ?? []);
+    // cosign reads none of the signatures of a .sig past its limit: none of them counts.
+    if (!manifest || layers.length > MAX_SIGNATURE_LAYERS)
+        return { likely: manifest };
+    const trust = await ctx.trust;
+    const policy = { exact: ctx.cert.identity, issuer: ctx.cert.issuer };
+    const reference = `${subject.repo.registry}/${subject.repo.repository}:${tag}`;
+    for (const layer of layers.filter((l) => signedBy(l, ctx.cert))) {
+        let payload;
+        try {
+            payload = await ctx.registry.getBlob(subject.repo, layer.digest, existing_MAX_PAYLOAD_BYTES);
+        }
+        catch {
+            continue; // an unreadable layer is not a signature anyone can verify
+        }
+        const verdict = verifyLegacyLayer(layer, payload, subject.digest, trust, policy, reference);
+        if (!verdict.ok)
+            continue;
+        const a = layer.annotations ?? {};
+        const entry = entryFromAnnotation(a[ANNOTATION_BUNDLE]);
+        const timestamp = a[ANNOTATION_RFC3161] ? JSON.parse(a[ANNOTATION_RFC3161]).SignedRFC3161Timestamp : undefined;
+        const bundle = messageSignatureBundle({
+            payloadSha256Hex: sha256Hex(payload),
+            signatureB64: a[ANNOTATION_SIGNATURE],
+            certificatePem: a[ANNOTATION_CERTIFICATE],
+            rekor: entry,
+            rfc3161TimestampB64: timestamp,
+        });
+        const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
+        await promises_default().writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
+        const rekor = {
+            logIndex: entry.logIndex,
+            logId: entry.logId,
+            integratedTime: entry.integratedTime,
+            uuid: leafHash(entry.body),
+            url: entryUrl(ctx.instance, ctx.rekorUrl, entry.logIndex),
+            kind: entry.kind,
+        };
+        return { record: record(subject, 'legacy', `${subject.dockerReference}:${tag}`, rekor, bundlePath, verdict), likely: manifest };
+    }
+    return { likely: manifest };
+}
+async function existingBundle(subject, ctx) {
+    const listed = await listReferrers(ctx.registry, subject.repo, subject.digest);
+    const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_SIGNATURE_LAYERS);
+    if (!unique.length)
+        return {};
+    const trust = await ctx.trust;
+    const policy = { exact: ctx.cert.identity, issuer: ctx.cert.issuer };
+    for (const referrer of unique) {
+        let judged;
+        try {
+            judged = await judgeReferrer(ctx.registry, subject.repo, subject.digest, referrer, trust, policy);
+        }
+        catch {
+            continue; // one unreadable referrer does not hide the others
+        }
+        const tlog = judged.bundle?.verificationMaterial?.tlogEntries?.[0];
+        if (!judged.ours?.ok || !judged.bundle || !tlog)
+            continue;
+        const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, 'bundle'));
+        await promises_default().writeFile(bundlePath, `${JSON.stringify(judged.bundle, null, 2)}\n`);
+        const logIndex = Number(tlog.logIndex);
+        const rekor = {
+            logIndex,
+            logId: Buffer.from(tlog.logId?.keyId ?? '', 'base64').toString('hex'),
+            integratedTime: Number(tlog.integratedTime),
+            uuid: tlog.canonicalizedBody ? leafHash(tlog.canonicalizedBody) : '',
+            url: entryUrl(ctx.instance, ctx.rekorUrl, logIndex),
+            kind: tlog.kindVersion?.kind ?? '',
+        };
+        return { record: record(subject, 'bundle', `${subject.dockerReference}@${referrer.digest}`, rekor, bundlePath, judged.ours) };
+    }
+    return {};
+}
+/** Our verified signature of `subject` in `format`, if one is stored already. */
+function findExisting(subject, format, ctx) {
+    return format === 'legacy' ? existingLegacy(subject, ctx) : existingBundle(subject, ctx);
+}
+
+;// CONCATENATED MODULE: ./src/transparency/rekor-v2.ts
+/**
+ * A Rekor v2 (rekor-tiles) client, for custom instances that run only v2 and
+ * for public-good's Rekor v2 opt-in: `POST /api/v2/log/entries`, answered with
+ * the TransparencyLogEntry that goes into the bundle as it is. A DSSE envelope
+ * is logged as rekor-tiles takes it since v2.3.0 (which dropped DSSE entries),
+ * and as cosign ≥ 3.1 / sigstore-go ≥ 1.2 send it: a `hashedRekordRequestV002`
+ * over the SHA-256 of the envelope's pre-authentication encoding (PAE), with
+ * the signature and certificate (rekor-tiles CLIENTS.md, "DSSE / signed
+ * attestations"). @sigstore/verify checks such an entry against the bundle's
+ * envelope. v2 gives an inclusion proof but no signed entry timestamp and no
+ * integrated time, so a bundle logged here needs an RFC 3161 timestamp for its
+ * signing time, and legacy `.sig` signatures (whose annotation is the SET)
+ * cannot use it.
+ */
+
+
+
+
+
+const isString = (v) => typeof v === 'string' && v !== '';
+/** The answer's entry, or a description of what it lacks (zero values are absent in protobuf JSON). */
+function parseV2Entry(body) {
+    const e = body;
+    if (!e || !isString(e.logId?.keyId) || !isString(e.canonicalizedBody) || !isString(e.kindVersion?.kind)) {
+        throw new Error('the answer is not a transparency-log entry (logId, kindVersion, canonicalizedBody)');
+    }
+    if (!isString(e.inclusionProof?.checkpoint?.envelope))
+        throw new Error('the entry has no inclusion proof with a checkpoint');
+    const logIndex = Number(e.logIndex ?? '0');
+    if (!Number.isSafeInteger(logIndex) || logIndex < 0)
+        throw new Error(`the entry's logIndex ${String(e.logIndex)} is not an index`);
+    // Written out in the bundle: readers that do Number(logIndex) should not meet an absent zero.
+    const json = { ...e, logIndex: String(logIndex) };
+    return { json, logIndex, logId: Buffer.from(e.logId.keyId, 'base64').toString('hex'), kind: e.kindVersion.kind };
+}
+/** The request for a DSSE envelope: a hashedrekord v0.0.2 over SHA-256(PAE), signed by the certificate's key. */
+function hashedRekordRequestForDsse(envelope, certificatePem) {
+    const pae = preAuthEncoding(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
+    return {
+        hashedRekordRequestV002: {
+            digest: external_node_crypto_default().createHash('sha256').update(pae).digest('base64'),
+            signature: {
+                content: envelope.signatures[0].sig,
+                verifier: {
+                    x509Certificate: { rawBytes: Buffer.from(dist.X509Certificate.parse(certificatePem).root.toDER()).toString('base64') },
+                    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+                },
+            },
+        },
+    };
+}
+class RekorV2Client {
+    baseUrl;
+    requests = 0;
+    constructor(baseUrl) {
+        this.baseUrl = baseUrl;
+    }
+    async createDsseEntry(envelope, certificatePem, image) {
+        this.requests++;
+        const res = await request({
+            method: 'POST',
+            url: `${this.baseUrl}/api/v2/log/entries`,
+            headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+            body: JSON.stringify(hashedRekordRequestForDsse(envelope, certificatePem)),
+            // rekor-tiles answers once the entry is integrated (seconds): allow for it.
+            timeoutMs: 60_000,
+        });
+        if (res.status !== 200 && res.status !== 201)
+            throw this.failure(res, image);
+        try {
+            return parseV2Entry(jsonBody(res));
+        }
+        catch (err) {
+            throw new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) sent an unusable answer: ${err.message}`, {
+                image,
+                fix: 'check that `rekor-url` points at a Rekor v2 (rekor-tiles) API',
+                cause: err,
+            });
+        }
+    }
+    failure(res, image) {
+        const detail = res.body.toString('utf8').slice(0, 300).trim();
+        return new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) refused the log entry: HTTP ${res.status} ${detail}`, {
+            image,
+            fix: res.status >= 500 || res.status === 429
+                ? 'the transparency log is unavailable; re-run the job later — nothing was attached for this image'
+                : 'check `rekor-url` (a Rekor v2 API)',
+        });
+    }
+}
+/**
+ * Which Rekor API `rekorUrl` serves: 1 when `GET /api/v1/log` answers, else 2
+ * when `GET /api/v2/checkpoint` does (rekor-tiles has no v1 routes).
+ */
+async function rekorApiVersion(rekorUrl) {
+    const probe = (path) => request({ url: `${rekorUrl}${path}`, timeoutMs: 15_000 }).then((r) => r.status === 200, (err) => {
+        throw new errors/* ActionError */.lZ(`could not reach Rekor: ${err.message}`, { input: 'rekor-url', fix: 'check `rekor-url`', cause: err });
+    });
+    if (await probe('/api/v1/log'))
+        return 1;
+    if (await probe('/api/v2/checkpoint'))
+        return 2;
+    throw new errors/* ActionError */.lZ(`${rekorUrl} answers neither the Rekor v1 API (/api/v1/log) nor Rekor v2 (/api/v2/checkpoint)`, {
+        input: 'rekor-url',
+        fix: 'set `rekor-url` to the base URL of the Rekor instance (without /api/...)',
+    });
 }
 
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
@@ -43462,18 +43524,245 @@ function _unique(values) {
 //# sourceMappingURL=tool-cache.js.map
 // EXTERNAL MODULE: ./node_modules/@sigstore/protobuf-specs/dist/index.js
 var protobuf_specs_dist = __nccwpck_require__(9654);
+;// CONCATENATED MODULE: ./src/verify/signing-config.ts
+/**
+ * Sigstore's SigningConfig v0.2 (the `signing_config*.v0.2.json` targets of its
+ * TUF repository): which Fulcio, Rekor and timestamp authority to sign with.
+ * Sigstore moves its logs to new shards by publishing a new signing config, so
+ * the public-good services are read from it rather than written into the action.
+ *
+ * The selection follows the rules every Sigstore client applies (sigstore-go's
+ * `root.SelectService` / `SelectServices`, which cosign 3 uses):
+ * - only services whose `majorApiVersion` we speak, the highest first, and never
+ *   a mix of versions;
+ * - only services valid now (`validFor.start` ≤ now ≤ `validFor.end`), the newest
+ *   start first;
+ * - at most one service per operator; then the config's selector: ALL (every
+ *   one), ANY (one, at random), EXACT (`count` of them, at random).
+ * We write one log entry and one timestamp per signature, so where ALL or EXACT
+ * asks for more, the first is used and the caller is told (a note): one of each
+ * is what verifiers require.
+ */
+
+
+const SIGNING_CONFIG_TARGET = 'signing_config.v0.2.json';
+const SIGNING_CONFIG_REKOR_V2_TARGET = 'signing_config_rekor_v2.v0.2.json';
+const SIGNING_CONFIG_MEDIA_TYPE = 'application/vnd.dev.sigstore.signingconfig.v0.2+json';
+/** The API versions this action speaks: Fulcio v1 (`/api/v2/signingCert` is its v1 API), Rekor v1 and v2, RFC 3161 TSAs. */
+const FULCIO_API_VERSIONS = [1];
+const TSA_API_VERSIONS = [1];
+/** Parses and checks a signing config; throws a description of what is wrong. */
+function parseSigningConfig(json) {
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+        throw new Error('it is not a JSON object');
+    const mediaType = json.mediaType;
+    if (mediaType !== SIGNING_CONFIG_MEDIA_TYPE) {
+        throw new Error(`its mediaType is ${JSON.stringify(mediaType)}, not ${SIGNING_CONFIG_MEDIA_TYPE}`);
+    }
+    const config = protobuf_specs_dist.SigningConfig.fromJSON(json);
+    if (!config.caUrls.length || !config.rekorTlogUrls.length)
+        throw new Error('it lists no certificate authority or no transparency log');
+    return config;
+}
+const validAt = (s, now) => !(s.validFor?.start && now < s.validFor.start) && !(s.validFor?.end && now > s.validFor.end);
+/** Newest `validFor.start` first (a service without a start sorts last). */
+const newestFirst = (services) => [...services].sort((a, b) => (b.validFor?.start?.getTime() ?? 0) - (a.validFor?.start?.getTime() ?? 0));
+const highestFirst = (versions) => [...versions].sort((a, b) => b - a);
+/** One service: the highest supported version, then the newest valid now. */
+function selectService(services, versions, now) {
+    for (const version of highestFirst(versions)) {
+        const match = newestFirst(services).find((s) => s.majorApiVersion === version && validAt(s, now));
+        if (match)
+            return match;
+    }
+    return undefined;
+}
+/**
+ * The services the selector picks, in the order to use them; empty when none
+ * is valid now for the versions we speak. Throws when the config cannot be met.
+ */
+function selectServices(services, config, versions, now, random = Math.random) {
+    let candidates = [];
+    for (const version of highestFirst(versions)) {
+        const operators = new Set();
+        candidates = newestFirst(services).filter((s) => {
+            if (s.majorApiVersion !== version || !validAt(s, now) || operators.has(s.operator))
+                return false;
+            operators.add(s.operator);
+            return true;
+        });
+        if (candidates.length)
+            break;
+    }
+    if (!candidates.length)
+        return [];
+    const shuffled = (list) => {
+        const copy = [...list];
+        for (let i = copy.length - 1; i > 0; i--) {
+            const j = Math.floor(random() * (i + 1));
+            [copy[i], copy[j]] = [copy[j], copy[i]];
+        }
+        return copy;
+    };
+    switch (config?.selector) {
+        case protobuf_specs_dist.ServiceSelector.ALL:
+            return candidates;
+        case protobuf_specs_dist.ServiceSelector.ANY:
+            return shuffled(candidates).slice(0, 1);
+        case protobuf_specs_dist.ServiceSelector.EXACT: {
+            const count = config.count;
+            if (count <= 0)
+                throw new Error('its selector is EXACT with a count of 0');
+            if (count > candidates.length)
+                throw new Error(`its selector asks for ${count} services, but ${candidates.length} can be used`);
+            return shuffled(candidates).slice(0, count);
+        }
+        default:
+            throw new Error('its service selector is missing or unknown');
+    }
+}
+/** Service URLs come from a signed document, but still only https (http on loopback only), no trailing slash. */
+function checkedUrl(raw, what) {
+    let url;
+    try {
+        url = new URL(raw);
+    }
+    catch {
+        throw new Error(`its ${what} URL "${raw}" is not a URL`);
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (0,hosts/* isLoopbackHost */.cW)(url.host))) {
+        throw new Error(`its ${what} URL ${raw} is not https`);
+    }
+    return url.href.replace(/\/+$/, '');
+}
+const signing_config_describe = (versions, now) => `API version ${versions.join(' or ')} valid at ${now.toISOString()}`;
+/**
+ * The services to sign with. `rekorVersions`: the Rekor API versions acceptable
+ * (`[1]` for legacy signatures, `[2, 1]` for the Rekor v2 opt-in: v2 when one
+ * is valid now, as sigstore-go prefers the highest). Throws a description of
+ * what the config lacks.
+ */
+function servicesFrom(config, rekorVersions, now, random = Math.random) {
+    const notes = [];
+    const fulcio = selectService(config.caUrls, FULCIO_API_VERSIONS, now);
+    if (!fulcio)
+        throw new Error(`it lists no certificate authority for ${signing_config_describe(FULCIO_API_VERSIONS, now)}`);
+    const rekors = selectServices(config.rekorTlogUrls, config.rekorTlogConfig, rekorVersions, now, random);
+    if (!rekors.length)
+        throw new Error(`it lists no transparency log for ${signing_config_describe(rekorVersions, now)}`);
+    if (rekors.length > 1)
+        notes.push(`Sigstore's signing config asks for ${rekors.length} transparency log entries; one is written, at ${rekors[0].url}`);
+    const tsas = config.tsaUrls.length ? selectServices(config.tsaUrls, config.tsaConfig, TSA_API_VERSIONS, now, random) : [];
+    if (tsas.length > 1)
+        notes.push(`Sigstore's signing config asks for ${tsas.length} timestamps; one is added, by ${tsas[0].url}`);
+    const services = {
+        fulcioUrl: checkedUrl(fulcio.url, 'certificate authority'),
+        rekorUrl: checkedUrl(rekors[0].url, 'transparency log'),
+        rekorMajor: rekors[0].majorApiVersion === 2 ? 2 : 1,
+        notes,
+    };
+    if (tsas.length)
+        services.tsaUrl = checkedUrl(tsas[0].url, 'timestamp authority');
+    return services;
+}
+
+;// CONCATENATED MODULE: ./src/verify/tuf.ts
+/**
+ * Sigstore's TUF repository, through @sigstore/tuf: one client per run (one
+ * metadata refresh), from which the trusted root and the signing config are read.
+ *
+ * For testing only, `SIGN_ACTION_TUF_MIRROR` (base URL) and `SIGN_ACTION_TUF_ROOT`
+ * (path of that repository's initial root.json) point `sigstore: public-good` at
+ * another TUF repository: the sandbox serves one, so the public-good path runs end
+ * to end. These are environment variables, not inputs, on purpose: they are no
+ * part of the contract (a real other instance is `sigstore: custom`), and both
+ * must be given, so the repository is always checked against a root the caller
+ * chose, never trusted on first use.
+ */
+
+
+
+
+
+const TUF_MIRROR_ENV = 'SIGN_ACTION_TUF_MIRROR';
+const TUF_ROOT_ENV = 'SIGN_ACTION_TUF_ROOT';
+/** Reads the testing override; throws (naming the variable) when it is half set or not a usable URL. */
+function tufSource(env) {
+    const mirror = env[TUF_MIRROR_ENV]?.trim() ?? '';
+    const root = env[TUF_ROOT_ENV]?.trim() ?? '';
+    if (!mirror && !root)
+        return {};
+    if (!mirror || !root) {
+        throw new errors/* ActionError */.lZ(`${mirror ? TUF_ROOT_ENV : TUF_MIRROR_ENV} is not set while ${mirror ? TUF_MIRROR_ENV : TUF_ROOT_ENV} is`, {
+            fix: `set both ${TUF_MIRROR_ENV} (the TUF repository's base URL) and ${TUF_ROOT_ENV} (its root.json), or neither: they are for testing against another TUF repository`,
+        });
+    }
+    let url;
+    try {
+        url = new URL(mirror);
+    }
+    catch {
+        throw new errors/* ActionError */.lZ(`${TUF_MIRROR_ENV}="${mirror}" is not a URL`, { fix: `set ${TUF_MIRROR_ENV} to the TUF repository's base URL, or unset it` });
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (0,hosts/* isLoopbackHost */.cW)(url.host))) {
+        throw new errors/* ActionError */.lZ(`${TUF_MIRROR_ENV} must be https (http only on loopback): ${mirror}`, { fix: `use https:// in ${TUF_MIRROR_ENV}, or unset it` });
+    }
+    return { mirrorUrl: url.href.replace(/\/+$/, ''), rootPath: external_node_path_default().resolve(root) };
+}
+const isOverridden = (source) => source.mirrorUrl !== undefined;
+/** What the messages call the repository. */
+const tufName = (source) => source.mirrorUrl ? `the TUF repository at ${source.mirrorUrl} (${TUF_MIRROR_ENV})` : "Sigstore's public-good TUF repository";
+/** What to do when the repository cannot be read. */
+const tufReachFix = (source) => source.mirrorUrl ? `check ${TUF_MIRROR_ENV} and ${TUF_ROOT_ENV}` : 'allow the runner to reach tuf-repo-cdn.sigstore.dev (HTTPS)';
+let client;
+/** Fetches one target of the repository as JSON (TUF checks its hash, length and signatures on the way). */
+async function fetchTufTarget(name, env = process.env) {
+    const source = tufSource(env);
+    const key = JSON.stringify(source);
+    if (client?.key !== key) {
+        if (source.mirrorUrl)
+            lib_core.warning(`Sigstore's TUF repository is replaced by ${source.mirrorUrl} (${TUF_MIRROR_ENV}, for testing): public-good trust and services come from there`);
+        const cachePath = external_node_path_default().join(env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'sign-action-tuf');
+        const promise = __nccwpck_require__.e(/* import() */ 694).then(__nccwpck_require__.bind(__nccwpck_require__, 4423)).then(({ initTUF }) => initTUF({ cachePath, mirrorURL: source.mirrorUrl, rootPath: source.rootPath, retry: 3, timeout: 15_000 }));
+        // A failed refresh is not kept: the next caller tries again.
+        promise.catch(() => {
+            if (client?.promise === promise)
+                client = undefined;
+        });
+        client = { key, promise };
+    }
+    const text = await (await client.promise).getTarget(name);
+    return JSON.parse(text);
+}
+/** True when the error is @sigstore/tuf's "target not found": the repository is fine, it just lacks it. */
+function isMissingTarget(err) {
+    return err?.code === 'TUF_FIND_TARGET_ERROR';
+}
+/** An error and its causes, one line: @sigstore/tuf puts the useful part in the cause. */
+function tufErrorText(err) {
+    const parts = [];
+    for (let e = err, depth = 0; e && depth < 4; e = e.cause, depth++) {
+        const message = e instanceof Error ? e.message : String(e);
+        if (message && !parts.includes(message))
+            parts.push(message);
+    }
+    return parts.join(': ') || 'unknown error';
+}
+
 ;// CONCATENATED MODULE: ./src/verify/trust.ts
 /**
  * Trust material: the custom instance's trusted_root.json, or the public-good
  * root from Sigstore's TUF repository.
  *
- * The public-good root is kept in the runner's tool cache (@actions/tool-cache,
+ * The public-good root (read through tuf.ts, which a test may point at another
+ * TUF repository) is kept in the runner's tool cache (@actions/tool-cache,
  * tool `sigstore-trusted-root`, one version per UTC day), so repeat runs on one
  * runner that day do not fetch it again, and a runner that cannot reach the TUF
  * repository falls back to the newest copy it has, with a warning. A stale root
  * can only lack keys added since (verification fails closed); keys Sigstore
  * retires keep their validity window, so old signatures still verify.
  */
+
 
 
 
@@ -43516,7 +43805,7 @@ async function store(cache, json, version) {
     }
 }
 /** Newest cached version first (the day is the patch number). */
-function newestFirst(versions) {
+function trust_newestFirst(versions) {
     return versions.filter((v) => v.startsWith(`${CACHE_FORMAT}.0.`)).sort((a, b) => Number(b.split('.')[2]) - Number(a.split('.')[2]));
 }
 async function loadPublicGoodTrust(deps) {
@@ -43541,7 +43830,7 @@ async function loadPublicGoodTrust(deps) {
     catch (err) {
         fetchError = err;
     }
-    for (const older of newestFirst(deps.cache?.findAllVersions(TRUSTED_ROOT_TOOL) ?? [])) {
+    for (const older of trust_newestFirst(deps.cache?.findAllVersions(TRUSTED_ROOT_TOOL) ?? [])) {
         const dir = deps.cache.find(TRUSTED_ROOT_TOOL, older);
         if (!dir)
             continue;
@@ -43561,13 +43850,11 @@ async function loadPublicGoodTrust(deps) {
 }
 /** The production dependencies: @sigstore/tuf and the runner's tool cache. */
 function defaultPublicGoodDeps() {
-    const tufCache = external_node_path_default().join(process.env.RUNNER_TEMP || external_node_os_default().tmpdir(), 'sign-action-tuf');
+    // A test repository (SIGN_ACTION_TUF_MIRROR) must not stand in for Sigstore's in the tool cache.
+    const overridden = isOverridden(tufSource(process.env));
     return {
-        fetchTrustedRoot: async () => {
-            const { getTrustedRoot } = await __nccwpck_require__.e(/* import() */ 694).then(__nccwpck_require__.bind(__nccwpck_require__, 4423));
-            return protobuf_specs_dist.TrustedRoot.toJSON(await getTrustedRoot({ cachePath: tufCache, retry: 3, timeout: 15_000 }));
-        },
-        cache: process.env.RUNNER_TOOL_CACHE ? { find: find, findAllVersions: findAllVersions, cacheDir: cacheDir } : undefined,
+        fetchTrustedRoot: () => fetchTufTarget('trusted_root.json'),
+        cache: process.env.RUNNER_TOOL_CACHE && !overridden ? { find: find, findAllVersions: findAllVersions, cacheDir: cacheDir } : undefined,
         now: () => new Date(),
         warn: (message) => lib_core.warning(message),
     };
@@ -43591,6 +43878,429 @@ async function loadCustomTrust(trustedRootPath) {
 }
 async function loadTrust(instance, deps = defaultPublicGoodDeps) {
     return instance.kind === 'custom' ? loadCustomTrust(instance.trustedRootPath) : loadPublicGoodTrust(deps());
+}
+
+;// CONCATENATED MODULE: ./src/verify/public-services.ts
+/**
+ * The public-good services to sign with, from Sigstore's signing config.
+ *
+ * The config is kept in the runner's tool cache like the trusted root (one copy
+ * per UTC day; see trust.ts). When it cannot be had:
+ * - the plain config (`signing_config.v0.2.json`): an older cached copy, else the
+ *   services this action has always used (fulcio.sigstore.dev, rekor.sigstore.dev),
+ *   with a warning saying why and what to do. Signing still works the day the
+ *   TUF CDN is unreachable, or for a repository that has no signing config;
+ * - the Rekor v2 opt-in (`signing_config_rekor_v2.v0.2.json`): an older cached
+ *   copy, else the step fails. Rekor v2 has no well-known URL (its logs are
+ *   shards that come and go); guessing one, or quietly signing with Rekor v1
+ *   instead of what was asked for, would both be wrong.
+ * A config that is there but names no service this action can use fails the
+ * step: Sigstore says the old services are not to be used, so none is guessed.
+ */
+
+
+
+
+
+
+
+
+
+
+const toolFor = (rekorV2) => (rekorV2 ? 'sigstore-signing-config-rekor-v2' : 'sigstore-signing-config');
+const public_services_FILE_NAME = 'signing_config.json';
+async function public_services_readCached(cache, tool, version) {
+    const dir = cache.find(tool, version);
+    if (!dir)
+        return undefined;
+    try {
+        const json = JSON.parse(await promises_default().readFile(external_node_path_default().join(dir, public_services_FILE_NAME), 'utf8'));
+        parseSigningConfig(json);
+        return json;
+    }
+    catch {
+        return undefined; // a damaged entry is as good as none
+    }
+}
+async function public_services_store(cache, tool, version, json) {
+    const staging = await promises_default().mkdtemp(external_node_path_default().join(external_node_os_default().tmpdir(), 'sigstore-signing-config-'));
+    try {
+        await promises_default().writeFile(external_node_path_default().join(staging, public_services_FILE_NAME), JSON.stringify(json));
+        await cache.cacheDir(staging, tool, version);
+    }
+    finally {
+        await promises_default().rm(staging, { recursive: true, force: true });
+    }
+}
+/** The signing config JSON: today's cached copy, the TUF repository, or an older cached copy (with a warning). */
+async function signingConfigJson(rekorV2, deps) {
+    const tool = toolFor(rekorV2);
+    const target = rekorV2 ? SIGNING_CONFIG_REKOR_V2_TARGET : SIGNING_CONFIG_TARGET;
+    const today = cacheVersion(deps.now());
+    const cached = deps.cache && (await public_services_readCached(deps.cache, tool, today));
+    if (cached)
+        return { json: cached };
+    let error;
+    try {
+        const json = await deps.fetchTarget(target);
+        parseSigningConfig(json);
+        if (deps.cache)
+            await public_services_store(deps.cache, tool, today, json).catch((err) => deps.warn(`could not cache Sigstore's signing config: ${tufErrorText(err)}`));
+        return { json };
+    }
+    catch (err) {
+        error = err;
+    }
+    const older = (deps.cache?.findAllVersions(tool) ?? []).sort((a, b) => Number(b.split('.')[2]) - Number(a.split('.')[2]));
+    for (const version of older) {
+        const json = await public_services_readCached(deps.cache, tool, version);
+        if (json) {
+            deps.warn(`could not get ${target} from ${tufName(deps.source)} (${why(error, target)}); using the copy cached on this runner (${version})`);
+            return { json };
+        }
+    }
+    return { error };
+}
+function why(err, target) {
+    return isMissingTarget(err) ? `the repository has no ${target} target` : tufErrorText(err);
+}
+/**
+ * The public-good services. `rekorV2`: the opt-in (bundles only): Rekor v2 and the
+ * timestamp authority from `signing_config_rekor_v2.v0.2.json`.
+ */
+async function publicGoodServices(rekorV2, deps) {
+    const target = rekorV2 ? SIGNING_CONFIG_REKOR_V2_TARGET : SIGNING_CONFIG_TARGET;
+    const got = await signingConfigJson(rekorV2, deps);
+    if ('error' in got) {
+        const reason = why(got.error, target);
+        if (rekorV2) {
+            throw new errors/* ActionError */.lZ(`could not get Sigstore's Rekor v2 signing config (${target}) from ${tufName(deps.source)}: ${reason}`, {
+                input: 'rekor-v2',
+                fix: isMissingTarget(got.error)
+                    ? 'remove `rekor-v2` to sign with Rekor v1 (this TUF repository offers no Rekor v2 log)'
+                    : `${tufReachFix(deps.source)}, or remove \`rekor-v2\` to sign with Rekor v1`,
+                cause: got.error,
+            });
+        }
+        deps.warn(`could not get Sigstore's signing config (${target}) from ${tufName(deps.source)}: ${reason}. ` +
+            `Signing with ${src_config/* PUBLIC_GOOD_FULCIO */.h} and ${src_config/* PUBLIC_GOOD_REKOR */.Ud}, the public-good services known to this version; ` +
+            `if Sigstore has moved them, signing fails. To follow Sigstore's current services, ${tufReachFix(deps.source)}`);
+        return { fulcioUrl: src_config/* PUBLIC_GOOD_FULCIO */.h, rekorUrl: src_config/* PUBLIC_GOOD_REKOR */.Ud, rekorMajor: 1, notes: [] };
+    }
+    let services;
+    try {
+        services = servicesFrom(parseSigningConfig(got.json), rekorV2 ? [2, 1] : [1], deps.now(), deps.random);
+    }
+    catch (err) {
+        throw new errors/* ActionError */.lZ(`cannot sign with Sigstore's signing config (${target}): ${err.message}`, {
+            input: rekorV2 ? 'rekor-v2' : undefined,
+            fix: 'update sign-action: this version cannot use the services Sigstore now lists (or use `sigstore: custom`)',
+            cause: err,
+        });
+    }
+    if (rekorV2 && services.rekorMajor !== 2) {
+        services.notes.push(`${target} lists no Rekor v2 log valid now: signing with the Rekor v1 log ${services.rekorUrl}`);
+    }
+    if (services.rekorMajor === 2 && !services.tsaUrl) {
+        throw new errors/* ActionError */.lZ(`Sigstore's signing config (${target}) lists a Rekor v2 log but no timestamp authority valid now, and Rekor v2 records no signing time`, {
+            input: 'rekor-v2',
+            fix: 'remove `rekor-v2` to sign with Rekor v1 until Sigstore lists a timestamp authority again',
+        });
+    }
+    return services;
+}
+/** The production dependencies: @sigstore/tuf and the runner's tool cache (not for a test repository: it must not stand in for Sigstore's). */
+function defaultPublicServicesDeps(env = process.env) {
+    const source = tufSource(env);
+    return {
+        source,
+        fetchTarget: (name) => fetchTufTarget(name, env),
+        cache: env.RUNNER_TOOL_CACHE && !isOverridden(source) ? { find: find, findAllVersions: findAllVersions, cacheDir: cacheDir } : undefined,
+        now: () => new Date(),
+        warn: (message) => lib_core.warning(message),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/sign/services.ts
+/**
+ * Which Fulcio, Rekor and timestamp authority this run signs with.
+ *
+ * - custom: the inputs; the Rekor API version is asked of `rekor-url` itself.
+ * - public-good: Sigstore's signing config from its TUF repository (public-services.ts),
+ *   `rekor-v2: true` choosing the Rekor v2 one. Its timestamp authority dates
+ *   bundle signatures (as cosign 3 does with the same config); legacy `.sig`
+ *   signatures are written as cosign 2 writes them, without one, since their
+ *   readers (cosign 2, Kyverno `type: Cosign`, policy-controller) expect none.
+ */
+
+
+
+async function signingServices(config, deps = defaultPublicServicesDeps) {
+    const s = config.sigstore;
+    if (s.kind === 'custom') {
+        const rekorMajor = await rekorApiVersion(s.rekorUrl);
+        return { fulcioUrl: s.fulcioUrl, rekorUrl: s.rekorUrl, rekorMajor, tsaUrl: s.tsaUrl, notes: [], tsaForLegacy: true };
+    }
+    const services = await publicGoodServices(Boolean(s.rekorV2), deps());
+    for (const note of services.notes)
+        lib_core.warning(note);
+    const tsa = services.tsaUrl ? `, timestamps ${services.tsaUrl}` : '';
+    lib_core.info(`Sigstore public-good services: Fulcio ${services.fulcioUrl}, Rekor v${services.rekorMajor} ${services.rekorUrl}${tsa}`);
+    return { ...services, tsaForLegacy: false };
+}
+
+// EXTERNAL MODULE: ./src/subjects/reference.ts
+var reference = __nccwpck_require__(9108);
+;// CONCATENATED MODULE: ./src/subjects/resolve.ts
+
+
+const INDEX_MEDIA_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+const subjectKey = (s) => `${s.repo.registry}/${s.repo.repository}@${s.digest}`;
+function isAttestationManifest(d) {
+    return (d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
+        (d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown'));
+}
+function platformString(d) {
+    if (!d.platform)
+        return undefined;
+    return [d.platform.os, d.platform.architecture, d.platform.variant].filter(Boolean).join('/');
+}
+async function resolveOne(ref, source, log, opts) {
+    const repo = { registry: ref.registry, repository: ref.repository };
+    const image = ref.original;
+    const target = ref.digest ?? ref.tag ?? 'latest';
+    const found = await source.headManifest(repo, target, { expectExists: opts.purpose === 'sign' });
+    if (!found && ref.digest && opts.purpose === 'verify') {
+        log.info(`${image}: the manifest is not readable in ${(0,reference/* repositoryOf */._M)(ref)}; checking its signatures by digest alone (as cosign verify does)`);
+        return { repo, digest: ref.digest, mediaType: 'unknown', size: 0, dockerReference: (0,reference/* repositoryOf */._M)(ref), names: [image] };
+    }
+    if (!found) {
+        throw new errors/* ActionError */.lZ(`${ref.digest ? 'digest' : `tag ${target}`} not found in ${(0,reference/* repositoryOf */._M)(ref)}`, {
+            image,
+            fix: 'push the image first (docker/build-push-action with `push: true`) and pass its digest, or check the name',
+        });
+    }
+    if (!ref.digest) {
+        log.warning(opts.purpose === 'sign'
+            ? `${image}: resolved tag '${target}' to ${found.digest}; the digest is what gets signed (tags can move). Pass the digest to be explicit: images: ${(0,reference/* repositoryOf */._M)(ref)}@${found.digest}`
+            : `${image}: resolved tag '${target}' to ${found.digest}; that digest is what gets verified (tags can move)`);
+    }
+    return {
+        repo,
+        digest: found.digest,
+        mediaType: found.mediaType,
+        size: found.size,
+        dockerReference: (0,reference/* repositoryOf */._M)(ref),
+        names: [image],
+    };
+}
+async function children(subject, source, mode, depth) {
+    if (mode === 'none' || !INDEX_MEDIA_TYPES.includes(subject.mediaType) || depth > 4)
+        return [];
+    const index = await source.getManifest(subject.repo, subject.digest);
+    const manifests = (index?.json?.manifests ?? []).slice(0, 1000);
+    const out = [];
+    for (const m of manifests) {
+        if (mode === 'platforms' && isAttestationManifest(m))
+            continue;
+        const child = {
+            repo: subject.repo,
+            digest: m.digest,
+            mediaType: m.mediaType,
+            size: m.size,
+            dockerReference: subject.dockerReference,
+            names: [`${subject.dockerReference}@${m.digest}`],
+            platform: isAttestationManifest(m) ? 'attestation' : platformString(m),
+            parent: subject.digest,
+        };
+        out.push(child, ...(await children(child, source, mode, depth + 1)));
+    }
+    return out;
+}
+/** Every image's subjects; the images that could not be resolved are returned apart, not thrown. */
+async function resolveSubjectsSettled(images, source, opts, log) {
+    const { recursive } = opts;
+    const unique = new Map();
+    const add = (s) => {
+        const known = unique.get(subjectKey(s));
+        if (known)
+            known.names.push(...s.names.filter((n) => !known.names.includes(n)));
+        else
+            unique.set(subjectKey(s), s);
+    };
+    const settled = await Promise.allSettled(images.map((ref) => resolveOne(ref, source, log, opts)));
+    const unresolved = settled.flatMap((r, i) => (r.status === 'rejected' ? [{ ref: images[i], error: r.reason }] : []));
+    const top = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    top.forEach(add);
+    for (const s of top)
+        (await children(s, source, recursive, 0)).forEach(add);
+    const merged = top.length - new Set(top.map(subjectKey)).size;
+    if (merged > 0)
+        log.info(`${merged} name(s) point at a digest already listed: each repository@digest is signed once`);
+    return { subjects: [...unique.values()], unresolved };
+}
+/** Every image's subjects; the first image that cannot be resolved fails the whole call. */
+async function resolveSubjects(images, source, opts, log) {
+    const { subjects, unresolved } = await resolveSubjectsSettled(images, source, opts, log);
+    if (unresolved.length)
+        throw unresolved[0].error;
+    return subjects;
+}
+
+;// CONCATENATED MODULE: ./src/transparency/tsa.ts
+/**
+ * An RFC 3161 timestamp client. The request is DER `application/timestamp-query`
+ * (what cosign and openssl send; every RFC 3161 TSA speaks it, unlike the JSON
+ * form only Sigstore's timestamp-authority accepts). The answer's TimeStampResp
+ * is kept whole: that is what a bundle's `signedTimestamp` holds. Its signature
+ * is judged later by the verifier against the trusted root; here we only make
+ * sure it is an answer to OUR question (granted, same imprint, same nonce).
+ */
+
+
+
+
+const OID_SHA256 = Buffer.from('0609608648016503040201', 'hex');
+function derLength(n) {
+    if (n < 0x80)
+        return Buffer.from([n]);
+    const bytes = [];
+    for (let v = n; v > 0; v = Math.floor(v / 256))
+        bytes.unshift(v & 0xff);
+    return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+const tlv = (tag, value) => Buffer.concat([Buffer.from([tag]), derLength(value.length), value]);
+const sequence = (...parts) => tlv(0x30, Buffer.concat(parts));
+/** A positive nonce in minimal DER form: top bit clear, first byte non-zero. */
+function newNonce() {
+    const nonce = external_node_crypto_default().randomBytes(16);
+    nonce[0] = (nonce[0] & 0x7f) | 0x01;
+    return nonce;
+}
+/** TimeStampReq { version 1, messageImprint { sha256, hash }, nonce, certReq TRUE }. */
+function timeStampRequest(sha256, nonce) {
+    return sequence(tlv(0x02, Buffer.from([1])), sequence(sequence(OID_SHA256, Buffer.from([0x05, 0x00])), tlv(0x04, sha256)), tlv(0x02, nonce), tlv(0x01, Buffer.from([0xff])));
+}
+/** TSTInfo's nonce: the first INTEGER after genTime (accuracy and ordering may precede it). */
+function tstNonce(tstInfo) {
+    const field = tstInfo.subs.slice(5).find((s) => s.tag.isInteger());
+    return field ? Buffer.from(field.value) : undefined;
+}
+/**
+ * Checks that `der` answers a request for `sha256` with `nonce`; throws a
+ * description of what is wrong otherwise.
+ */
+function checkTimestampResponse(der, sha256, nonce) {
+    const ts = dist.RFC3161Timestamp.parse(der);
+    if (ts.status !== 0n && ts.status !== 1n)
+        throw new Error(`the timestamp was not granted (PKIStatus ${ts.status})`);
+    const info = ts.tstInfo;
+    if (info.messageImprintHashAlgorithm !== 'sha256' || !info.messageImprintHashedMessage.equals(sha256)) {
+        throw new Error('the timestamp covers other data than the signature sent');
+    }
+    const answered = tstNonce(info.root);
+    if (!answered || !answered.equals(nonce))
+        throw new Error('the timestamp does not carry the nonce of our request (a replayed answer?)');
+    return { response: der, genTime: ts.signingTime };
+}
+class TimestampClient {
+    url;
+    requests = 0;
+    constructor(url) {
+        this.url = url;
+    }
+    /** Timestamps `data` (for a signature: its raw bytes, as verifiers check). */
+    async timestamp(data, image) {
+        const digest = external_node_crypto_default().createHash('sha256').update(data).digest();
+        const nonce = newNonce();
+        this.requests++;
+        const res = await request({
+            method: 'POST',
+            url: this.url,
+            headers: { 'Content-Type': 'application/timestamp-query', Accept: 'application/timestamp-reply' },
+            body: timeStampRequest(digest, nonce),
+            timeoutMs: 30_000,
+            maxBodyBytes: 1024 * 1024,
+        }).catch((err) => {
+            throw new errors/* ActionError */.lZ(`could not reach the timestamp authority: ${err.message}`, {
+                image,
+                input: 'tsa-url',
+                fix: 'check `tsa-url`, or leave it empty to sign without a timestamp',
+                cause: err,
+            });
+        });
+        if (res.status !== 200 && res.status !== 201) {
+            const detail = res.body.toString('utf8').slice(0, 300).trim();
+            throw new errors/* ActionError */.lZ(`the timestamp authority (${this.url}) refused the request: HTTP ${res.status} ${detail}`, {
+                image,
+                input: 'tsa-url',
+                fix: res.status >= 500 || res.status === 429
+                    ? 'the timestamp authority is unavailable; re-run the job later — nothing was attached for this image'
+                    : "check that `tsa-url` is the timestamp authority's base URL (https://timestamp.example, sent to /api/v1/timestamp) or its full RFC 3161 endpoint",
+            });
+        }
+        try {
+            return checkTimestampResponse(res.body, digest, nonce);
+        }
+        catch (err) {
+            throw new errors/* ActionError */.lZ(`the timestamp authority (${this.url}) sent an unusable answer: ${err.message}`, {
+                image,
+                input: 'tsa-url',
+                fix: 'check that `tsa-url` points at an RFC 3161 timestamp endpoint',
+                cause: err,
+            });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/verify/recall.ts
+const keyOf = (repo, ref) => `${repo.registry}/${repo.repository}@${ref}`;
+function recallingReader(reader, recalled) {
+    const held = new Map(recalled.map((r) => [keyOf(r, r.ref), r.manifest]));
+    return {
+        getManifest: async (repo, ref) => {
+            const key = keyOf(repo, ref);
+            const manifest = held.get(key);
+            if (!manifest)
+                return reader.getManifest(repo, ref);
+            held.delete(key);
+            return manifest;
+        },
+        getBlob: (repo, digest, maxBytes) => reader.getBlob(repo, digest, maxBytes),
+        referrers: (repo, digest) => reader.referrers(repo, digest),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/verify/self-check.ts
+
+
+
+async function selfCheck(registry, records, subjects, trust, cert) {
+    const policy = { exact: cert.identity, issuer: cert.issuer };
+    const out = new Map();
+    // What the appends read back is served from memory: only each signature's layer blob is new.
+    const reader = recallingReader(registry, records.flatMap((r) => r.readBack ?? []));
+    for (const record of records) {
+        // Found by `if-signed: skip`, verified then, and not written by this run: nothing to read back.
+        if (record.checked) {
+            out.set(record, record.checked);
+            continue;
+        }
+        const subject = subjects.find((s) => `${s.dockerReference}@${s.digest}` === record.image);
+        if (!subject)
+            continue;
+        if (record.format === 'bundle') {
+            out.set(record, await selfCheckBundle(reader, record, subject.repo, trust, cert));
+            continue;
+        }
+        // Read back only our own layer (found by its log index): a .sig may hold up to 1000 others.
+        const verdicts = await verifyLegacySignatures(reader, subject.repo, subject.digest, trust, policy, {
+            only: (layer) => layerLogIndex(layer) === record.rekor.logIndex,
+        });
+        // Ours is the layer whose log entry we were given; other layers may be other runs' signatures.
+        out.set(record, verdicts.find((v) => v.logIndex === record.rekor.logIndex && v.integratedTime === record.rekor.integratedTime));
+    }
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/util/pool.ts
@@ -43651,7 +44361,7 @@ function cosign3View(verdicts, bundles = []) {
     if (bundles.length) {
         const accepted = bundles.find((v) => v.ok);
         if (ours && !accepted) {
-            return `cosign 3 would reject it: a Sigstore bundle referrer exists for this digest, so cosign 3 reads only bundles and ignores the .sig signature that verified here; ${imageReason(bundles)}`;
+            return `cosign 3 (and cosign 2.6.3 or later) would reject it: a Sigstore bundle referrer exists for this digest, so they read only bundles and ignore the .sig signature that verified here; ${imageReason(bundles)}`;
         }
         if (!ours && accepted) {
             const which = accepted.predicateType ?? 'unknown';
@@ -43894,23 +44604,32 @@ async function runVerifyMode(config, reader, subjects) {
 
 
 
+
+
 /** Parallel signatures: the public Rekor rate-limits per client; a private instance takes more. */
 const concurrencyFor = (config) => (config.sigstore.kind === 'public-good' ? 4 : 8);
 function errorText(err) {
     return err instanceof errors/* ActionError */.lZ ? err.message : err instanceof Error ? `${err.message}` : String(err);
 }
 async function signAll(config, registry, subjects) {
-    const signer = new EphemeralSigner(config.sigstore.fulcioUrl, async () => {
+    const checkedToken = async () => {
         const token = await requestIdToken(config.runner.idTokenUrl, config.runner.idTokenRequestToken);
         (0,src_config/* assertPublicLogAllowed */.q6)(config, String(token.claims.repository_visibility ?? ''));
         return token;
+    };
+    // On public-good, the token's repository_visibility is checked before any public service is
+    // asked anything, Sigstore's TUF repository included; the first certificate then uses it.
+    let early = config.sigstore.kind === 'public-good' ? await checkedToken() : undefined;
+    const services = await signingServices(config);
+    const signer = new EphemeralSigner(services.fulcioUrl, () => {
+        const token = early;
+        early = undefined;
+        return token ? Promise.resolve(token) : checkedToken();
     });
     // A custom instance may run Rekor v2 only: bundles can be logged there (with a timestamp), legacy signatures cannot.
-    const rekorV2 = config.sigstore.kind === 'custom' && (await rekorApiVersion(config.sigstore.rekorUrl)) === 2
-        ? new RekorV2Client(config.sigstore.rekorUrl)
-        : undefined;
+    const rekorV2 = services.rekorMajor === 2 ? new RekorV2Client(services.rekorUrl) : undefined;
     if (rekorV2 && config.signatureFormat !== 'bundle') {
-        throw new errors/* ActionError */.lZ(`${config.sigstore.rekorUrl} is a Rekor v2 log, which gives no signed entry timestamp: legacy .sig signatures need Rekor v1`, {
+        throw new errors/* ActionError */.lZ(`${services.rekorUrl} is a Rekor v2 log, which gives no signed entry timestamp: legacy .sig signatures need Rekor v1`, {
             input: 'signature-format',
             fix: 'use `signature-format: bundle` with this instance, or point `rekor-url` at a Rekor v1 log',
         });
@@ -43918,24 +44637,36 @@ async function signAll(config, registry, subjects) {
     const bundleDir = await promises_default().mkdtemp(external_node_path_default().join(config.runner.temp, 'sign-action-bundles-'));
     const ctx = {
         signer,
-        rekor: new RekorClient(config.sigstore.rekorUrl),
+        rekor: new RekorClient(services.rekorUrl),
         registry,
         annotations: config.annotations,
         bundleDir,
         instance: config.sigstore.kind,
-        tsa: config.sigstore.tsaUrl ? new TimestampClient(config.sigstore.tsaUrl) : undefined,
+        tsa: services.tsaUrl ? new TimestampClient(services.tsaUrl) : undefined,
         rekorV2,
     };
+    // Public-good's timestamp authority dates bundles only (see sign/services.ts).
+    const legacyCtx = services.tsaForLegacy ? ctx : { ...ctx, tsa: undefined };
     const cert = await signer.certificate();
     // Fetch the trusted root while we sign (it is needed only afterwards), once the
     // identity checks behind the certificate have passed.
-    const trust = config.verify ? loadTrust(config.sigstore) : undefined;
-    trust?.catch(() => undefined);
+    // `if-signed: skip` needs it too, before signing, to verify what is there already.
+    const root = config.verify || config.ifSigned === 'skip' ? loadTrust(config.sigstore) : undefined;
+    root?.catch(() => undefined);
+    const trust = config.verify ? root : undefined;
+    const existing = root && config.ifSigned === 'skip'
+        ? { registry, trust: root, cert, instance: config.sigstore.kind, rekorUrl: config.sigstore.rekorUrl, bundleDir }
+        : undefined;
     lib_core.info(`Signing as ${cert.identity} (issuer ${cert.issuer}); certificate valid until ${cert.notAfter.toISOString()}`);
     // One task per subject and format; `both` signs each subject twice with the one certificate.
     const formats = config.signatureFormat === 'both' ? ['legacy', 'bundle'] : [config.signatureFormat];
     const tasks = subjects.flatMap((subject) => formats.map((format) => ({ subject, format })));
-    const settled = await settleLimited(tasks, concurrencyFor(config), (t) => (t.format === 'bundle' ? signBundle(t.subject, ctx) : signLegacy(t.subject, ctx)));
+    const settled = await settleLimited(tasks, concurrencyFor(config), async (t) => {
+        const found = existing ? await findExisting(t.subject, t.format, existing) : undefined;
+        if (found?.record)
+            return found.record;
+        return t.format === 'bundle' ? signBundle(t.subject, ctx) : signLegacy(t.subject, legacyCtx, found?.likely);
+    });
     const records = [];
     const failures = [];
     settled.forEach((r, i) => {
@@ -43944,7 +44675,9 @@ async function signAll(config, registry, subjects) {
         const name = `${image}${formats.length > 1 ? ` (${format})` : ''}`;
         if (r.status === 'fulfilled') {
             records.push(r.value);
-            lib_core.startGroup(`✍️ ${name}`);
+            lib_core.startGroup(`${r.value.skipped ? '⏭️' : '✍️'} ${name}`);
+            if (r.value.skipped)
+                lib_core.info('already signed by this identity, and it verifies (if-signed: skip): nothing written');
             lib_core.info(`stored at ${r.value.reference}`);
             lib_core.info(`transparency log entry ${r.value.rekor.logIndex}: ${r.value.rekor.url}`);
             lib_core.info(`bundle: ${r.value.bundlePath}`);
@@ -43968,11 +44701,15 @@ async function signAll(config, registry, subjects) {
             notChecked = `could not be checked: ${errorText(err)}`;
         }
     }
+    // Skipped signatures were verified when found, `verify` or not.
+    for (const r of records)
+        if (r.checked && !verdicts.has(r))
+            verdicts.set(r, r.checked);
     const whyNot = (r) => verdicts.get(r)?.reason ?? notChecked;
     const unverified = records.filter((r) => trust && !verdicts.get(r)?.ok);
     for (const r of records) {
         if (!trust || verdicts.get(r)?.ok)
-            lib_core.notice(`Signed ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
+            lib_core.notice(`${r.skipped ? 'Already signed' : 'Signed'} ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
         else
             lib_core.error(`${r.image}: the signature written does not verify: ${whyNot(r)}`);
     }

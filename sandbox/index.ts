@@ -94,6 +94,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         env.REKOR_URL = sigstore.rekorUrl;
         env.TSA_URL = sigstore.tsaUrl;
         env.TRUSTED_ROOT = sigstore.trustedRootPath;
+        // The action's testing hook: `sigstore: public-good` then signs with this sandbox.
+        env.SIGN_ACTION_TUF_MIRROR = sigstore.tuf.url;
+        env.SIGN_ACTION_TUF_ROOT = sigstore.tuf.rootPath;
       }
       if (oidc) {
         env.ACTIONS_ID_TOKEN_REQUEST_URL = oidc.defaultRequest.requestUrl;

@@ -209,3 +209,16 @@ export function sigstoreInputsFor(sandbox: Pick<Sandbox, 'sigstore'>): Record<st
   const s = sandbox.sigstore;
   return { sigstore: 'custom', 'fulcio-url': s.fulcioUrl, 'rekor-url': s.rekorUrl, 'tsa-url': s.tsaUrl, 'trusted-root': s.trustedRootPath };
 }
+
+/**
+ * `sigstore: public-good`, with the action's testing hook pointed at the sandbox's TUF repository
+ * (or `tuf`, another one): the services come from the signing config it publishes.
+ */
+export function publicGoodFor(
+  sandbox: Pick<Sandbox, 'sigstore'>,
+  tuf?: { url: string; rootPath: string },
+): { inputs: Record<string, string>; env: Record<string, string> } {
+  if (!sandbox.sigstore) throw new Error('this sandbox was started without Sigstore: start it with { sigstore: true }');
+  const repo = tuf ?? sandbox.sigstore.tuf;
+  return { inputs: { sigstore: 'public-good' }, env: { SIGN_ACTION_TUF_MIRROR: repo.url, SIGN_ACTION_TUF_ROOT: repo.rootPath } };
+}

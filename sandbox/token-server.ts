@@ -215,7 +215,9 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
   const { port } = server.address() as AddressInfo;
 
   return {
-    realm: `http://127.0.0.1:${port}/token`,
+    // By name, not by IP: go-containerregistry 0.21+ (cosign 3.1) refuses a token realm on a
+    // loopback or private IP literal unless it is the registry's own host:port.
+    realm: `http://localhost:${port}/token`,
     rootCertificatePem: cert.toString('pem'),
     tokenRequests: () => requests,
     stop: () =>

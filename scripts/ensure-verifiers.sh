@@ -84,7 +84,7 @@ for row in "${TOOLS[@]}"; do
   case "$tool" in
     cosign-*) v="$("$bin" version 2>&1 | awk '/^GitVersion/ {print $2}')" ;;
     policy-tester) v="$version (the module's version: the binary prints none)" ;;
-    kyverno) v="$("$bin" version 2>&1 | awk '/^Version/ {print $2}')" ;;
+    kyverno) v="$version (the module's version: built outside a release, the binary says $("$bin" version 2>&1 | awk '/^Version/ {print $2}'))" ;;
     gh) v="$("$bin" --version 2>&1 | head -n1)" ;;
   esac
   echo "$tool: ${v:-$version}  $bin"

@@ -8,6 +8,8 @@ import type { PredicateTypeChoice } from './verify/attestation-types.js';
 export type Mode = 'sign' | 'verify';
 export type SignatureFormat = 'legacy' | 'bundle' | 'both';
 export type Recursive = 'none' | 'platforms' | 'all';
+/** `if-signed` (v1.1): what to do when our identity's signature of a digest, in a format, is already there. */
+export type IfSigned = 'append' | 'skip';
 
 export interface IdentityPolicy {
   /** Exact certificate SAN (compared literally, never as a pattern). */
@@ -25,6 +27,8 @@ export interface SigstoreInstance {
   tsaUrl?: string;
   /** Path of trusted_root.json (custom); public-good comes from Sigstore's TUF repository. */
   trustedRootPath?: string;
+  /** public-good, `rekor-v2: true`: sign with the Rekor v2 log (and TSA) of Sigstore's Rekor v2 signing config. */
+  rekorV2?: boolean;
 }
 
 export interface RegistryCredentialsInput {
@@ -41,6 +45,8 @@ export interface Config {
   /** `annotations`, keys sorted. */
   annotations: Record<string, string>;
   verify: boolean;
+  /** Sign mode: `skip` writes nothing for a digest and format our identity's verified signature already covers. */
+  ifSigned: IfSigned;
   /** verify mode only. */
   identity?: IdentityPolicy;
   /** verify mode with `predicate-type`: verify attestations of this type instead of signatures. */

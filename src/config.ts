@@ -40,8 +40,10 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
   const mode = oneOf(read, 'mode', ['sign', 'verify'] as const, 'sign');
   const images = parseImageInputs(read);
   const verify = bool(read, 'verify', true);
+  const ifSigned = oneOf(read, 'if-signed', ['append', 'skip'] as const, 'append');
   const runner = runnerFrom(env);
-  const sigstore = sigstoreInstance(read, mode, mode === 'verify' || verify);
+  // `if-signed: skip` verifies what is there already: it needs the trusted root even without `verify`.
+  const sigstore = sigstoreInstance(read, mode, mode === 'verify' || verify || ifSigned === 'skip');
   const allowPublicLog = bool(read, 'allow-public-log', false);
   const registryUsername = read('registry-username');
   const registryPassword = read('registry-password');
@@ -59,12 +61,14 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
     signatureFormat: oneOf(read, 'signature-format', ['legacy', 'bundle', 'both'] as const, 'legacy'),
     annotations: parseAnnotations(read('annotations')),
     verify,
+    ifSigned,
     audit: bool(read, 'audit', false),
     sigstore,
     allowPublicLog,
     summary: bool(read, 'summary', true),
     runner,
   };
+  if (bool(read, 'rekor-v2', false)) config.sigstore.rekorV2 = checkRekorV2(config);
   if (mode === 'verify') config.identity = identityPolicy(read, runner);
   if (registryUsername) config.registryCredentials = { username: registryUsername, password: registryPassword };
   if (read('github-token')) config.githubToken = read('github-token');
@@ -72,6 +76,26 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
   if (verifyAttestation) config.verifyAttestation = verifyAttestation;
   if (mode === 'sign') checkSigningAllowed(config);
   return config;
+}
+
+/**
+ * `rekor-v2: true` (public-good only): Rekor v2 gives no signed entry timestamp,
+ * which a legacy `.sig` signature carries as its proof of time, so bundles only.
+ */
+function checkRekorV2(config: Config): true {
+  if (config.sigstore.kind !== 'public-good') {
+    throw new ActionError('rekor-v2 chooses the Rekor v2 log of the public Sigstore instance, but sigstore is custom', {
+      input: 'rekor-v2',
+      fix: 'remove rekor-v2: with sigstore: custom, `rekor-url` may point at a Rekor v2 log directly (it is detected)',
+    });
+  }
+  if (config.mode === 'sign' && config.signatureFormat !== 'bundle') {
+    throw new ActionError(`Rekor v2 records no signed entry timestamp, which ${config.signatureFormat === 'both' ? 'the legacy half of `both`' : 'legacy .sig signatures'} need`, {
+      input: 'rekor-v2',
+      fix: 'set `signature-format: bundle` to log in Rekor v2 (read by cosign 3, Kyverno SigstoreBundle, gh attestation verify), or remove rekor-v2',
+    });
+  }
+  return true;
 }
 
 /** Guards that only matter when we are about to sign, checked last so input mistakes are reported first. */
@@ -159,7 +183,7 @@ function sigstoreInstance(read: Read, mode: Config['mode'], willVerify: boolean)
   if (!trustedRoot && willVerify) {
     throw new ActionError('a custom instance needs its trusted root to verify signatures', {
       input: 'trusted-root',
-      fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or verify: false to sign without the check)',
+      fix: 'set trusted-root to the path of your instance\'s trusted_root.json (or, to sign without checking anything, verify: false and if-signed: append)',
     });
   }
   // Verify mode contacts neither Fulcio nor Rekor: their URLs only name the instance in the

@@ -17,11 +17,13 @@ import { failureMarkdown, signSummaryMarkdown, writeSummary } from './report/sum
 import { verifyCommandsFor } from './report/verify-commands.js';
 import { policiesFor } from './report/policy-output.js';
 import { signBundle, type BundleSigningContext } from './sign/bundle.js';
+import { findExisting, type ExistingContext } from './sign/existing.js';
 import { signLegacy } from './sign/legacy.js';
+import { signingServices } from './sign/services.js';
 import type { SignatureRecord } from './sign/types.js';
 import { resolveSubjects, resolveSubjectsSettled, type Subject } from './subjects/resolve.js';
 import { RekorClient } from './transparency/rekor.js';
-import { RekorV2Client, rekorApiVersion } from './transparency/rekor-v2.js';
+import { RekorV2Client } from './transparency/rekor-v2.js';
 import { TimestampClient } from './transparency/tsa.js';
 import type { SignatureVerdict } from './verify/check.js';
 import { selfCheck } from './verify/self-check.js';
@@ -37,18 +39,24 @@ function errorText(err: unknown): string {
 }
 
 async function signAll(config: Config, registry: RegistryClient, subjects: Subject[]): Promise<void> {
-  const signer = new EphemeralSigner(config.sigstore.fulcioUrl, async () => {
+  const checkedToken = async () => {
     const token = await requestIdToken(config.runner.idTokenUrl, config.runner.idTokenRequestToken);
     assertPublicLogAllowed(config, String(token.claims.repository_visibility ?? ''));
     return token;
+  };
+  // On public-good, the token's repository_visibility is checked before any public service is
+  // asked anything, Sigstore's TUF repository included; the first certificate then uses it.
+  let early = config.sigstore.kind === 'public-good' ? await checkedToken() : undefined;
+  const services = await signingServices(config);
+  const signer = new EphemeralSigner(services.fulcioUrl, () => {
+    const token = early;
+    early = undefined;
+    return token ? Promise.resolve(token) : checkedToken();
   });
   // A custom instance may run Rekor v2 only: bundles can be logged there (with a timestamp), legacy signatures cannot.
-  const rekorV2 =
-    config.sigstore.kind === 'custom' && (await rekorApiVersion(config.sigstore.rekorUrl)) === 2
-      ? new RekorV2Client(config.sigstore.rekorUrl)
-      : undefined;
+  const rekorV2 = services.rekorMajor === 2 ? new RekorV2Client(services.rekorUrl) : undefined;
   if (rekorV2 && config.signatureFormat !== 'bundle') {
-    throw new ActionError(`${config.sigstore.rekorUrl} is a Rekor v2 log, which gives no signed entry timestamp: legacy .sig signatures need Rekor v1`, {
+    throw new ActionError(`${services.rekorUrl} is a Rekor v2 log, which gives no signed entry timestamp: legacy .sig signatures need Rekor v1`, {
       input: 'signature-format',
       fix: 'use `signature-format: bundle` with this instance, or point `rekor-url` at a Rekor v1 log',
     });
@@ -56,25 +64,37 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
   const bundleDir = await fs.mkdtemp(path.join(config.runner.temp, 'sign-action-bundles-'));
   const ctx: BundleSigningContext = {
     signer,
-    rekor: new RekorClient(config.sigstore.rekorUrl),
+    rekor: new RekorClient(services.rekorUrl),
     registry,
     annotations: config.annotations,
     bundleDir,
     instance: config.sigstore.kind,
-    tsa: config.sigstore.tsaUrl ? new TimestampClient(config.sigstore.tsaUrl) : undefined,
+    tsa: services.tsaUrl ? new TimestampClient(services.tsaUrl) : undefined,
     rekorV2,
   };
+  // Public-good's timestamp authority dates bundles only (see sign/services.ts).
+  const legacyCtx = services.tsaForLegacy ? ctx : { ...ctx, tsa: undefined };
 
   const cert = await signer.certificate();
   // Fetch the trusted root while we sign (it is needed only afterwards), once the
   // identity checks behind the certificate have passed.
-  const trust = config.verify ? loadTrust(config.sigstore) : undefined;
-  trust?.catch(() => undefined);
+  // `if-signed: skip` needs it too, before signing, to verify what is there already.
+  const root = config.verify || config.ifSigned === 'skip' ? loadTrust(config.sigstore) : undefined;
+  root?.catch(() => undefined);
+  const trust = config.verify ? root : undefined;
+  const existing: ExistingContext | undefined =
+    root && config.ifSigned === 'skip'
+      ? { registry, trust: root, cert, instance: config.sigstore.kind, rekorUrl: config.sigstore.rekorUrl, bundleDir }
+      : undefined;
   core.info(`Signing as ${cert.identity} (issuer ${cert.issuer}); certificate valid until ${cert.notAfter.toISOString()}`);
   // One task per subject and format; `both` signs each subject twice with the one certificate.
   const formats = config.signatureFormat === 'both' ? (['legacy', 'bundle'] as const) : ([config.signatureFormat] as const);
   const tasks = subjects.flatMap((subject) => formats.map((format) => ({ subject, format })));
-  const settled = await settleLimited(tasks, concurrencyFor(config), (t) => (t.format === 'bundle' ? signBundle(t.subject, ctx) : signLegacy(t.subject, ctx)));
+  const settled = await settleLimited(tasks, concurrencyFor(config), async (t) => {
+    const found = existing ? await findExisting(t.subject, t.format, existing) : undefined;
+    if (found?.record) return found.record;
+    return t.format === 'bundle' ? signBundle(t.subject, ctx) : signLegacy(t.subject, legacyCtx, found?.likely);
+  });
   const records: SignatureRecord[] = [];
   const failures: string[] = [];
   settled.forEach((r, i) => {
@@ -83,7 +103,8 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
     const name = `${image}${formats.length > 1 ? ` (${format})` : ''}`;
     if (r.status === 'fulfilled') {
       records.push(r.value);
-      core.startGroup(`✍️ ${name}`);
+      core.startGroup(`${r.value.skipped ? '⏭️' : '✍️'} ${name}`);
+      if (r.value.skipped) core.info('already signed by this identity, and it verifies (if-signed: skip): nothing written');
       core.info(`stored at ${r.value.reference}`);
       core.info(`transparency log entry ${r.value.rekor.logIndex}: ${r.value.rekor.url}`);
       core.info(`bundle: ${r.value.bundlePath}`);
@@ -105,10 +126,12 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
       notChecked = `could not be checked: ${errorText(err)}`;
     }
   }
+  // Skipped signatures were verified when found, `verify` or not.
+  for (const r of records) if (r.checked && !verdicts.has(r)) verdicts.set(r, r.checked);
   const whyNot = (r: SignatureRecord): string => verdicts.get(r)?.reason ?? notChecked;
   const unverified = records.filter((r) => trust && !verdicts.get(r)?.ok);
   for (const r of records) {
-    if (!trust || verdicts.get(r)?.ok) core.notice(`Signed ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
+    if (!trust || verdicts.get(r)?.ok) core.notice(`${r.skipped ? 'Already signed' : 'Signed'} ${r.image} (${r.format}); log entry ${r.rekor.url}`, { title: 'Image signed' });
     else core.error(`${r.image}: the signature written does not verify: ${whyNot(r)}`);
   }
   const verifyCommands = verifyCommandsFor(config, records, cert.identity, cert.issuer);

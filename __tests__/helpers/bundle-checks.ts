@@ -135,9 +135,10 @@ export async function checkBundleReferrers(
     expect(bundle.verificationMaterial).not.toHaveProperty('x509CertificateChain');
     expect(bundle.verificationMaterial.tlogEntries).toHaveLength(1);
     const tlog = bundle.verificationMaterial.tlogEntries[0];
-    // Rekor v1: dsse 0.0.1 with proof and promise. Rekor v2: dsse 0.0.2, proof only, and then a timestamp is a must.
+    // Rekor v1: dsse 0.0.1 with proof and promise. Rekor v2: hashedrekord 0.0.2 over the PAE (rekor-tiles ≥ 2.3
+    // takes no DSSE entries; cosign ≥ 3.1 logs the same), proof only, and then a timestamp is a must.
     const v2 = tlog.kindVersion.version === '0.0.2';
-    expect(tlog.kindVersion).toEqual({ kind: 'dsse', version: v2 ? '0.0.2' : '0.0.1' });
+    expect(tlog.kindVersion).toEqual(v2 ? { kind: 'hashedrekord', version: '0.0.2' } : { kind: 'dsse', version: '0.0.1' });
     expect(tlog.inclusionProof.checkpoint.envelope).toBeTruthy();
     if (v2) expect(tlog).not.toHaveProperty('inclusionPromise');
     else expect(tlog.inclusionPromise?.signedEntryTimestamp).toBeTruthy();
@@ -161,10 +162,13 @@ export async function checkBundleReferrers(
     // The log entry: (v1) SET by a trusted log over this body; the body is this envelope with this certificate.
     const body = JSON.parse(b64(tlog.canonicalizedBody).toString());
     if (v2) {
-      // rekor-tiles' Entry: dsseV002 with the payload hash and each signature with its verifier certificate (DER).
-      expect(body).toMatchObject({ apiVersion: '0.0.2', kind: 'dsse' });
-      expect(body.spec.dsseV002.payloadHash).toEqual({ algorithm: 'SHA2_256', digest: Buffer.from(sha256(payload), 'hex').toString('base64') });
-      expect(body.spec.dsseV002.signatures).toEqual([{ content: env.signatures[0].sig, verifier: { keyDetails: 'PKIX_ECDSA_P256_SHA_256', x509Certificate: { rawBytes: leafDer.toString('base64') } } }]);
+      // rekor-tiles' Entry: hashedRekordV002 with the digest of the PAE and the signature with its verifier certificate (DER).
+      expect(body).toMatchObject({ apiVersion: '0.0.2', kind: 'hashedrekord' });
+      const paeDigest = crypto.createHash('sha256').update(pae(env.payloadType, payload)).digest('base64');
+      expect(body.spec.hashedRekordV002).toEqual({
+        data: { algorithm: 'SHA2_256', digest: paeDigest },
+        signature: { content: env.signatures[0].sig, verifier: { keyDetails: 'PKIX_ECDSA_P256_SHA_256', x509Certificate: { rawBytes: leafDer.toString('base64') } } },
+      });
       expect(bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps).toHaveLength(1);
     } else {
       const set = { body: tlog.canonicalizedBody, integratedTime: Number(tlog.integratedTime), logID: b64(tlog.logId.keyId).toString('hex'), logIndex: Number(tlog.logIndex) };

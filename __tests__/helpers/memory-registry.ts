@@ -24,6 +24,10 @@ export class MemoryRegistry {
     this.blobs.set(digestOf(bytes), bytes);
     return { mediaType, digest: digestOf(bytes), size: bytes.length };
   }
+  async uploadBlob(_r: unknown, bytes: Buffer, mediaType = 'application/octet-stream') {
+    const existed = this.blobs.has(digestOf(bytes));
+    return { descriptor: await this.pushBlob(_r, bytes, mediaType), existed };
+  }
   async getBlob(_r: unknown, digest: string) {
     const b = this.blobs.get(digest);
     if (!b) throw new Error(`no blob ${digest}`);

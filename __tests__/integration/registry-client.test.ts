@@ -93,7 +93,7 @@ describe.each(MODES)('%s registry', (mode) => {
       expect(err.message).toMatch(/Fix: log in first with a `docker\/login-action` step .* or set the `registry-username` and `registry-password` inputs/);
       expect(err.message).not.toContain(wrong);
       expect(err.message).not.toContain(Buffer.from(`${reg().username}:${wrong}`).toString('base64'));
-      if (mode === 'token') expect(err.message).toMatch(/the token server http:\/\/127\.0\.0\.1:\d+\/token answered HTTP 401/);
+      if (mode === 'token') expect(err.message).toMatch(/the token server http:\/\/localhost:\d+\/token answered HTTP 401/);
     });
 
     it('says "without credentials" when none were found', async () => {

@@ -138,10 +138,14 @@ describeWithTools('real cosign and the action on the same digest', ['cosign-v2',
       const ours = await actionSign(img.ref, 'legacy');
       await cosignSigns(tools['cosign-v3'], img.ref, true);
       const identity = ours.outputs['certificate-identity'];
-      // The real cosign 3 stops at the bundle and does not find our identity there.
+      // The real cosign 3 stops at the bundle and does not find our identity there; so does
+      // cosign 2 from 2.6.3 on, which detects bundles by itself.
       expectExit(await cosignVerify(tools['cosign-v3'], sandbox, img.ref, { identity }), 'fail');
-      // cosign 2 reads the .sig and accepts it.
-      expectExit(await cosignVerify(tools['cosign-v2'], sandbox, img.ref, { identity }), 'pass');
+      expectExit(await cosignVerify(tools['cosign-v2'], sandbox, img.ref, { identity }), 'fail');
+      // cosign 3 told to read the .sig tag only accepts it; cosign 2.6.5 cannot be told so:
+      // `--new-bundle-format=false` is its default, and it switches to bundles when it finds one.
+      expectExit(await cosignVerify(tools['cosign-v3'], sandbox, img.ref, { identity, newBundleFormat: false }), 'pass');
+      expectExit(await cosignVerify(tools['cosign-v2'], sandbox, img.ref, { identity, newBundleFormat: false }), 'fail');
       const { run, verdict } = await verifyMode(img.ref, identity);
       expect(verdict.verified).toBe(true);
       expect(run.stdout).toMatch(/cosign 3/);

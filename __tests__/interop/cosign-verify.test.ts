@@ -12,7 +12,7 @@ import type { GitHubClaims } from '../../sandbox/oidc.js';
 import { cosignVerify, ISSUER, toolEnv, verifiedCount } from '../helpers/cosign.js';
 import { describeWithTools, expectExit, runTool, type Tool, INTEROP_TIMEOUT } from '../helpers/verifiers.js';
 
-const NOT_MATCHED = /none of the expected identities matched|expected identit|no matching signatures/i;
+const NOT_MATCHED = /none of the expected identities matched|no matching CertificateIdentity|no matching signatures/i;
 const NONE_FOUND = /no signatures found|no matching signatures/i;
 
 describeWithTools('cosign 2 and 3 verify what the action signs', ['cosign-v2', 'cosign-v3'], (tools) => {

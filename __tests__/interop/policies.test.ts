@@ -4,7 +4,7 @@
  * Kyverno CLI applying the ClusterPolicy and the ImageValidatingPolicy to a Pod. Each must
  * admit an image signed by the run, and refuse an unsigned image and another identity's.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -14,7 +14,7 @@ import { runAction, runnerEnvFor, sigstoreInputsFor, type RunResult } from '../.
 import { toolEnv } from '../helpers/cosign.js';
 import { describeWithTools, describeRun, runTool, type Tool, type ToolRun, INTEROP_TIMEOUT } from '../helpers/verifiers.js';
 
-type Format = 'legacy' | 'bundle';
+type Format = 'legacy' | 'bundle' | 'both';
 interface Signed {
   run: RunResult;
   signedRef: string;
@@ -53,7 +53,7 @@ describe('cluster policies judged by the real engines', () => {
     sandbox = await startSandbox({ registries: ['open'] });
     reg = sandbox.registries.open!;
     dir = mkdtempSync(join(tmpdir(), 'policies-'));
-    for (const format of ['legacy', 'bundle'] as const) {
+    for (const format of ['legacy', 'bundle', 'both'] as const) {
       const repo = `policies/${format}`;
       const [good, bare, other] = await Promise.all([pushImage(reg, repo), pushImage(reg, repo), pushImage(reg, repo)]);
       const ref = (d: string) => `${reg.host}/${repo}@${d}`;
@@ -65,7 +65,7 @@ describe('cluster policies judged by the real engines', () => {
       if (strangerRun.code !== 0) throw new Error(`signing as a stranger failed:\n${strangerRun.stdout.slice(-3000)}`);
       signed[format] = { run, signedRef: ref(good.digest), unsignedRef: ref(bare.digest), strangerRef: ref(other.digest) };
     }
-  }, 180_000);
+  }, 240_000);
   afterAll(() => sandbox?.stop());
 
   const file = (name: string, text: string): string => {
@@ -80,38 +80,75 @@ describe('cluster policies judged by the real engines', () => {
 
   describeWithTools('policy-controller policy-tester with the ClusterImagePolicy and its TrustRoot', ['policy-tester'], (tools) => {
     const tester = (): Tool => tools['policy-tester'];
-    it.each(['legacy', 'bundle'] as const)('%s: admits the signed image, refuses an unsigned one and another identity', async (format) => {
+    const judgeWith = (format: Format) => {
       const docs = documents(signed[format].run, 'enforce');
       expect(docs.has('ClusterImagePolicy')).toBe(true);
       expect(docs.has('TrustRoot')).toBe(true);
       const policy = file(`cip-${format}.yaml`, docs.get('ClusterImagePolicy')!);
       const trustRoot = file(`trustroot-${format}.yaml`, docs.get('TrustRoot')!);
-      const judge = (image: string) => runTool(tester().path, ['--policy', policy, '--trustroot', trustRoot, '--image', image], { env: toolEnv(), timeoutMs: 120_000 });
+      return (image: string) => runTool(tester().path, ['--policy', policy, '--trustroot', trustRoot, '--image', image], { env: toolEnv(), timeoutMs: 120_000 });
+    };
+
+    // `both` is checked through its .sig signature (policy-controller's default format).
+    it.each(['legacy', 'both'] as const)('%s: admits the signed image, refuses an unsigned one and another identity', async (format) => {
+      const judge = judgeWith(format);
       const { signedRef, unsignedRef, strangerRef } = signed[format];
       expectVerdict(await judge(signedRef), true, `${format}: the signed image`);
       expectVerdict(await judge(unsignedRef), false, `${format}: an unsigned image`);
       expectVerdict(await judge(strangerRef), false, `${format}: another identity's image`);
     }, INTEROP_TIMEOUT);
+
+    it('bundle on a custom instance: refused for the known upstream reason the README names (log ids from inline keys)', async () => {
+      // policy-controller (0.14 to 0.15.1) derives a TrustRoot's log ids as the hex text of the key
+      // hash, so sigstore-go finds no log for a bundle's entry. When a fixed release is pinned,
+      // this test fails: then assert admission here and drop the README's caveat.
+      const run = await judgeWith('bundle')(signed.bundle.signedRef);
+      expectVerdict(run, false, 'bundle: the signed image (known upstream limitation)');
+      expect(run.stdout).toMatch(/failed to verify log inclusion: not enough verified log entries/);
+      expect(documents(signed.bundle.run, 'enforce').get('TrustRoot')).toMatch(/bundle signatures need a TrustRoot from this instance's TUF repository/);
+    }, INTEROP_TIMEOUT);
   });
 
   describeWithTools('Kyverno CLI with the ClusterPolicy and the ImageValidatingPolicy', ['kyverno'], (tools) => {
     const kyverno = (): Tool => tools.kyverno;
+    /**
+     * Kyverno sets up a TUF client for every keyless check, even with the keys inline. A cluster
+     * for a custom instance points it at that instance's TUF repository (the controller's
+     * --tufMirror/--tufRoot; `cosign.tuf` in an ImageValidatingPolicy): here, the sandbox's.
+     */
+    let tufRoot: string;
+    const withSandboxTuf = (ivp: string): string => {
+      const t = sandbox.sigstore!.tuf;
+      const root = Buffer.from(readFileSync(t.rootPath)).toString('base64');
+      return ivp.replace(/^( {6}cosign:\n)/m, `$1        tuf:\n          mirror: ${t.url}\n          root:\n            data: ${root}\n`);
+    };
     /** `kyverno apply` of one policy to one Pod; it exits non-zero when an enforce rule fails. */
     async function apply(policyYaml: string, image: string, name: string): Promise<ToolRun> {
       const policy = file(`${name}-policy.yaml`, policyYaml);
       const pod = file(`${name}-pod.yaml`, podYaml(image));
-      return runTool(kyverno().path, ['apply', policy, '--resource', pod, '--registry', '--detailed-results'], { env: toolEnv(), timeoutMs: 180_000 });
+      return runTool(kyverno().path, ['apply', policy, '--resource', pod, '--registry', '--detailed-results'], { env: { ...toolEnv(), TUF_ROOT: tufRoot }, timeoutMs: 180_000 });
     }
+    beforeAll(async () => {
+      // The controller's --tufMirror/--tufRoot, done the CLI's way: an ImageValidatingPolicy with
+      // `cosign.tuf` initialises the process-wide TUF cache in $TUF_ROOT that ClusterPolicy reads.
+      tufRoot = mkdtempSync(join(tmpdir(), 'kyverno-tuf-'));
+      const ivp = withSandboxTuf(documents(signed.legacy.run, 'enforce').get('ImageValidatingPolicy')!);
+      const init = await apply(ivp, signed.legacy.signedRef, 'tuf-init');
+      expectVerdict(init, true, 'initialising the TUF cache');
+    }, 180_000);
+
     const cases = [
       ['ClusterPolicy', 'legacy'],
       ['ClusterPolicy', 'bundle'],
+      ['ClusterPolicy', 'both'],
       ['ImageValidatingPolicy', 'legacy'],
       ['ImageValidatingPolicy', 'bundle'],
     ] as const;
     it.each(cases)('%s on %s signatures: admits the signed image, refuses an unsigned one and another identity', async (kind, format) => {
       const docs = documents(signed[format].run, 'enforce');
-      const policy = docs.get(kind)!;
-      expect(policy).toBeDefined();
+      const printed = docs.get(kind);
+      expect(printed).toBeDefined();
+      const policy = kind === 'ImageValidatingPolicy' ? withSandboxTuf(printed!) : printed!;
       const { signedRef, unsignedRef, strangerRef } = signed[format];
       const good = await apply(policy, signedRef, `${kind}-${format}-good`);
       expectVerdict(good, true, `${kind} ${format}: the signed image`);

@@ -21,6 +21,8 @@ describe('npm run sandbox', () => {
     'REKOR_URL',
     'TSA_URL',
     'TRUSTED_ROOT',
+    'SIGN_ACTION_TUF_MIRROR',
+    'SIGN_ACTION_TUF_ROOT',
     'ACTIONS_ID_TOKEN_REQUEST_URL',
     'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
   ];

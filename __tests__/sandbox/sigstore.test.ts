@@ -129,7 +129,8 @@ describe('Fulcio', () => {
 
   it('certifies a sandbox token with the GitHub identity, issuer and extensions, chained to the trusted root', async () => {
     const res = await certify(await token(claims));
-    expect(res.status).toBe(201);
+    // As real Fulcio's v2 API (gRPC gateway): 200, which sigstore-go (cosign 3) requires.
+    expect(res.status).toBe(200);
     expect(res.chain).toHaveLength(2);
     for (const pem of res.chain) expect(pem.split('\n').every((line) => line.length <= 64)).toBe(true);
     const leaf = X509Certificate.parse(res.chain[0]);
@@ -178,7 +179,30 @@ describe('Fulcio', () => {
       expect(res.status).toBe(401);
       expect(res.json).toMatchObject({ code: 16, message: expect.stringMatching(reason) });
     }
-    expect((await certify(oidc.signToken({ ...claims0 }))).status).toBe(201);
+    expect((await certify(oidc.signToken({ ...claims0 }))).status).toBe(200);
+  });
+
+  it("answers Fulcio's legacy v1 API as cosign 2 calls it: bearer token, base64 PEM key, 201 with the PEM chain", async () => {
+    const jwt = await token();
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const proof = crypto.sign('sha256', Buffer.from(String(decodeJwt(jwt).claims.sub)), privateKey);
+    const pem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const res = await fetch(`${s.fulcioUrl}/api/v1/signingCert`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${jwt}` },
+      body: JSON.stringify({ publicKey: { content: Buffer.from(pem).toString('base64') }, signedEmailAddress: proof.toString('base64') }),
+    });
+    expect([res.status, res.headers.get('content-type')]).toEqual([201, 'application/pem-certificate-chain']);
+    const chain = (await res.text()).match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n/g) ?? [];
+    expect(chain).toHaveLength(2);
+    expect(X509Certificate.parse(chain[0] as string).publicKey).toEqual(publicKey.export({ format: 'der', type: 'spki' }));
+    // A proof by another key is refused, as on v2.
+    const bad = await fetch(`${s.fulcioUrl}/api/v1/signingCert`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${jwt}` },
+      body: JSON.stringify({ publicKey: { content: Buffer.from(pem).toString('base64') }, signedEmailAddress: crypto.sign('sha256', Buffer.from('x'), privateKey).toString('base64') }),
+    });
+    expect(bad.status).toBe(400);
   });
 
   const hasOpenssl = existsSync('/usr/bin/openssl');
@@ -187,7 +211,7 @@ describe('Fulcio', () => {
     execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', keyPath]);
     const csr = execFileSync('openssl', ['req', '-new', '-key', keyPath, '-subj', '/CN=sandbox']).toString();
     const res = await post(`${s.fulcioUrl}/api/v2/signingCert`, { credentials: { oidcIdentityToken: await token() }, certificateSigningRequest: Buffer.from(csr).toString('base64') });
-    expect(res.status).toBe(201);
+    expect(res.status).toBe(200);
     const leaf = X509Certificate.parse(res.json.signedCertificateEmbeddedSct.chain.certificates[0]);
     expect(leaf.publicKey).toEqual(crypto.createPublicKey(readFileSync(keyPath)).export({ format: 'der', type: 'spki' }));
   });

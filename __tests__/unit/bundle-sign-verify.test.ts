@@ -159,7 +159,7 @@ describe('Rekor v2 (a custom instance without v1)', () => {
     await expect(rekorApiVersion(sigstore.fulcioUrl)).rejects.toThrow(/input `rekor-url`: .*neither the Rekor v1 API/);
   });
 
-  it('logs a dsse 0.0.2 entry, timestamps it, and the bundle verifies', async () => {
+  it('logs a hashedrekord 0.0.2 entry over the PAE (rekor-tiles ≥ 2.3 takes no DSSE), timestamps it, and the bundle verifies', async () => {
     const reg = new MemoryRegistry(false);
     const subject = await image(reg, 'v2');
     const size = await treeSize();
@@ -167,7 +167,7 @@ describe('Rekor v2 (a custom instance without v1)', () => {
     expect(await treeSize()).toBe(size + 1);
     const bundle = JSON.parse(fs.readFileSync(record.bundlePath, 'utf8'));
     const tlog = bundle.verificationMaterial.tlogEntries[0];
-    expect(tlog.kindVersion).toEqual({ kind: 'dsse', version: '0.0.2' });
+    expect(tlog.kindVersion).toEqual({ kind: 'hashedrekord', version: '0.0.2' });
     expect(tlog).not.toHaveProperty('inclusionPromise');
     expect(tlog.inclusionProof.checkpoint.envelope).toContain('\n');
     expect(bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps).toHaveLength(1);

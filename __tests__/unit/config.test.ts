@@ -76,6 +76,8 @@ describe('parseConfig: bad inputs fail with the input named and a fix', () => {
     ['an unknown signature-format', { ...signing, 'signature-format': 'cosign' }, {}, 'signature-format', /"cosign"/],
     ['recursive: true', { ...signing, recursive: 'true' }, {}, 'recursive', /"true"/],
     ['verify: yes', { ...signing, verify: 'yes' }, {}, 'verify', /not a boolean/],
+    ['if-signed: ignore', { ...signing, 'if-signed': 'ignore' }, {}, 'if-signed', /"ignore" is not an accepted value/],
+    ['if-signed: true', { ...signing, 'if-signed': 'true' }, {}, 'if-signed', /"true"/],
     ['audit: 1', { ...verifying, 'certificate-identity': 'x', audit: '1' }, {}, 'audit', /not a boolean/],
     ['allow-public-log: on', { ...signing, 'allow-public-log': 'on' }, {}, 'allow-public-log', /not a boolean/],
     ['summary: no', { ...signing, summary: 'no' }, {}, 'summary', /not a boolean/],
@@ -96,6 +98,7 @@ describe('parseConfig: bad inputs fail with the input named and a fix', () => {
     ['custom with a query in the URL', { ...signing, ...custom, 'rekor-url': 'https://rekor.example.com/?x=1' }, {}, 'rekor-url', /query/],
     ['custom verifying without trusted-root', { ...signing, ...custom, verify: 'true' }, {}, 'trusted-root', /trusted root/],
     ['custom verify mode without trusted-root', { ...verifying, ...custom, 'certificate-identity': 'x' }, {}, 'trusted-root', /trusted root/],
+    ['if-signed: skip on a custom instance without trusted-root (verify: false)', { ...signing, ...custom, 'if-signed': 'skip' }, {}, 'trusted-root', /trusted root/],
     ['a trusted-root that does not exist', { ...signing, ...custom, 'trusted-root': '/nonexistent/trusted_root.json' }, {}, 'trusted-root', /cannot read \/nonexistent\/trusted_root\.json \(ENOENT\)/],
     ['a registry-username alone', { ...signing, 'registry-username': 'bot' }, {}, 'registry-password', /registry-password is empty/],
     ['a registry-password alone', { ...signing, 'registry-password': PASSWORD }, {}, 'registry-username', /registry-username is empty/],
@@ -169,6 +172,7 @@ describe('parseConfig: good inputs', () => {
       signatureFormat: 'legacy',
       annotations: {},
       verify: true,
+      ifSigned: 'append',
       audit: false,
       allowPublicLog: false,
       summary: true,
@@ -217,8 +221,8 @@ describe('parseConfig: good inputs', () => {
   });
 
   it('accepts values in any case, like core.getBooleanInput', () => {
-    const config = parse({ ...signing, verify: 'FALSE', summary: 'False', 'allow-public-log': 'TRUE', recursive: 'Platforms', 'signature-format': 'BOTH' });
-    expect([config.verify, config.summary, config.allowPublicLog, config.recursive, config.signatureFormat]).toEqual([false, false, true, 'platforms', 'both']);
+    const config = parse({ ...signing, verify: 'FALSE', summary: 'False', 'allow-public-log': 'TRUE', recursive: 'Platforms', 'signature-format': 'BOTH', 'if-signed': 'Skip' });
+    expect([config.verify, config.summary, config.allowPublicLog, config.recursive, config.signatureFormat, config.ifSigned]).toEqual([false, false, true, 'platforms', 'both', 'skip']);
   });
 
   it('verify mode: exact identity, default issuer, no id-token needed, private repository fine', () => {

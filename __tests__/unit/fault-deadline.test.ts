@@ -31,7 +31,7 @@ function context(notAfter: Date, rekor: Pick<RekorClient, 'createEntry' | 'baseU
   };
   return {
     signer: { certificate: async () => cert, sign: () => Buffer.from('signature') },
-    registry: { pushBlob: async () => ({ mediaType: '', digest: '', size: 0 }) },
+    registry: { uploadBlob: async () => ({ descriptor: { mediaType: '', digest: '', size: 0 }, existed: false }) },
     rekor,
     annotations: {},
     bundleDir: '/nonexistent',

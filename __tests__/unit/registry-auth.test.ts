@@ -84,14 +84,26 @@ describe('Basic auth', () => {
     expect(c.requestCount).toBe(3);
   });
 
+  it('takes one challenge for requests started together, not one each', async () => {
+    const f = await serve(handler);
+    const c = client({ username: 'alice', password: 'wonderland' });
+    const repo = { registry: f.host, repository: 'acme/app' };
+    const digests = Array.from({ length: 6 }, (_, i) => `sha256:${String(i).repeat(64)}`);
+    expect(await Promise.all(digests.map((d) => c.hasBlob(repo, d)))).toEqual(digests.map(() => false));
+    // The first goes alone and draws the 401; the others wait for it and send Basic up front.
+    expect(f.seen.filter((s) => s.authorization === undefined)).toHaveLength(1);
+    expect(f.seen[0].authorization).toBeUndefined();
+    expect(c.requestCount).toBe(7);
+  });
+
   it('reports a refused password with the source, never the password or its base64', async () => {
     const f = await serve(handler);
     const masked: string[] = [];
     const c = client({ username: 'alice', password: 'WRONG-pass-42', source: 'registry-username/registry-password inputs' }, masked);
     const err = (await c.pushBlob({ registry: f.host, repository: 'acme/app' }, Buffer.from('x')).catch((e: unknown) => e)) as ActionError;
     expect(err).toBeInstanceOf(ActionError);
-    // The HEAD that checks for the blob is refused: HEAD answers carry no body to quote.
-    expect(err.message).toContain(`${f.host} refused to let us write to acme/app (HTTP 401)`);
+    // The POST that starts the upload is refused, and what the registry said is quoted.
+    expect(err.message).toContain(`${f.host} refused to let us write to acme/app (HTTP 401 UNAUTHORIZED: "authentication required")`);
     expect(err.message).toContain('the registry refused the username and password');
     expect(err.message).toContain('with an account allowed to push to acme/app');
     expect(err.message).toContain('with the credentials from registry-username/registry-password inputs');
@@ -152,6 +164,18 @@ describe('Bearer auth', () => {
       'Bearer tok-repository:acme/b:pull,push',
     ]);
     expect(masked).toEqual(expect.arrayContaining(['refresh-me', 'tok-repository:acme/a:pull,push']));
+  });
+
+  it('takes one challenge for requests started together, and one token per repository', async () => {
+    const f = await tokenRegistry({ grant: (scope) => `tok-${scope}`, valid: (t, path) => t.includes(path.split('/').slice(2, 4).join('/')) });
+    const c = client({ username: 'u', password: 'p' });
+    const repos: Repo[] = ['acme/a', 'acme/b'].map((repository) => ({ registry: f.host, repository }));
+    await Promise.all([0, 1, 2, 3, 4, 5].map((i) => c.hasBlob(repos[i % 2], `sha256:${String(i).repeat(64)}`)));
+    const registryCalls = f.seen.filter((s) => !s.path.startsWith('/token'));
+    expect(registryCalls.filter((s) => !s.authorization)).toHaveLength(1);
+    expect(registryCalls).toHaveLength(7);
+    const scopes = f.seen.filter((s) => s.path.startsWith('/token')).map((s) => new URL(s.path, 'http://x').searchParams.get('scope'));
+    expect(scopes.sort()).toEqual(['repository:acme/a:pull,push', 'repository:acme/b:pull,push']);
   });
 
   it('refreshes a token refused while we thought it valid, once', async () => {

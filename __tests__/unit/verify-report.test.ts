@@ -28,6 +28,7 @@ function config(over: Partial<Config> = {}): Config {
     signatureFormat: 'legacy',
     annotations: {},
     verify: true,
+    ifSigned: 'append',
     identity: { exact: ME, issuer: ISSUER },
     audit: false,
     sigstore: { kind: 'public-good', fulcioUrl: 'https://fulcio.sigstore.dev', rekorUrl: 'https://rekor.sigstore.dev' },

@@ -74,7 +74,9 @@ export async function startFulcio(opts: FulcioOptions): Promise<SandboxFulcio> {
       if (issued.statusCode !== 201) throw new FulcioError(400, `the CA refused: ${String(issued.response)}`);
       const answer = JSON.parse(String(issued.response)) as { signedCertificateEmbeddedSct: { chain: { certificates: string[] } } };
       const certificates = answer.signedCertificateEmbeddedSct.chain.certificates.map(rewrapPem);
-      return json(201, { signedCertificateEmbeddedSct: { chain: { certificates } } });
+      // Real Fulcio answers its v2 API through the gRPC gateway: 200 (sigstore-go, in cosign 3,
+      // accepts nothing else). Only the legacy v1 API answers 201.
+      return json(200, { signedCertificateEmbeddedSct: { chain: { certificates } } });
     } catch (err) {
       if (err instanceof FulcioError) return failure(err);
       throw err;
@@ -93,7 +95,7 @@ export async function startFulcio(opts: FulcioOptions): Promise<SandboxFulcio> {
       ? { certificateSigningRequest: fromBase64(request.certificateSigningRequest) }
       : { publicKeyRequest: { publicKey: { content: fromBase64(request?.publicKey?.content) }, proofOfPossession: request?.signedEmailAddress } };
     const reply = await signingCert({ ...req, body: Buffer.from(JSON.stringify(v2)) });
-    if (reply.status !== 201) return reply;
+    if (reply.status !== 200) return reply;
     const answer = reply.body as { signedCertificateEmbeddedSct: { chain: { certificates: string[] } } };
     return { status: 201, body: answer.signedCertificateEmbeddedSct.chain.certificates.join(''), contentType: 'application/pem-certificate-chain' };
   };

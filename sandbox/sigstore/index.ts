@@ -1,7 +1,8 @@
 /**
  * A complete local Sigstore instance for the sandbox: Fulcio (trusting the
- * sandbox GitHub OIDC issuer), Rekor v1, Rekor v2, an RFC 3161 TSA, and the
- * trusted root + signing config that describe them. Every service has its own
+ * sandbox GitHub OIDC issuer), Rekor v1, Rekor v2, an RFC 3161 TSA, the
+ * trusted root + signing config that describe them, and a TUF repository
+ * publishing both as Sigstore's does. Every service has its own
  * key and its own 127.0.0.1 port; clocks are the real clock throughout.
  */
 import crypto from 'node:crypto';
@@ -14,6 +15,7 @@ import { startRekorV1 } from './rekor-v1.js';
 import { startRekorV2 } from './rekor-v2.js';
 import { buildSigningConfig, buildTrustedRoot, type TrustInputs } from './trusted-root.js';
 import { startTsa } from './tsa.js';
+import { startTufRepository, type SandboxTufRepository } from './tuf-repo.js';
 
 export interface SandboxSigstore {
   /** Fulcio base URL (`POST /api/v2/signingCert`). */
@@ -30,6 +32,15 @@ export interface SandboxSigstore {
   /** SigningConfig v0.2 JSON naming the services above. */
   signingConfig: object;
   signingConfigPath: string;
+  /**
+   * A TUF repository publishing, as Sigstore's does, `trusted_root.json`,
+   * `signing_config.v0.2.json` (Rekor v1) and `signing_config_rekor_v2.v0.2.json`
+   * for this instance: the action's public-good path runs against it through
+   * SIGN_ACTION_TUF_MIRROR / SIGN_ACTION_TUF_ROOT (see sandbox/runner.ts `publicGoodFor`).
+   */
+  tuf: SandboxTufRepository;
+  /** The target contents `tuf` serves, to start another repository with some left out. */
+  tufTargets: Record<string, object>;
   stop(): Promise<void>;
 }
 
@@ -62,6 +73,12 @@ export async function startSigstore(opts: { oidc: SandboxOidc; dir?: string }): 
     };
     const trustedRoot = buildTrustedRoot(inputs);
     const signingConfig = buildSigningConfig(inputs);
+    const tufTargets = {
+      'trusted_root.json': trustedRoot,
+      'signing_config.v0.2.json': buildSigningConfig(inputs, { rekorV2: false }),
+      'signing_config_rekor_v2.v0.2.json': signingConfig,
+    };
+    const tuf = track(await startTufRepository(tufTargets));
     const dir = opts.dir ?? (ownDir as string);
     const trustedRootPath = path.join(dir, 'trusted_root.json');
     const signingConfigPath = path.join(dir, 'signing_config.json');
@@ -77,6 +94,8 @@ export async function startSigstore(opts: { oidc: SandboxOidc; dir?: string }): 
       trustedRootPath,
       signingConfig,
       signingConfigPath,
+      tuf,
+      tufTargets,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (err) {

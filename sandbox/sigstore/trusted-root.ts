@@ -68,15 +68,19 @@ export function buildTrustedRoot(t: TrustInputs): object {
   return TrustedRoot.toJSON(root) as object;
 }
 
-/** SigningConfig v0.2 JSON: Fulcio, both Rekors (v1 and v2), and the TSA. */
-export function buildSigningConfig(t: TrustInputs): object {
+/**
+ * SigningConfig v0.2 JSON: Fulcio, both Rekors (v1 and v2), and the TSA. With
+ * `rekorV2: false`, Rekor v1 only: the shape of Sigstore's `signing_config.v0.2.json`
+ * target (its `signing_config_rekor_v2.v0.2.json` lists both, v2 first).
+ */
+export function buildSigningConfig(t: TrustInputs, opts: { rekorV2?: boolean } = {}): object {
   const start = notBefore(t.fulcio.rootCertificate);
   const service = (url: string, majorApiVersion: number) => ({ url, majorApiVersion, validFor: { start }, operator: OPERATOR });
   const config: SigningConfig = {
     mediaType: SIGNING_CONFIG_MEDIA_TYPE,
     caUrls: [service(t.fulcio.url, 1)],
     oidcUrls: [],
-    rekorTlogUrls: [service(t.rekorV2.url, 2), service(t.rekorV1.url, 1)],
+    rekorTlogUrls: opts.rekorV2 === false ? [service(t.rekorV1.url, 1)] : [service(t.rekorV2.url, 2), service(t.rekorV1.url, 1)],
     rekorTlogConfig: { selector: ServiceSelector.ANY, count: 0 },
     tsaUrls: [service(`${t.tsa.url}/api/v1/timestamp`, 1)],
     tsaConfig: { selector: ServiceSelector.ANY, count: 0 },

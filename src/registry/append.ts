@@ -1,11 +1,18 @@
 /**
  * Lossless append to a tagged manifest under concurrency. Registries have no
  * compare-and-swap, and cosign's read–append–PUT loses signatures when two
- * signers race. Here each writer: reads the tag, merges, checks with a HEAD that
- * the tag did not move before its PUT, PUTs, then reads back twice (at once, and
- * after a settle delay long enough for a writer that passed its own HEAD check
- * just before our PUT to land). If our element or one we had read is missing, it
- * merges the union and writes again, a bounded number of times.
+ * signers race. Here each writer: reads the tag, merges, makes sure the read is
+ * the last thing before its PUT (when building the manifest sent requests, a
+ * HEAD checks that the tag did not move), PUTs, then reads back after a settle
+ * delay long enough for a writer that passed its own check just before our PUT
+ * to land. If our element or one we had read is missing, it merges the union
+ * and writes again, a bounded number of times.
+ *
+ * The `.sig` manifest needs a config blob uploaded for its exact layer list
+ * (two requests). When the caller knows what the tag most likely holds (nothing,
+ * for a digest never signed), the config is uploaded before the read, so that the
+ * read is itself the race guard; when the tag holds something else, the config
+ * is built again and the HEAD guards the write.
  *
  * Existing elements are carried as their original JSON text (see json-raw.ts).
  *
@@ -36,6 +43,12 @@ export interface AppendOptions {
   maxFailedWrites?: number;
   /** Most elements the list may hold; appending past it is refused (default: unbounded). */
   maxElements?: number;
+  /**
+   * What the tag most likely holds (null: nothing), when the caller has an idea: the
+   * `.sig` config is then uploaded for that list plus ours before the read. Default:
+   * no guess, the config is uploaded after the read.
+   */
+  likely?: Manifest | null;
 }
 
 /** cosign refuses to read a `.sig` manifest with more layers than this (and so every signature in it). */
@@ -48,6 +61,8 @@ export interface AppendResult {
   attempts: number;
   /** Elements in the list as read back (signatures in the `.sig`, referrers in the index). */
   count: number;
+  /** The manifest as read back (the self-check reads it from here rather than asking again). */
+  manifest?: Manifest;
 }
 
 export interface NewLayer {
@@ -70,6 +85,8 @@ interface ListSpec {
   identity(value: Record<string, unknown>): string;
   /** Pushes what the manifest needs and returns its body. */
   build(elements: Element[]): Promise<{ body: string; mediaType: string }>;
+  /** build() sends requests (the `.sig` config upload): worth doing before the read, for the likely list. */
+  buildSends: boolean;
   /** "signature", "referrer": for messages. */
   noun: string;
 }
@@ -136,25 +153,47 @@ async function appendLossless(
   let failedWrites = 0;
   // Everything that must end up in the list: ours, and every element we have seen there.
   const known = new Map<string, Element>();
-  let current = await client.getManifest(repo, tag);
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const present = elementsOf(current, spec, repo, tag);
+  const mergedWith = (present: Element[]): Element[] => {
     for (const e of present) if (!known.has(e.id)) known.set(e.id, e);
     for (const e of ours) if (!known.has(e.id)) known.set(e.id, e);
-    const merged = merge(present, known);
-    if (current && merged.length === present.length) return { descriptor: current.descriptor, attempts: attempt - 1, count: present.length };
+    return merge(present, known);
+  };
+  const idsOf = (elements: Element[]): string => JSON.stringify(elements.map((e) => e.id));
+  let prepared: { ids: string; body: string; mediaType: string } | undefined;
+  if (spec.buildSends && opts.likely !== undefined) {
+    // Not added to `known`: an element gone by the time we read was removed on purpose.
+    const likely = merge(elementsOf(opts.likely ?? undefined, spec, repo, tag), new Map(ours.map((e) => [e.id, e])));
+    if (opts.maxElements === undefined || likely.length <= opts.maxElements) prepared = { ids: idsOf(likely), ...(await spec.build(likely)) };
+  }
+  let current = await client.getManifest(repo, tag);
+  // Nothing has been sent, and no time waited, since `current` was read: the read is the race guard.
+  let fresh = true;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const present = elementsOf(current, spec, repo, tag);
+    const merged = mergedWith(present);
+    if (current && merged.length === present.length) {
+      return { descriptor: current.descriptor, attempts: attempt - 1, count: present.length, manifest: current };
+    }
     if (opts.maxElements !== undefined && merged.length > opts.maxElements) throw tooMany(repo, tag, spec, present.length, opts);
 
-    const { body, mediaType } = await spec.build(merged);
-    // Check the tag did not move while we built (the config upload takes two round trips):
-    // without this, a writer that read before our PUT and writes after our read-back would
-    // drop our element unseen. It costs one HEAD per write and closes that window.
-    const now = await client.headManifest(repo, tag);
-    if (now?.digest !== current?.descriptor.digest) {
-      // Someone wrote since we read: merge their version instead of overwriting it.
-      await sleep(backoffMs(attempt, backoff));
-      current = await client.getManifest(repo, tag);
-      continue;
+    let built: { body: string; mediaType: string } | undefined = prepared?.ids === idsOf(merged) ? prepared : undefined;
+    if (!built) {
+      built = await spec.build(merged);
+      if (spec.buildSends) fresh = false;
+    }
+    const { body, mediaType } = built;
+    // Unless the read was the last thing before this write, check the tag did not move since
+    // (the config upload takes two round trips): without this, a writer that read before our
+    // PUT and writes after our read-back would drop our element unseen. One HEAD closes that window.
+    if (!fresh) {
+      const now = await client.headManifest(repo, tag);
+      if (now?.digest !== current?.descriptor.digest) {
+        // Someone wrote since we read: merge their version instead of overwriting it.
+        await sleep(backoffMs(attempt, backoff));
+        current = await client.getManifest(repo, tag);
+        fresh = true;
+        continue;
+      }
     }
     const putStarted = Date.now();
     try {
@@ -167,6 +206,7 @@ async function appendLossless(
       attempt--;
       await sleep(wait);
       current = await client.getManifest(repo, tag);
+      fresh = true;
       continue;
     }
     const settleMs = opts.settleMs ?? Math.min(5000, Math.max(100, 2 * (Date.now() - putStarted)));
@@ -177,8 +217,9 @@ async function appendLossless(
     current = await client.getManifest(repo, tag, { expectExists: true });
     const ids = new Set(elementsOf(current, spec, repo, tag).map((e) => e.id));
     const complete = ![...known.keys()].some((id) => !ids.has(id));
-    if (complete && current) return { descriptor: current.descriptor, attempts: attempt, count: ids.size };
+    if (complete && current) return { descriptor: current.descriptor, attempts: attempt, count: ids.size, manifest: current };
     await sleep(backoffMs(attempt, backoff));
+    fresh = false;
   }
   throw new ActionError(
     `could not add the ${spec.noun}${ours.length > 1 ? 's' : ''} to ${imageName(repo, tag)}: other writers kept replacing the tag for ${maxAttempts} attempts`,
@@ -215,6 +256,7 @@ export async function appendLayers(
     mediaTypes: [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest],
     identity: layerIdentity,
     noun: 'signature',
+    buildSends: true,
     build: async (elements) => {
       const configBytes = buildConfig(elements.map((e) => e.value as unknown as Descriptor));
       // A config for this exact layer list is new unless this very list was written before: no HEAD first.
@@ -247,6 +289,7 @@ export async function appendIndexDescriptors(
     mediaTypes: [MEDIA_TYPES.ociIndex],
     identity: digestIdentity,
     noun: 'referrer',
+    buildSends: false,
     build: async (elements) => ({
       body: `{"schemaVersion":2,"mediaType":"${MEDIA_TYPES.ociIndex}","manifests":[${elements.map((e) => e.raw).join(',')}]}`,
       mediaType: MEDIA_TYPES.ociIndex,

@@ -51,6 +51,9 @@ export class RegistryAuth {
   private readonly tokens = new Map<string, Token>();
   private readonly pending = new Map<string, Promise<TokenResult>>();
   private readonly secrets = new Set<string>();
+  /** Hosts that have answered once: what auth they want (if any) is known from then on. */
+  private readonly contacted = new Set<string>();
+  private readonly firstContact = new Map<string, Promise<void>>();
 
   constructor(
     private readonly credentials: CredentialResolver,
@@ -69,6 +72,28 @@ export class RegistryAuth {
     for (const secret of this.secrets) if (secret.length >= 4) out = out.split(secret).join('***');
     return out;
   };
+
+  /**
+   * Until a host has answered once we do not know what auth it wants: the first
+   * request goes alone, and requests started meanwhile wait for its answer (and
+   * the challenge it may bring) instead of each drawing a 401 of their own.
+   * Returns what to call once that first answer has been dealt with.
+   */
+  async admit(registry: string): Promise<(() => void) | undefined> {
+    for (let waiting = this.firstContact.get(registry); !this.contacted.has(registry); waiting = this.firstContact.get(registry)) {
+      if (!waiting) {
+        let release!: () => void;
+        this.firstContact.set(registry, new Promise<void>((resolve) => (release = resolve)));
+        return () => {
+          this.contacted.add(registry);
+          this.firstContact.delete(registry);
+          release();
+        };
+      }
+      await waiting;
+    }
+    return undefined;
+  }
 
   /** The Authorization header to send to `repo`'s registry now, if we know what it wants. */
   async header(repo: Repo): Promise<string | undefined> {

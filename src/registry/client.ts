@@ -51,6 +51,14 @@ const MAX_REFERRER_PAGES = 20;
 
 type Sent = HttpResponse & { authDetail?: string };
 
+function hasSubject(manifest: Buffer): boolean {
+  try {
+    return typeof (JSON.parse(manifest.toString('utf8')) as { subject?: unknown }).subject === 'object';
+  } catch {
+    return false;
+  }
+}
+
 function networkFailure(err: unknown): boolean {
   return err instanceof ActionError && err.cause instanceof HttpError && err.cause.status === undefined;
 }
@@ -117,7 +125,14 @@ export class RegistryClient {
       const req: HttpRequest = { method: 'PUT', url: this.url(repo, `manifests/${ref}`), headers: { 'content-type': mediaType }, body: bytes };
       if (opts.once) req.retry = false;
       const res = await this.send(repo, req);
-      if (res.status >= 200 && res.status < 300) return descriptor;
+      if (res.status >= 200 && res.status < 300) {
+        // A registry with the referrers API answers a manifest with a subject with OCI-Subject
+        // (distribution spec 1.1); without it the spec has clients keep the referrers tag, and
+        // the API is not asked about (some registries send the header without a usable API, so
+        // its presence proves nothing: referrers() still checks).
+        if (!res.headers.get('oci-subject') && hasSubject(bytes)) this.noReferrersApi.add(repo.registry);
+        return descriptor;
+      }
       // Blobs pushed a moment ago may not be visible yet on eventually consistent registries.
       const blobUnknown = parseRegistryErrors(res.body).some((e) => /BLOB_UNKNOWN/.test(e.code));
       if (opts.once && (blobUnknown || isTransientStatus(res.status))) {
@@ -131,27 +146,36 @@ export class RegistryClient {
     return this.blobExists(repo, digest, 'pull');
   }
 
-  /** Uploads `bytes` unless the repository has them: POST a session, then PUT `?digest=` (monolithic). */
   /**
-   * Uploads a blob (POST then PUT). `checkExists` (default) asks first with a
-   * HEAD and skips blobs already there; callers turn it off for blobs that are
-   * new by construction (a fresh signature's payload, a config for a new layer
-   * list), where the HEAD would only cost a round trip.
+   * Uploads a blob: POST a session, then PUT `?digest=` (monolithic).
+   * `checkExists` (default) makes the POST ask to mount the blob from this very
+   * repository: a registry that has it answers 201 and nothing is uploaded;
+   * otherwise (or when it cannot mount) it answers 202 with the session we need
+   * anyway (distribution spec), so a blob already there costs one request and a
+   * new one two, where a HEAD first would cost one and three. Callers turn it
+   * off for blobs that are new by construction (a fresh signature's payload, a
+   * config for a new layer list): there is nothing to find.
    */
   async pushBlob(repo: Repo, bytes: Buffer, mediaType: string = MEDIA_TYPES.octetStream, opts: { checkExists?: boolean } = {}): Promise<Descriptor> {
+    return (await this.uploadBlob(repo, bytes, mediaType, opts)).descriptor;
+  }
+
+  /** pushBlob, also saying whether the repository had the blob already (found by the mount, or known this run). */
+  async uploadBlob(repo: Repo, bytes: Buffer, mediaType: string = MEDIA_TYPES.octetStream, opts: { checkExists?: boolean } = {}): Promise<{ descriptor: Descriptor; existed: boolean }> {
     const descriptor: Descriptor = { mediaType, digest: sha256Digest(bytes), size: bytes.length };
     const key = `${imageName(repo)}@${descriptor.digest}`;
     this.pushed.add(key);
     // Known to be there already this run (e.g. the empty config every bundle referrer shares): no request at all.
-    if ((opts.checkExists ?? true) && this.stored.has(key)) return this.remember(key, descriptor);
-    if ((opts.checkExists ?? true) && (await this.blobExists(repo, descriptor.digest, 'push'))) return this.remember(key, descriptor);
+    if ((opts.checkExists ?? true) && this.stored.has(key)) return { descriptor: this.remember(key, descriptor), existed: true };
     const endBy = Date.now() + this.retry.budgetMs;
     let networkError: unknown;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse;
       try {
-        res = await this.uploadOnce(repo, bytes, descriptor.digest);
-        if (res.status === 201 || res.status === 204) return this.remember(key, descriptor);
+        // After a failed attempt the blob may have landed (ours, or another job's): the mount finds it.
+        const sent = await this.uploadOnce(repo, bytes, descriptor.digest, (opts.checkExists ?? true) || attempt > 1);
+        res = sent.res;
+        if (res.status === 201 || res.status === 204) return { descriptor: this.remember(key, descriptor), existed: sent.mounted && attempt === 1 };
       } catch (err) {
         // A connection reset mid-upload, or a timeout: the session is spent, start another.
         if (!networkFailure(err)) throw err;
@@ -167,7 +191,6 @@ export class RegistryClient {
         throw await this.failure(repo, undefined, 'push', `upload the blob ${descriptor.digest}`, { ...res, attempts: attempt });
       }
       await new Promise((resolve) => setTimeout(resolve, wait));
-      if (await this.blobExists(repo, descriptor.digest, 'push')) return this.remember(key, descriptor);
     }
   }
 
@@ -221,15 +244,17 @@ export class RegistryClient {
     throw await this.failure(repo, undefined, action, `check the blob ${digest}`, res);
   }
 
-  private async uploadOnce(repo: Repo, bytes: Buffer, digest: string): Promise<HttpResponse> {
-    const started = await this.send(repo, { method: 'POST', url: this.url(repo, 'blobs/uploads/'), headers: { 'content-length': '0' } });
+  /** One POST (asking to `mount` the blob from this repository when it may be there) and, unless mounted, one PUT. */
+  private async uploadOnce(repo: Repo, bytes: Buffer, digest: string, mount: boolean): Promise<{ res: HttpResponse; mounted: boolean }> {
+    const query = mount ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(repo.repository)}` : '';
+    const started = await this.send(repo, { method: 'POST', url: this.url(repo, `blobs/uploads/${query}`), headers: { 'content-length': '0' } });
     const location = started.headers.get('location');
-    if (started.status !== 202 || !location) return started;
+    if (started.status !== 202 || !location) return { res: started, mounted: mount && started.status === 201 };
     const target = new URL(location, started.url).toString();
     const url = `${target}${target.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
     // One attempt: a failed PUT may have consumed the session; pushBlob starts a new one.
     const req = { method: 'PUT', url, headers: { 'content-type': 'application/octet-stream' }, body: bytes, retry: false as const };
-    return this.send(repo, req);
+    return { res: await this.send(repo, req), mounted: false };
   }
 
   /** Waits before retry `attempt` of an `expectExists` read; false when we should stop. */
@@ -260,6 +285,16 @@ export class RegistryClient {
 
   /** Sends with the credentials the registry wants, answering up to two 401 challenges. */
   private async send(repo: Repo, req: HttpRequest): Promise<Sent> {
+    const release = await this.auth.admit(repo.registry);
+    try {
+      return await this.sendAuthorized(repo, req, release);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** `answered`: called once the first answer (and any challenge in it) has been dealt with. */
+  private async sendAuthorized(repo: Repo, req: HttpRequest, answered?: () => void): Promise<Sent> {
     const registryOrigin = new URL(registryBaseUrl(repo.registry)).origin;
     for (let round = 0; ; round++) {
       const header = await this.auth.header(repo);
@@ -276,6 +311,7 @@ export class RegistryClient {
       }
       if (res.status !== 401 || round >= 2) return res;
       const outcome = await this.auth.unauthorized(repo, res, headers.authorization);
+      answered?.();
       if (!outcome.retry) return { ...res, authDetail: outcome.detail };
     }
   }

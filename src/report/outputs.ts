@@ -29,6 +29,7 @@ export function signaturesJson(records: SignatureRecord[]): unknown[] {
     rekor: { logIndex: r.rekor.logIndex, logId: r.rekor.logId, integratedTime: r.rekor.integratedTime, uuid: r.rekor.uuid, url: r.rekor.url },
     bundlePath: r.bundlePath,
     ...(r.platform ? { platform: r.platform } : {}),
+    ...(r.skipped ? { skipped: true } : {}),
   }));
 }
 

@@ -181,6 +181,10 @@ export function kyvernoImageValidatingPolicy(input: PolicyInput): PolicySnippet 
   const attested = ivpAttestations(input.attestations ?? [], images, attestor);
   if (input.custom?.trustedRootJson) notes.push('cosign.trustedRoot (used for bundles) needs Kyverno 1.19 or later.');
   else if (input.custom) notes.push("Custom instance: add the instance's keys (keyless.roots, ctlog.rekorPubKey, ctlog.ctLogPubKey, cosign.trustedRoot), or Kyverno checks against the public-good keys.");
+  if (input.custom) {
+    // Seen with the real Kyverno 1.19.1: keyless checks set up TUF first, keys inline or not.
+    notes.push("Kyverno sets up a TUF client for every keyless check: where the cluster cannot reach Sigstore's public TUF repository, add cosign.tuf (mirror, root) naming this instance's TUF repository.");
+  }
   const object = {
     apiVersion: 'policies.kyverno.io/v1',
     kind: 'ImageValidatingPolicy',
@@ -291,6 +295,13 @@ export function policyControllerTrustRoot(input: PolicyInput): PolicySnippet | u
   const object = policyControllerTrustRootObject(name, custom.trustedRootJson);
   if (!object) return undefined;
   const notes = ["This custom Sigstore instance's public keys and certificates, for the ClusterImagePolicy that follows (its trustRootRef)."];
+  if (input.format === 'bundle') {
+    // policy-controller 0.14 to 0.15.1 turn inline keys into log ids of the wrong form
+    // (hex text), so sigstore-go finds no log for a bundle's entry (seen with policy-tester).
+    notes.push(
+      "bundle signatures need a TrustRoot from this instance's TUF repository (spec.remote: mirror and root): policy-controller up to 0.15.1 derives wrong log ids from inline sigstoreKeys, which only .sig signatures survive.",
+    );
+  }
   return snippet(object, 'sigstore policy-controller TrustRoot', input, notes);
 }
 

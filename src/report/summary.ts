@@ -27,9 +27,12 @@ export interface SignSummary {
 export function signSummaryMarkdown(s: SignSummary): string {
   const rows = s.records.map((r) => {
     const v = s.verdicts.get(r);
-    const verified = !s.selfCheck ? 'not checked (`verify: false`)' : v?.ok ? '✅ yes' : `❌ ${escapeCell(v?.reason ?? 'not verified')}`;
+    // A skipped signature was verified when found, whatever `verify` says.
+    const verified = v?.ok ? '✅ yes' : !s.selfCheck ? 'not checked (`verify: false`)' : `❌ ${escapeCell(v?.reason ?? 'not verified')}`;
     const image = r.platform ? `${r.image.split('@')[0]} (${r.platform})` : r.image.split('@')[0];
-    return `| \`${escapeCell(image)}\` | \`${short(r.digest)}\` | ${r.format} | \`${escapeCell(r.reference)}\` | [${r.rekor.logIndex}](${r.rekor.url}) | ${verified} |`;
+    // if-signed: skip: the signature was there already; nothing was written.
+    const stored = `\`${escapeCell(r.reference)}\`${r.skipped ? ' (skipped: already signed by this identity)' : ''}`;
+    return `| \`${escapeCell(image)}\` | \`${short(r.digest)}\` | ${r.format} | ${stored} | [${r.rekor.logIndex}](${r.rekor.url}) | ${verified} |`;
   });
   return [
     // A failure leads: the cause first, what did get signed after it.

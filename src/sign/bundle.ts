@@ -33,7 +33,7 @@ import type { Subject } from '../subjects/resolve.js';
 import { entryUrl, type RekorEntry } from '../transparency/rekor.js';
 import type { RekorV2Client } from '../transparency/rekor-v2.js';
 import { bundleFileName, type SigningContext } from './legacy.js';
-import type { LogEntryRef, SignatureRecord } from './types.js';
+import type { LogEntryRef, Recalled, SignatureRecord } from './types.js';
 
 export interface BundleSigningContext extends SigningContext {
   /** Set when the custom instance's `rekor-url` is Rekor v2: log there instead of `rekor` (needs `tsa`). */
@@ -113,9 +113,15 @@ export async function signBundle(subject: Subject, ctx: BundleSigningContext): P
 
   // The API lists referrers by itself; without it, we maintain the fallback index.
   const referrers = await ctx.registry.referrers(subject.repo, subject.digest);
-  const listed = referrers.supported
-    ? referrers.manifests.length
-    : (await appendIndexDescriptors(ctx.registry, subject.repo, referrersTag(subject.digest), [descriptor], { image })).count;
+  const readBack: Recalled[] = [{ ...subject.repo, ref: descriptor.digest, manifest: { body: manifest, json: JSON.parse(manifest.toString('utf8')) } }];
+  let listed: number;
+  if (referrers.supported) listed = referrers.manifests.length;
+  else {
+    const tag = referrersTag(subject.digest);
+    const appended = await appendIndexDescriptors(ctx.registry, subject.repo, tag, [descriptor], { image });
+    listed = appended.count;
+    if (appended.manifest) readBack.push({ ...subject.repo, ref: tag, manifest: appended.manifest });
+  }
 
   const bundlePath = path.join(ctx.bundleDir, bundleFileName(subject, 'bundle'));
   await fs.writeFile(bundlePath, `${JSON.stringify(bundle, null, 2)}\n`);
@@ -129,5 +135,6 @@ export async function signBundle(subject: Subject, ctx: BundleSigningContext): P
     bundlePath,
     platform: subject.platform,
     notes: referrerCountNotes(listed),
+    readBack,
   };
 }

@@ -10,7 +10,7 @@ import { sha256Hex, signatureConfig, signatureLayer, signatureTag, simpleSigning
 import { messageSignatureBundle } from '../formats/message-bundle.js';
 import { assertWithinValidity, type EphemeralSigner } from '../identity/certificate.js';
 import { appendLayers } from '../registry/append.js';
-import type { RegistryClient } from '../registry/client.js';
+import type { Manifest, RegistryClient } from '../registry/client.js';
 import type { Subject } from '../subjects/resolve.js';
 import { entryUrl, hashedRekordProposal, type RekorClient } from '../transparency/rekor.js';
 import type { TimestampClient } from '../transparency/tsa.js';
@@ -32,11 +32,15 @@ export function bundleFileName(subject: Subject, format: string): string {
   return `${repo}_${subject.digest.replace(':', '-').slice(0, 19)}.${format}.sigstore.json`;
 }
 
-export async function signLegacy(subject: Subject, ctx: SigningContext): Promise<SignatureRecord> {
+/** `likely`: what the `.sig` tag held a moment ago, when the caller read it (if-signed: skip). */
+export async function signLegacy(subject: Subject, ctx: SigningContext, likely?: Manifest | null): Promise<SignatureRecord> {
   const image = `${subject.dockerReference}@${subject.digest}`;
   const payload = simpleSigningPayload(subject.dockerReference, subject.digest, ctx.annotations);
-  // No HEAD first: the upload itself is the proof of write access we want before logging.
-  await ctx.registry.pushBlob(subject.repo, payload, undefined, { checkExists: false });
+  // The upload (a mount request when the payload is there already) is the proof of write access we want before logging.
+  const uploaded = await ctx.registry.uploadBlob(subject.repo, payload);
+  // The payload is the same for every signature of this digest and annotations: when it is new,
+  // the digest was most likely never signed, and the .sig config is prepared for our layer alone.
+  const guess = likely !== undefined ? likely : uploaded.existed ? undefined : null;
 
   const cert = await ctx.signer.certificate();
   const signature = ctx.signer.sign(payload);
@@ -52,9 +56,10 @@ export async function signLegacy(subject: Subject, ctx: SigningContext): Promise
   const rfc3161TimestampB64 = timestamp?.response.toString('base64');
   const layer = signatureLayer({ payload, signatureB64, certificatePem: cert.leafPem, chainPems: cert.chainPems, rekor: entry, rfc3161TimestampB64 });
   const tag = signatureTag(subject.digest);
-  await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
+  const appended = await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: payload }], (layers) => signatureConfig(layers), {
     image,
     blobsPresent: true,
+    likely: guess,
   });
 
   const bundlePath = path.join(ctx.bundleDir, bundleFileName(subject, 'legacy'));
@@ -76,5 +81,6 @@ export async function signLegacy(subject: Subject, ctx: SigningContext): Promise
     },
     bundlePath,
     platform: subject.platform,
+    readBack: appended.manifest ? [{ ...subject.repo, ref: tag, manifest: appended.manifest }] : undefined,
   };
 }

@@ -1,3 +1,5 @@
+import type { SignatureVerdict } from '../verify/check.js';
+
 /** What signing produced, per signature: the raw material of every output and the summary. */
 export interface LogEntryRef {
   logIndex: number;
@@ -21,4 +23,18 @@ export interface SignatureRecord {
   platform?: string;
   /** Things the user should know about this signature (shown as warnings). */
   notes?: string[];
+  /** `if-signed: skip`: our signature was there already, and nothing was written. */
+  skipped?: boolean;
+  /** Its verdict when it was found (the self-check does not read it again); not an output. */
+  checked?: SignatureVerdict;
+  /** Manifests as read back after writing (or pushed by digest), for the self-check; not an output. */
+  readBack?: Recalled[];
+}
+
+/** A manifest this run already holds, at `registry/repository` and `ref` (tag or digest). */
+export interface Recalled {
+  registry: string;
+  repository: string;
+  ref: string;
+  manifest: { body: Buffer; json: unknown };
 }

@@ -1,15 +1,22 @@
 /**
- * A Rekor v2 (rekor-tiles) client, for custom instances that run only v2:
- * `POST /api/v2/log/entries` with a `dsseRequestV002`, answered with the
- * TransparencyLogEntry that goes into the bundle as it is. v2 gives an
- * inclusion proof but no signed entry timestamp and no integrated time, so a
- * bundle logged here needs an RFC 3161 timestamp for its signing time, and
- * legacy `.sig` signatures (whose annotation is the SET) cannot use it.
+ * A Rekor v2 (rekor-tiles) client, for custom instances that run only v2 and
+ * for public-good's Rekor v2 opt-in: `POST /api/v2/log/entries`, answered with
+ * the TransparencyLogEntry that goes into the bundle as it is. A DSSE envelope
+ * is logged as rekor-tiles takes it since v2.3.0 (which dropped DSSE entries),
+ * and as cosign ≥ 3.1 / sigstore-go ≥ 1.2 send it: a `hashedRekordRequestV002`
+ * over the SHA-256 of the envelope's pre-authentication encoding (PAE), with
+ * the signature and certificate (rekor-tiles CLIENTS.md, "DSSE / signed
+ * attestations"). @sigstore/verify checks such an entry against the bundle's
+ * envelope. v2 gives an inclusion proof but no signed entry timestamp and no
+ * integrated time, so a bundle logged here needs an RFC 3161 timestamp for its
+ * signing time, and legacy `.sig` signatures (whose annotation is the SET)
+ * cannot use it.
  */
+import crypto from 'node:crypto';
 import { X509Certificate } from '@sigstore/core';
 import { ActionError } from '../errors.js';
 import { jsonBody, request, type HttpResponse } from '../net/http.js';
-import type { DsseEnvelope, TlogEntryJson } from '../formats/bundle.js';
+import { preAuthEncoding, type DsseEnvelope, type TlogEntryJson } from '../formats/bundle.js';
 
 export interface RekorV2Entry {
   json: TlogEntryJson;
@@ -35,16 +42,19 @@ export function parseV2Entry(body: unknown): RekorV2Entry {
   return { json, logIndex, logId: Buffer.from(e.logId.keyId, 'base64').toString('hex'), kind: e.kindVersion.kind };
 }
 
-export function dsseRequestV002(envelope: DsseEnvelope, certificatePem: string): object {
+/** The request for a DSSE envelope: a hashedrekord v0.0.2 over SHA-256(PAE), signed by the certificate's key. */
+export function hashedRekordRequestForDsse(envelope: DsseEnvelope, certificatePem: string): object {
+  const pae = preAuthEncoding(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
   return {
-    dsseRequestV002: {
-      envelope,
-      verifiers: [
-        {
+    hashedRekordRequestV002: {
+      digest: crypto.createHash('sha256').update(pae).digest('base64'),
+      signature: {
+        content: envelope.signatures[0].sig,
+        verifier: {
           x509Certificate: { rawBytes: Buffer.from(X509Certificate.parse(certificatePem).root.toDER()).toString('base64') },
           keyDetails: 'PKIX_ECDSA_P256_SHA_256',
         },
-      ],
+      },
     },
   };
 }
@@ -60,7 +70,7 @@ export class RekorV2Client {
       method: 'POST',
       url: `${this.baseUrl}/api/v2/log/entries`,
       headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify(dsseRequestV002(envelope, certificatePem)),
+      body: JSON.stringify(hashedRekordRequestForDsse(envelope, certificatePem)),
       // rekor-tiles answers once the entry is integrated (seconds): allow for it.
       timeoutMs: 60_000,
     });

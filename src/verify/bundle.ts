@@ -8,6 +8,7 @@
  * (predicate https://sigstore.dev/cosign/sign/v1) as signatures: attestations
  * by the right identity pass cosign 3 but are not signatures here.
  */
+import type { SerializedBundle } from '@sigstore/bundle';
 import type { IdentityPolicy } from '../config-types.js';
 import {
   ANNOTATION_PREDICATE_TYPE,
@@ -93,14 +94,15 @@ function statementVerdict(verified: SignatureVerdict, payloadType: string | unde
   return verified;
 }
 
-async function judgeReferrer(
+/** Both verdicts on one referrer, and the bundle it holds when it holds one (`if-signed: skip` reports it). */
+export async function judgeReferrer(
   reader: BundleReader,
   repo: RepoRef,
   digest: string,
   referrer: Descriptor,
   trust: Trust,
   policy: IdentityPolicy,
-): Promise<{ ours?: SignatureVerdict; cosign3?: Cosign3Verdict }> {
+): Promise<{ ours?: SignatureVerdict; cosign3?: Cosign3Verdict; bundle?: SerializedBundle }> {
   const base: Base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
   const isSignature = listedAsSignature(referrer);
   let found: Discovery;
@@ -124,7 +126,7 @@ async function judgeReferrer(
   const cosign3: Cosign3Verdict = { ...judged, ...(claims?.predicateType ? { predicateType: claims.predicateType } : {}) };
   const attestation = envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims !== undefined && claims.predicateType !== SIGN_PREDICATE_TYPE;
   if (!isSignature || attestation) return { cosign3 };
-  return { ours: subjectFailure(found.manifest, digest, base) ?? judged, cosign3 };
+  return { ours: subjectFailure(found.manifest, digest, base) ?? judged, cosign3, bundle: found.bundle };
 }
 
 /** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS), for us and for cosign 3. */

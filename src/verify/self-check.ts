@@ -8,10 +8,11 @@ import type { Subject } from '../subjects/resolve.js';
 import { selfCheckBundle, type BundleReader } from './bundle.js';
 import type { SignatureVerdict } from './check.js';
 import { layerLogIndex, verifyLegacySignatures } from './legacy.js';
+import { recallingReader } from './recall.js';
 import type { Trust } from './trust.js';
 
 export async function selfCheck(
-  reader: BundleReader,
+  registry: BundleReader,
   records: SignatureRecord[],
   subjects: Subject[],
   trust: Trust,
@@ -19,7 +20,14 @@ export async function selfCheck(
 ): Promise<Map<SignatureRecord, SignatureVerdict | undefined>> {
   const policy = { exact: cert.identity, issuer: cert.issuer };
   const out = new Map<SignatureRecord, SignatureVerdict | undefined>();
+  // What the appends read back is served from memory: only each signature's layer blob is new.
+  const reader = recallingReader(registry, records.flatMap((r) => r.readBack ?? []));
   for (const record of records) {
+    // Found by `if-signed: skip`, verified then, and not written by this run: nothing to read back.
+    if (record.checked) {
+      out.set(record, record.checked);
+      continue;
+    }
     const subject = subjects.find((s) => `${s.dockerReference}@${s.digest}` === record.image);
     if (!subject) continue;
     if (record.format === 'bundle') {

@@ -2,7 +2,8 @@
  * Trust material: the custom instance's trusted_root.json, or the public-good
  * root from Sigstore's TUF repository.
  *
- * The public-good root is kept in the runner's tool cache (@actions/tool-cache,
+ * The public-good root (read through tuf.ts, which a test may point at another
+ * TUF repository) is kept in the runner's tool cache (@actions/tool-cache,
  * tool `sigstore-trusted-root`, one version per UTC day), so repeat runs on one
  * runner that day do not fetch it again, and a runner that cannot reach the TUF
  * repository falls back to the newest copy it has, with a warning. A stale root
@@ -18,6 +19,7 @@ import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import { ActionError } from '../errors.js';
 import type { SigstoreInstance } from '../config-types.js';
+import { fetchTufTarget, isOverridden, tufSource } from './tuf.js';
 
 export interface Trust {
   root: TrustedRoot;
@@ -125,13 +127,11 @@ export async function loadPublicGoodTrust(deps: PublicGoodDeps): Promise<Trust> 
 
 /** The production dependencies: @sigstore/tuf and the runner's tool cache. */
 export function defaultPublicGoodDeps(): PublicGoodDeps {
-  const tufCache = path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'sign-action-tuf');
+  // A test repository (SIGN_ACTION_TUF_MIRROR) must not stand in for Sigstore's in the tool cache.
+  const overridden = isOverridden(tufSource(process.env));
   return {
-    fetchTrustedRoot: async () => {
-      const { getTrustedRoot } = await import('@sigstore/tuf');
-      return TrustedRoot.toJSON(await getTrustedRoot({ cachePath: tufCache, retry: 3, timeout: 15_000 }));
-    },
-    cache: process.env.RUNNER_TOOL_CACHE ? { find: tc.find, findAllVersions: tc.findAllVersions, cacheDir: tc.cacheDir } : undefined,
+    fetchTrustedRoot: () => fetchTufTarget('trusted_root.json'),
+    cache: process.env.RUNNER_TOOL_CACHE && !overridden ? { find: tc.find, findAllVersions: tc.findAllVersions, cacheDir: tc.cacheDir } : undefined,
     now: () => new Date(),
     warn: (message) => core.warning(message),
   };

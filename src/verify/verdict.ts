@@ -66,7 +66,7 @@ export function cosign3View(verdicts: SignatureVerdict[], bundles: Cosign3Verdic
   if (bundles.length) {
     const accepted = bundles.find((v) => v.ok);
     if (ours && !accepted) {
-      return `cosign 3 would reject it: a Sigstore bundle referrer exists for this digest, so cosign 3 reads only bundles and ignores the .sig signature that verified here; ${imageReason(bundles)}`;
+      return `cosign 3 (and cosign 2.6.3 or later) would reject it: a Sigstore bundle referrer exists for this digest, so they read only bundles and ignore the .sig signature that verified here; ${imageReason(bundles)}`;
     }
     if (!ours && accepted) {
       const which = accepted.predicateType ?? 'unknown';
