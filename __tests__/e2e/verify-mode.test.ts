@@ -231,9 +231,9 @@ describe("cosign 3's view", () => {
     const r = await verify(ref);
     expect(r.code).toBe(0);
     const [result] = resultsOf(r);
-    expect(result.cosign3).toMatch(/cosign 3 would reject it/);
+    expect(result.cosign3).toMatch(/^cosign 3 (\(and cosign 2\.6\.3 or later\) )?would reject it/);
     expect(result.signatures.map((s) => [s.format, s.verified])).toEqual([['legacy', true], ['bundle', false]]);
-    expect(r.stdout).toMatch(/::warning title=cosign 3 would conclude otherwise::.*cosign 3 would reject it/);
+    expect(r.stdout).toMatch(/::warning title=cosign 3 would conclude otherwise::.*cosign 3 (\(and cosign 2\.6\.3 or later\) )?would reject it/);
     expect(r.summary).toContain('not by cosign 3');
     expect(result.image).toBe(`${open.host}/acme/mixed@${img.digest}`);
   }, 90_000);
