@@ -38258,6 +38258,8 @@ function dedupe(refs) {
 
 // EXTERNAL MODULE: ./src/registry/hosts.ts
 var hosts = __nccwpck_require__(1604);
+// EXTERNAL MODULE: ./src/verify/attestation-types.ts
+var attestation_types = __nccwpck_require__(339);
 ;// CONCATENATED MODULE: ./src/config.ts
 /**
  * The action's inputs and the runner's environment → one typed Config.
@@ -38265,6 +38267,7 @@ var hosts = __nccwpck_require__(1604);
  * a missing id-token permission or a private repository about to be published
  * in the public transparency log all fail the step with the input named and a fix.
  */
+
 
 
 
@@ -38330,6 +38333,9 @@ function buildConfig(read, env) {
         config.registryCredentials = { username: registryUsername, password: registryPassword };
     if (read('github-token'))
         config.githubToken = read('github-token');
+    const verifyAttestation = mode === 'verify' ? verifyPredicateType(read) : undefined;
+    if (verifyAttestation)
+        config.verifyAttestation = verifyAttestation;
     if (mode === 'sign')
         checkSigningAllowed(config);
     return config;
@@ -38403,6 +38409,20 @@ function identityPolicy(read, runner) {
         });
     }
     return { regexp, issuer };
+}
+/** Verify mode's `predicate-type`: a URI or a cosign short name; unset means signatures are verified. */
+function verifyPredicateType(read) {
+    const raw = read('predicate-type');
+    if (!raw)
+        return undefined;
+    const parsed = (0,attestation_types/* parsePredicateType */.$d)(raw);
+    if ('error' in parsed) {
+        throw new errors/* ActionError */.lZ(parsed.error, {
+            input: 'predicate-type',
+            fix: 'give the predicate type URI (e.g. https://slsa.dev/provenance/v1) or a cosign short name: slsaprovenance1, slsaprovenance02, spdxjson, cyclonedx, openvex, vuln, link, custom',
+        });
+    }
+    return parsed;
 }
 function sigstoreInstance(read, mode, willVerify) {
     const kind = oneOf(read, 'sigstore', ['public-good', 'custom'], 'public-good');
@@ -38845,7 +38865,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
 /* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1804);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5588);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5690);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -38879,7 +38899,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5588:
+/***/ 5690:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38898,10 +38918,10 @@ var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
 var lib_core = __nccwpck_require__(6058);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/formats/attestation-constants.ts
 var attestation_constants = __nccwpck_require__(1590);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
 ;// CONCATENATED MODULE: ./src/util/pool.ts
 /** Runs `fn` over `items` with at most `limit` in flight; settles every item (no result is lost to a sibling's failure). */
 async function settleLimited(items, limit, fn) {
@@ -41244,7 +41264,8 @@ function verifyBundle(bundleJson, artifact, trust, policy, base) {
     const described = {
         ...base,
         ...(cert ? { identity: cert.identity, issuer: cert.issuer } : {}),
-        ...(tlog ? { logIndex: Number(tlog.logIndex), integratedTime: Number(tlog.integratedTime) } : {}),
+        // protojson (cosign 3, sigstore-go) leaves out zero values: log index 0 is written as no index at all.
+        ...(tlog ? { logIndex: Number(tlog.logIndex ?? 0), integratedTime: Number(tlog.integratedTime ?? 0) } : {}),
     };
     let entity;
     try {
@@ -41262,6 +41283,10 @@ function verifyBundle(bundleJson, artifact, trust, policy, base) {
         if (mismatch)
             return failed(described, 'log-proof', mismatch);
     }
+    return identityVerdict(described, cert, policy);
+}
+/** After the cryptography: the certificate's identity and issuer against the policy. */
+function identityVerdict(described, cert, policy) {
     if (!identityMatcher(policy).test(cert.identity)) {
         return failed(described, 'identity', `signed by another identity: ${cert.identity || '(none)'} (expected ${describePolicy(policy)})`);
     }
@@ -41302,8 +41327,12 @@ function bundleVersion(mediaType) {
 }
 /** cosign 3 reads v0.3 (and v0.3.x); sigstore-go refuses v0.4 and later, cosign anything before v0.3. */
 const readableVersion = (v) => v !== undefined && /^0\.3(?:\.\d+)?$/.test(v);
-/** What cosign 3 makes of one listed referrer. Registry errors reading the manifest are thrown. */
-async function discoverBundle(reader, repo, referrerDigest) {
+/**
+ * What cosign 3 makes of one listed referrer. Registry errors reading the
+ * manifest are thrown. `maxBytes` bounds the bundle read (attestations carry
+ * whole SBOMs; a signature bundle is a few KiB).
+ */
+async function discoverBundle(reader, repo, referrerDigest, maxBytes = MAX_BUNDLE_BYTES) {
     const fetched = await reader.getManifest(repo, referrerDigest);
     if (!fetched)
         return { found: false, why: 'the referrer is listed but its manifest is not in the repository' };
@@ -41318,7 +41347,7 @@ async function discoverBundle(reader, repo, referrerDigest) {
     }
     let json;
     try {
-        json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8'));
+        json = JSON.parse((await reader.getBlob(repo, layer.digest, maxBytes)).toString('utf8'));
     }
     catch (err) {
         return { found: false, manifest, why: `the bundle cannot be read: ${err.message}` };
@@ -42536,7 +42565,11 @@ function build(input, identityFlags) {
     for (const v of [input.custom?.trustedRootPath, input.custom?.rekorUrl])
         if (v !== undefined)
             assertOneLine(v, 'custom instance setting');
-    const head = ['cosign', 'verify', ...identityFlags, '--certificate-oidc-issuer', shellQuote(input.issuer)];
+    if (input.predicateType !== undefined)
+        assertOneLine(input.predicateType, 'predicate type');
+    // The full URI, never a short name: cosign 2 and 3 compare it verbatim with the statement.
+    const verb = input.predicateType === undefined ? ['verify'] : ['verify-attestation', '--type', shellQuote(input.predicateType)];
+    const head = ['cosign', ...verb, ...identityFlags, '--certificate-oidc-issuer', shellQuote(input.issuer)];
     const line = (major, image) => [...head, ...trailingFlags(input, major), shellWord(image)].join(' ');
     return {
         cosign2: input.images.map((image) => line(2, image)),
@@ -42546,13 +42579,16 @@ function build(input, identityFlags) {
 }
 function notesFor(input) {
     const notes = [];
-    if (input.format === 'bundle') {
+    if (input.predicateType !== undefined) {
+        notes.push('cosign 3 (and 2.6.x) reads attestation bundles first and the legacy `.att` tag only when no Sigstore bundle referrer exists for the digest, signatures included; cosign 2 reads attestation bundles only from 2.6.0, with `--new-bundle-format`.');
+    }
+    else if (input.format === 'bundle') {
         notes.push('cosign 2 reads Sigstore bundle referrers only from 2.6.0, with `--new-bundle-format`; cosign 3 reads them by default.');
     }
     else {
         notes.push('cosign 3 verifies bundles first and reads the legacy `.sig` signature only when no bundle exists for the digest: a bundle attached later by another signer hides it.');
     }
-    if (input.format === 'both')
+    if (input.format === 'both' && input.predicateType === undefined)
         notes.push('Both formats were written: cosign 2 before 2.6.3 checks the `.sig` signature; cosign 3 (and 2.6.3+) checks the bundle.');
     if (input.custom?.trustedRootPath) {
         notes.push('`--trusted-root` needs cosign 2.5.1 or later (2.6.0 for bundles). Older cosign 2 releases take the keys from SIGSTORE_ROOT_FILE, SIGSTORE_REKOR_PUBLIC_KEY and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE (PEM files) instead.');
@@ -42858,6 +42894,59 @@ function pemFromTrustedRoot(trustedRootJson, rekorUrl) {
     };
 }
 
+// EXTERNAL MODULE: ./src/verify/attestation-types.ts
+var attestation_types = __nccwpck_require__(339);
+;// CONCATENATED MODULE: ./src/report/policy-attestations.ts
+/**
+ * The attestation requirements the policies gain when the run attested (sign
+ * mode `attest: provenance`) or verified attestations (verify mode
+ * `predicate-type`): an attestation of each type, by the same keyless
+ * identity, about the admitted digest. Each engine in its own terms (checked
+ * against the CRD schemas and attestations.md §4):
+ * - Kyverno ClusterPolicy: `verifyImages[].attestations[]` with `type` and the
+ *   same keyless attestor. In the same entry as the signature attestors, so
+ *   both are required. `type: Cosign` reads the `.att` tag, `SigstoreBundle`
+ *   the bundle referrers, as for the signature.
+ * - ImageValidatingPolicy: `attestations[]` of kind `intoto`, and one
+ *   `verifyAttestationSignatures(…) > 0` validation per type.
+ * - policy-controller: an authority with `attestations` checks only
+ *   attestations, and one passing authority admits an image; but every
+ *   ClusterImagePolicy matching an image must pass. So the attestations get a
+ *   ClusterImagePolicy of their own beside the signature's.
+ */
+
+/**
+ * A CEL identifier naming the attestation (`attestations.<name>` in the
+ * ImageValidatingPolicy): cosign's short name for a type it knows, else
+ * `attestation<N>`.
+ */
+function attestationName(type, index) {
+    const short = Object.entries(attestation_types/* COSIGN_PREDICATE_TYPES */._D).find(([name, uri]) => uri === type && /^[a-z][a-z0-9]*$/.test(name))?.[0];
+    // slsaprovenance and slsaprovenance02 map to one URI: the first listed (the shorter) names it.
+    return short ?? `attestation${index + 1}`;
+}
+/** `verifyImages[].attestations` of a ClusterPolicy, each checked with the signature's keyless attestor. */
+function kyvernoAttestations(types, keyless) {
+    return types.map((type, i) => ({ name: attestationName(type, i), type, attestors: [{ count: 1, entries: [{ keyless }] }] }));
+}
+/** ImageValidatingPolicy `attestations` and the validations that require each (every pod image list). */
+function ivpAttestations(types, images, attestor) {
+    const names = types.map(attestationName);
+    return {
+        attestations: types.map((type, i) => ({ name: names[i], intoto: { type } })),
+        validations: types.map((type, i) => ({
+            expression: `${images}.map(image, verifyAttestationSignatures(image, attestations.${names[i]}, [${attestor}])).all(e, e > 0)`,
+            message: `image has no ${type} attestation by this identity`,
+        })),
+    };
+}
+/** policy-controller's authority `attestations`: each required by name and predicate type. */
+function policyControllerAttestations(types) {
+    return types.map((type, i) => ({ name: attestationName(type, i), predicateType: type }));
+}
+/** The name of the attestation ClusterImagePolicy: the signature policy's, `-signature` → `-attested` (shorter, so still ≤ 63). */
+const attestedPolicyName = (signaturePolicyName) => signaturePolicyName.replace(/-signature$/, '-attested');
+
 ;// CONCATENATED MODULE: ./src/report/trust-root-policy.ts
 function trust_root_policy_pem(label, base64) {
     const lines = Buffer.from(base64, 'base64').toString('base64').match(/.{1,64}/g) ?? [];
@@ -42923,6 +43012,7 @@ function policyControllerTrustRootObject(name, trustedRootJson) {
 
 
 
+
 const PUBLIC_GOOD = { fulcioUrl: 'https://fulcio.sigstore.dev', rekorUrl: 'https://rekor.sigstore.dev' };
 /** The statement type cosign 3 signs an image with (bundle format). */
 const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
@@ -42971,6 +43061,7 @@ function snippet(object, title, input, notes) {
     const header = [
         `${title} (${input.stage} stage), generated by kupecloud/sign-action.`,
         `Checks that images matching ${input.imagePattern} are signed by ${input.identity} (issuer ${input.issuer}).`,
+        ...(input.attestations?.length ? [`Also requires attestations by that identity of type ${input.attestations.join(', ')}.`] : []),
         input.stage === 'audit' ? 'Audit: reports failures and blocks nothing. Once reports are clean, apply the enforce version.' : 'Enforce: pods with unsigned or otherwise-signed images are rejected.',
         ...notes,
     ];
@@ -43019,6 +43110,7 @@ function kyvernoClusterPolicy(input) {
                             verifyDigest: true,
                             required: true,
                             attestors: [{ count: 1, entries: [{ keyless }] }],
+                            attestations: input.attestations?.length ? kyvernoAttestations(input.attestations, keyless) : undefined,
                         },
                     ],
                 },
@@ -43035,6 +43127,7 @@ function kyvernoImageValidatingPolicy(input) {
     // Every pod image list Kyverno extracts; matchImageReferences already filtered them.
     const images = '(images.containers + images.initContainers + images.ephemeralContainers)';
     const notes = ['Needs Kyverno 1.17 or later (policies.kyverno.io/v1); it reads both the bundle and the legacy .sig format.'];
+    const attested = ivpAttestations(input.attestations ?? [], images, attestor);
     if (input.custom?.trustedRootJson)
         notes.push('cosign.trustedRoot (used for bundles) needs Kyverno 1.19 or later.');
     else if (input.custom)
@@ -43071,55 +43164,77 @@ function kyvernoImageValidatingPolicy(input) {
                     },
                 },
             ],
+            attestations: attested.attestations.length ? attested.attestations : undefined,
             validations: [
                 {
                     expression: `${images}.map(image, verifyImageSignatures(image, [${attestor}])).all(e, e > 0)`,
                     message: `image is not signed by ${input.identity}`,
                 },
+                ...attested.validations,
             ],
         },
     };
     return snippet(object, 'Kyverno ImageValidatingPolicy', input, notes);
 }
-function policyControllerClusterImagePolicy(input) {
-    checkInput(input);
+/** The keyless authority of this identity; `attestations` set, it checks those instead of signatures. */
+function policyControllerAuthority(input, name, attestations) {
     const custom = input.custom;
     const trustRootRef = custom ? (custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`) : undefined;
-    const bundleOnly = input.format === 'bundle';
-    const notes = [];
-    if (trustRootRef) {
-        notes.push(custom?.trustedRootJson && policyControllerTrustRootObject(trustRootRef, custom.trustedRootJson)
-            ? `Apply the TrustRoot ${trustRootRef} (the document before this one: this instance's keys) first.`
-            : `Create a TrustRoot named ${trustRootRef} (policy.sigstore.dev/v1alpha1) holding this instance's keys before applying.`);
-    }
-    if (bundleOnly)
-        notes.push(`policy-controller verifies bundles as attestations: the authority asks for predicate type ${COSIGN_SIGN_PREDICATE}.`);
-    notes.push('Applies in namespaces labelled policy.sigstore.dev/include=true.');
-    const object = {
+    return {
+        name,
+        keyless: { url: custom?.fulcioUrl ?? PUBLIC_GOOD.fulcioUrl, identities: [{ issuer: input.issuer, subject: input.identity }], trustRootRef },
+        ctlog: { url: custom?.rekorUrl ?? PUBLIC_GOOD.rekorUrl, trustRootRef },
+        // Legacy is the default; `both` is checked through its `.sig` signature (and `.att` attestations).
+        signatureFormat: input.format === 'bundle' ? 'bundle' : undefined,
+        attestations,
+    };
+}
+function policyControllerObject(input, name, authority) {
+    return {
         apiVersion: 'policy.sigstore.dev/v1beta1',
         kind: 'ClusterImagePolicy',
-        metadata: { name: policyName(input.imagePattern) },
+        metadata: { name },
         spec: {
             mode: input.stage === 'audit' ? 'warn' : 'enforce',
             // policy-controller spells Docker Hub index.docker.io.
             images: [{ glob: input.imagePattern.replace(/^docker\.io\//, 'index.docker.io/') }],
-            authorities: [
-                {
-                    name: 'sigstore-keyless',
-                    keyless: {
-                        url: custom?.fulcioUrl ?? PUBLIC_GOOD.fulcioUrl,
-                        identities: [{ issuer: input.issuer, subject: input.identity }],
-                        trustRootRef,
-                    },
-                    ctlog: { url: custom?.rekorUrl ?? PUBLIC_GOOD.rekorUrl, trustRootRef },
-                    // Legacy is the default; `both` is checked through its `.sig` signature.
-                    signatureFormat: bundleOnly ? 'bundle' : undefined,
-                    attestations: bundleOnly ? [{ name: 'cosign-signature', predicateType: COSIGN_SIGN_PREDICATE }] : undefined,
-                },
-            ],
+            authorities: [authority],
         },
     };
-    return snippet(object, 'sigstore policy-controller ClusterImagePolicy', input, notes);
+}
+function policyControllerNotes(input) {
+    const custom = input.custom;
+    if (!custom)
+        return [];
+    const trustRootRef = custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`;
+    return [
+        custom.trustedRootJson && policyControllerTrustRootObject(trustRootRef, custom.trustedRootJson)
+            ? `Apply the TrustRoot ${trustRootRef} (this instance's keys, among these documents) first.`
+            : `Create a TrustRoot named ${trustRootRef} (policy.sigstore.dev/v1alpha1) holding this instance's keys before applying.`,
+    ];
+}
+function policyControllerClusterImagePolicy(input) {
+    checkInput(input);
+    const bundleOnly = input.format === 'bundle';
+    const notes = policyControllerNotes(input);
+    if (bundleOnly)
+        notes.push(`policy-controller verifies bundles as attestations: the authority asks for predicate type ${COSIGN_SIGN_PREDICATE}.`);
+    if (input.attestations?.length)
+        notes.push('The attestations are required by a second ClusterImagePolicy: apply both (an image must pass every policy that matches it).');
+    notes.push('Applies in namespaces labelled policy.sigstore.dev/include=true.');
+    const signatures = bundleOnly ? [{ name: 'cosign-signature', predicateType: COSIGN_SIGN_PREDICATE }] : undefined;
+    const object = policyControllerObject(input, policyName(input.imagePattern), policyControllerAuthority(input, 'sigstore-keyless', signatures));
+    return snippet(object, 'sigstore policy-controller ClusterImagePolicy', { ...input, attestations: undefined }, notes);
+}
+/** policy-controller's ClusterImagePolicy for the attestations (undefined without any). */
+function policyControllerAttestationPolicy(input) {
+    if (!input.attestations?.length)
+        return undefined;
+    checkInput(input);
+    const notes = [...policyControllerNotes(input), 'Apply it beside the signature ClusterImagePolicy; applies in namespaces labelled policy.sigstore.dev/include=true.'];
+    const authority = policyControllerAuthority(input, 'sigstore-keyless-attestations', policyControllerAttestations(input.attestations));
+    const object = policyControllerObject(input, attestedPolicyName(policyName(input.imagePattern)), authority);
+    return snippet(object, 'sigstore policy-controller ClusterImagePolicy for attestations', input, notes);
 }
 /** policy-controller's TrustRoot for a custom instance whose trusted root was readable. */
 function policyControllerTrustRoot(input) {
@@ -43140,12 +43255,15 @@ function policyControllerTrustRoot(input) {
 }
 /** All of them, for the job summary. */
 function policySnippets(input) {
+    const attestations = policyControllerAttestationPolicy(input);
     const trustRoot = policyControllerTrustRoot(input);
+    // Absent, not undefined, when there is none: callers list the snippets with Object.values.
     return {
         kyvernoClusterPolicy: kyvernoClusterPolicy(input),
         kyvernoImageValidatingPolicy: kyvernoImageValidatingPolicy(input),
         policyControllerClusterImagePolicy: policyControllerClusterImagePolicy(input),
         ...(trustRoot ? { policyControllerTrustRoot: trustRoot } : {}),
+        ...(attestations ? { policyControllerAttestationPolicy: attestations } : {}),
     };
 }
 
@@ -43187,8 +43305,13 @@ function customInput(config) {
     }
     return { fulcioUrl: s.fulcioUrl, rekorUrl: s.rekorUrl, trustedRootJson };
 }
-/** Snippets for `identity` (exact) on every repository of `images`. */
-function policiesFor(config, images, identity, issuer, format) {
+/**
+ * Snippets for `identity` (exact) on every repository of `images`.
+ * `attestations`: predicate types (URIs) the policies require too, by the same
+ * identity: what the run attested, or what verify mode verified. Never more:
+ * a policy requiring an attestation nobody writes would block every pod.
+ */
+function policiesFor(config, images, identity, issuer, format, attestations = []) {
     if (!identity) {
         return { issuer, sets: [], unavailable: 'no single exact identity to write policies for: set `certificate-identity` (a regexp matched none or several identities)' };
     }
@@ -43197,7 +43320,7 @@ function policiesFor(config, images, identity, issuer, format) {
     const problems = [];
     for (const repository of [...new Set(images.map(repositoryOf))]) {
         const imagePattern = imagePatternFor(repository);
-        const input = (stage) => ({ identity, issuer, imagePattern, format, stage, custom });
+        const input = (stage) => ({ identity, issuer, imagePattern, format, stage, custom, attestations: [...new Set(attestations)] });
         try {
             sets.push({ repository, imagePattern, audit: policySnippets(input('audit')), enforce: policySnippets(input('enforce')) });
         }
@@ -43205,14 +43328,21 @@ function policiesFor(config, images, identity, issuer, format) {
             problems.push(`${repository}: ${err instanceof Error ? err.message : String(err)}`);
         }
     }
-    return { identity, issuer, sets, unavailable: problems.length ? `no policies for ${problems.join('; ')}` : undefined };
+    return {
+        identity,
+        issuer,
+        sets,
+        ...(attestations.length ? { attestations: [...new Set(attestations)] } : {}),
+        unavailable: problems.length ? `no policies for ${problems.join('; ')}` : undefined,
+    };
 }
-/** In the order to apply them: a TrustRoot before the ClusterImagePolicy that names it. */
+/** In the order to apply them: a TrustRoot before the ClusterImagePolicies that name it. */
 const snippetsOf = (s) => [
     s.kyvernoClusterPolicy,
     s.kyvernoImageValidatingPolicy,
     ...(s.policyControllerTrustRoot ? [s.policyControllerTrustRoot] : []),
     s.policyControllerClusterImagePolicy,
+    ...(s.policyControllerAttestationPolicy ? [s.policyControllerAttestationPolicy] : []),
 ];
 /** Every snippet of one stage as a multi-document YAML stream; each document's comments name the verifier it is for. */
 function policiesYaml(report, stage) {
@@ -43253,27 +43383,36 @@ function setSignOutputs(o) {
     lib_core.setOutput('bundle-path', o.bundleDir);
     lib_core.setOutput('verified', String(o.verified));
 }
-/** `verify-results`: one object per image, with every signature judged (for scripts that act on failures). */
-function verifyResultsJson(results) {
-    return results.map((r) => ({
-        image: r.image,
-        digest: r.subject.digest,
-        verified: r.ok,
-        reason: r.reason,
-        ...(r.cosign3 ? { cosign3: r.cosign3 } : {}),
-        signatures: r.verdicts.map((v) => ({
+/**
+ * `verify-results`: one object per image, with every signature judged (for
+ * scripts that act on failures). Verifying attestations (`predicateType` set),
+ * the list is `attestations`, each naming the predicateType its statement has.
+ */
+function verifyResultsJson(results, predicateType) {
+    return results.map((r) => {
+        const judged = r.verdicts.map((v) => ({
             format: v.format,
             reference: v.reference,
+            ...(predicateType !== undefined ? { predicateType: v.predicateType ?? null } : {}),
             verified: v.ok,
             ...(v.identity !== undefined ? { identity: v.identity, issuer: v.issuer } : {}),
             ...(v.logIndex !== undefined ? { logIndex: v.logIndex, integratedTime: v.integratedTime } : {}),
             ...(v.ok ? {} : { failure: v.failure, reason: v.reason }),
-        })),
-    }));
+        }));
+        return {
+            image: r.image,
+            digest: r.subject.digest,
+            ...(predicateType !== undefined ? { predicateType } : {}),
+            verified: r.ok,
+            reason: r.reason,
+            ...(r.cosign3 ? { cosign3: r.cosign3 } : {}),
+            ...(predicateType !== undefined ? { attestations: judged } : { signatures: judged }),
+        };
+    });
 }
 function setVerifyOutputs(o) {
     setGuidanceOutputs(o.identity, o.issuer, o.verifyCommands, o.policies);
-    lib_core.setOutput('verify-results', JSON.stringify(verifyResultsJson(o.results)));
+    lib_core.setOutput('verify-results', JSON.stringify(verifyResultsJson(o.results, o.predicateType)));
     lib_core.setOutput('verified', String(o.results.length > 0 && o.results.every((r) => r.ok)));
 }
 
@@ -43300,6 +43439,7 @@ function commandsMarkdown(commands) {
         '',
         ...details('cosign 3.x', [fenced('sh', commands.cosign3.join('\n'))], true),
         ...details('cosign 2.x', [fenced('sh', commands.cosign2.join('\n'))]),
+        ...(commands.gh?.length ? details('gh (bundle referrers only)', [fenced('sh', commands.gh.join('\n'))]) : []),
         ...commands.notes.map((n) => `- ${n}`),
         '',
     ];
@@ -43308,7 +43448,8 @@ function snippetBlock(audit, enforce, auditWord) {
     // Keys are the same in both stages: one block, to apply before the policy that names it.
     if (audit.kind === 'TrustRoot')
         return details(`${audit.kind} (${audit.apiVersion}): apply first`, [fenced('yaml', audit.yaml)]);
-    return details(`${audit.kind} (${audit.apiVersion}): ${auditWord} first, then enforce`, [
+    const forAttestations = audit.name.endsWith('-attested') ? ' for the attestations' : '';
+    return details(`${audit.kind} (${audit.apiVersion})${forAttestations}: ${auditWord} first, then enforce`, [
         `Roll out with ${auditWord} (reports, blocks nothing):`,
         '',
         fenced('yaml', audit.yaml),
@@ -43320,8 +43461,9 @@ function snippetBlock(audit, enforce, auditWord) {
 }
 function policiesMarkdown(report) {
     const lines = ['### Cluster policies for this identity', ''];
+    const attested = report.attestations?.length ? `, with attestations of type ${report.attestations.map((t) => `\`${t}\``).join(', ')} by that identity` : '';
     if (report.identity)
-        lines.push(`Admit only images signed by \`${report.identity}\` (issuer \`${report.issuer}\`).`, '');
+        lines.push(`Admit only images signed by \`${report.identity}\` (issuer \`${report.issuer}\`)${attested}.`, '');
     for (const set of report.sets) {
         if (report.sets.length > 1)
             lines.push(`**${set.repository}**`, '');
@@ -43385,7 +43527,33 @@ async function writeSummary(markdown) {
     await lib_core.summary.addRaw(markdown).write();
 }
 
+;// CONCATENATED MODULE: ./src/report/gh-commands.ts
+/**
+ * `gh attestation verify` commands for attestations stored as bundle referrers
+ * (gh reads no `.att` tag), checked against cli/cli
+ * pkg/cmd/attestation/verify (attestations.md §2.4): gh needs `--owner` or
+ * `--repo`, and compares the certificate's source-repository extension with
+ * it, so the repository is taken from a GitHub workflow identity
+ * (`https://github.com/<owner>/<repo>/.github/workflows/…`); none is written
+ * for other identities. `--predicate-type` is always given: gh 2.60 checked
+ * no type unless told, current gh defaults to SLSA v1.
+ */
+
+const WORKFLOW_IDENTITY = /^https:\/\/github\.com\/([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)\/\.github\/workflows\//;
+/** One command per image, or none when the identity names no GitHub repository. */
+function ghAttestationCommands(input) {
+    const named = WORKFLOW_IDENTITY.exec(input.identity ?? '');
+    const owner = named ? undefined : /^\^\(\?:https:\/\/github\\?\.com\/([A-Za-z0-9_-]+)\//.exec(input.identityRegexp ?? '')?.[1];
+    if (!named && !owner)
+        return [];
+    const scope = named ? ['--repo', shellWord(`${named[1]}/${named[2]}`)] : ['--owner', shellWord(owner)];
+    const identity = input.identity !== undefined ? ['--cert-identity', shellQuote(input.identity)] : ['--cert-identity-regex', shellQuote(input.identityRegexp)];
+    const custom = input.trustedRootPath ? ['--custom-trusted-root', shellWord(input.trustedRootPath)] : [];
+    return input.images.map((image) => ['gh', 'attestation', 'verify', shellWord(`oci://${image}`), '--bundle-from-oci', '--predicate-type', shellQuote(input.predicateType), ...scope, ...identity, '--cert-oidc-issuer', shellQuote(input.issuer), ...custom].join(' '));
+}
+
 ;// CONCATENATED MODULE: ./src/report/verify-commands.ts
+
 
 function customFlags(config) {
     const s = config.sigstore;
@@ -43398,10 +43566,22 @@ function verifyCommandsFor(config, records, identity, issuer) {
 }
 /** Verify mode: the policy asked for, pointed at the format that was found. */
 function verifyModeCommands(config, images, policy, format) {
-    const common = { images: [...new Set(images)], issuer: policy.issuer, format, custom: customFlags(config) };
-    return policy.exact !== undefined
+    const predicateType = config.verifyAttestation?.uri;
+    const common = { images: [...new Set(images)], issuer: policy.issuer, format, custom: customFlags(config), ...(predicateType ? { predicateType } : {}) };
+    const commands = policy.exact !== undefined
         ? cosignVerifyCommands({ ...common, identity: policy.exact })
         : cosignVerifyCommandsForRegexp({ ...common, identityRegexp: policy.regexp ?? '' });
+    // gh reads only bundle referrers: its commands only where attestations were found there.
+    if (predicateType && format !== 'legacy') {
+        const identity = policy.exact !== undefined ? { identity: policy.exact } : { identityRegexp: anchoredRegexp(policy.regexp ?? '') };
+        const gh = ghAttestationCommands({ images: common.images, issuer: policy.issuer, predicateType, trustedRootPath: common.custom?.trustedRootPath, ...identity });
+        if (gh.length)
+            commands.gh = gh;
+        if (gh.length && common.custom?.trustedRootPath) {
+            commands.notes.push('gh reads `--custom-trusted-root` as JSON Lines, one trusted root per line: a pretty-printed trusted_root.json needs `jq -c . trusted_root.json` first.');
+        }
+    }
+    return commands;
 }
 
 ;// CONCATENATED MODULE: ./src/sign/existing.ts
@@ -45142,8 +45322,10 @@ async function selfCheck(registry, records, subjects, trust, cert) {
  * someone else says more than one that is broken, and broken says more than
  * unreadable.
  */
-const RANK = ['identity', 'issuer', 'digest-claim', 'signature', 'log-proof', 'chain', 'malformed', 'unreadable', 'none-found'];
+const RANK = ['identity', 'issuer', 'digest-claim', 'predicate-type', 'signature', 'log-proof', 'chain', 'malformed', 'unreadable', 'none-found'];
 const rankOf = (v) => RANK.indexOf(v.failure ?? 'malformed');
+/** The verdicts, most telling failure first. */
+const byRank = (verdicts) => [...verdicts].sort((a, b) => rankOf(a) - rankOf(b));
 const NO_SIGNATURES = 'no signatures found (neither a `.sig` tag nor a bundle referrer for this digest)';
 function imageReason(verdicts) {
     if (!verdicts.length)
@@ -45153,7 +45335,7 @@ function imageReason(verdicts) {
         const entry = passed.logIndex === undefined ? '' : `, log entry ${passed.logIndex}`;
         return `verified (${passed.format}${entry}): signed by ${passed.identity}`;
     }
-    const sorted = [...verdicts].sort((a, b) => rankOf(a) - rankOf(b));
+    const sorted = byRank(verdicts);
     const first = sorted[0];
     const others = sorted.length - 1;
     const prefix = sorted.length > 1 ? `${sorted.length} signatures, none verifies; ` : '';
@@ -45247,15 +45429,16 @@ function resultCell(r, audit) {
     const failedCell = audit ? '⚠️ would fail' : '❌ failed';
     return r.cosign3 ? `${failedCell} (⚠️ cosign 3 would accept it)` : failedCell;
 }
-function signaturesTable(results) {
-    const rows = results.flatMap((r) => r.verdicts.map((v) => `| \`${verify_summary_cell(r.image.split('@')[0])}\` | ${v.format} | \`${verify_summary_cell(v.reference)}\` | ${verify_summary_cell(v.identity ? `\`${v.identity}\`` : '')} | ${v.logIndex ?? ''} | ${v.ok ? '✅' : `❌ ${verify_summary_cell(v.reason ?? '')}`} |`));
+function signaturesTable(results, attestations) {
+    const typeCell = (v) => (attestations ? ` ${verify_summary_cell(v.predicateType ? `\`${v.predicateType}\`` : '')} |` : '');
+    const rows = results.flatMap((r) => r.verdicts.map((v) => `| \`${verify_summary_cell(r.image.split('@')[0])}\` | ${v.format} |${typeCell(v)} \`${verify_summary_cell(v.reference)}\` | ${verify_summary_cell(v.identity ? `\`${v.identity}\`` : '')} | ${v.logIndex ?? ''} | ${v.ok ? '✅' : `❌ ${verify_summary_cell(v.reason ?? '')}`} |`));
     if (!rows.length)
         return [];
     return [
-        `<details><summary>${htmlText(`Every signature checked (${rows.length})`)}</summary>`,
+        `<details><summary>${htmlText(`Every ${attestations ? 'attestation' : 'signature'} checked (${rows.length})`)}</summary>`,
         '',
-        '| image | format | stored at | signed by | log entry | result |',
-        '|---|---|---|---|---|---|',
+        `| image | format |${attestations ? ' predicate type |' : ''} stored at | signed by | log entry | result |`,
+        `|---|---|${attestations ? '---|' : ''}---|---|---|---|`,
         ...rows,
         '',
         '</details>',
@@ -45269,9 +45452,11 @@ function verifyModeMarkdown(report) {
         const extra = [r.cosign3, ...r.notes].filter(Boolean).map((n) => `<br>⚠️ ${verify_summary_cell(n)}`).join('');
         return `| \`${verify_summary_cell(r.image.split('@')[0])}\` | \`${verify_summary_short(r.subject.digest)}\` | ${resultCell(r, audit)} | ${verify_summary_cell(r.reason)}${extra} |`;
     });
+    const type = report.predicateType;
     return [
-        `## Signature verification${audit ? ' (audit: nothing fails)' : ''}: ${passed} of ${results.length} image${results.length === 1 ? '' : 's'} verified`,
+        `## ${type ? 'Attestation' : 'Signature'} verification${audit ? ' (audit: nothing fails)' : ''}: ${passed} of ${results.length} image${results.length === 1 ? '' : 's'} verified`,
         '',
+        ...(type ? [`**Predicate type:** \`${type.uri}\`${type.shortName ? ` (from the short name \`${type.shortName}\`)` : ''}  `] : []),
         `**Identity:** \`${describePolicy(policy)}\`  `,
         `**Issuer:** \`${policy.issuer}\``,
         '',
@@ -45279,7 +45464,7 @@ function verifyModeMarkdown(report) {
         '|---|---|---|---|',
         ...rows,
         '',
-        ...signaturesTable(results),
+        ...signaturesTable(results, Boolean(type)),
         ...commandsMarkdown(report.commands),
         ...policiesMarkdown(report.policies),
     ].join('\n');
@@ -45299,19 +45484,419 @@ async function reportVerifyMode(results, config) {
     const format = formatFound(results);
     const identity = policy.exact ?? verifiedIdentity(results);
     const commands = commandsOrNote(() => verifyModeCommands(config, images, policy, format));
-    const policies = policiesFor(config, images, identity, policy.issuer, format);
-    setVerifyOutputs({ results, identity: identity ?? '', issuer: policy.issuer, verifyCommands: commands, policies });
+    // Attestations verified here: the policies require them (and the signature beside them, as the action writes both).
+    const policies = policiesFor(config, images, identity, policy.issuer, format, config.verifyAttestation ? [config.verifyAttestation.uri] : []);
+    const predicateType = config.verifyAttestation;
+    setVerifyOutputs({ results, identity: identity ?? '', issuer: policy.issuer, verifyCommands: commands, policies, predicateType: predicateType?.uri });
     if (config.summary)
-        await writeSummary(verifyModeMarkdown({ results, policy, audit: config.audit, commands, policies }));
+        await writeSummary(verifyModeMarkdown({ results, policy, audit: config.audit, commands, policies, predicateType }));
+}
+
+;// CONCATENATED MODULE: ./src/verify/attestation-check.ts
+/**
+ * What both attestation layouts check once the signature itself verified
+ * (./check.ts verifyBundle): the DSSE payload is an in-toto statement, one of
+ * its subjects is the image's digest (cosign's IntotoSubjectClaimVerifier,
+ * pkg/cosign/verifiers.go: `"sha256:" + hex` compared as a string), and its
+ * predicateType is the one asked for (pkg/policy/attestation.go compares it
+ * verbatim, after crypto). The subject's `name` is not checked, as by cosign,
+ * gh and Kyverno: the digest is what binds an attestation to an image.
+ */
+
+
+/** The predicateType a DSSE payload declares, read before anything is verified (to report what was found). */
+function declaredPredicateType(envelope) {
+    if (typeof envelope?.payload !== 'string')
+        return undefined;
+    return statementClaims(Buffer.from(envelope.payload, 'base64'))?.predicateType;
+}
+/**
+ * After the signature verified: the statement's claims. `predicateType`
+ * undefined accepts any type (a self-check of an attestation just written
+ * knows its own).
+ */
+function attestation_check_statementVerdict(verified, envelope, digest, predicateType) {
+    const claims = typeof envelope.payload === 'string' ? statementClaims(Buffer.from(envelope.payload, 'base64')) : undefined;
+    const found = claims?.predicateType;
+    const withType = { ...verified, ...(found !== undefined ? { predicateType: found } : {}) };
+    if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
+        return failed(withType, 'digest-claim', `the signed payload is not an in-toto statement (payload type ${String(envelope.payloadType ?? 'none')})`);
+    }
+    if (!claims.subjectDigests.includes(digest)) {
+        return failed(withType, 'digest-claim', `the attestation is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest} (copied from another image?)`);
+    }
+    if (predicateType !== undefined && found !== predicateType) {
+        return failed(withType, 'predicate-type', `an attestation of another type: ${found ?? '(none)'}, not ${predicateType}`);
+    }
+    return withType;
+}
+
+;// CONCATENATED MODULE: ./src/verify/attestation-intoto.ts
+/**
+ * `.att` layers logged as Rekor `intoto` 0.0.1, which cosign wrote for every
+ * attestation before 2.2 and writes with `--rekor-entry-type intoto`
+ * (attestations.md §1.6). @sigstore/verify cannot match that kind to an
+ * envelope ("unsupported intoto version"), but refuses it only after checking
+ * everything else (dist/verifier.js: timestamps, the certificate with its
+ * SCT at the log's time, then per entry the signed entry timestamp, then the
+ * body, then the signature). So we accept that one refusal and check the body
+ * and signature ourselves, as Rekor's intoto v0.0.1 type defines the entry
+ * (pkg/types/intoto/v0.0.1): the payload's hash, the signer (the certificate),
+ * and the DSSE signature over the pre-authentication encoding. The envelope's
+ * hash is checked by the caller, for every kind.
+ */
+
+
+
+
+
+
+
+const UNSUPPORTED = /unsupported intoto version: 0\.0\.1/;
+/** `bundle`: a v0.1 bundle of the DSSE envelope and its intoto 0.0.1 entry (with its promise). */
+function verifyIntotoV001(bundle, trust, policy, base) {
+    let entity;
+    try {
+        entity = (0,verify_dist/* toSignedEntity */.DC)((0,bundle_dist/* bundleFromJSON */.vw)(bundle));
+    }
+    catch (err) {
+        return failed(base, 'malformed', `cannot verify: ${err.message}`);
+    }
+    try {
+        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 1, ctlogThreshold: 1 }).verify(entity);
+    }
+    catch (err) {
+        const e = err;
+        // Any other failure came before the body: judged and worded as for every signature.
+        if (!(e?.code === 'TLOG_BODY_ERROR' && UNSUPPORTED.test(e.message ?? '')))
+            return verifyBundle(bundle, undefined, trust, policy, base);
+    }
+    const raw = bundle.verificationMaterial.x509CertificateChain?.certificates?.[0]?.rawBytes;
+    const entry = bundle.verificationMaterial?.tlogEntries?.[0];
+    if (!raw || !entry)
+        return failed(base, 'malformed', 'the attestation carries no certificate or log entry');
+    const leaf = dist.X509Certificate.parse(Buffer.from(raw, 'base64'));
+    const cert = describeCertificate(leaf);
+    const described = { ...base, identity: cert.identity, issuer: cert.issuer };
+    const body = JSON.parse(Buffer.from(entry.canonicalizedBody, 'base64').toString('utf8'));
+    const payload = Buffer.from(bundle.dsseEnvelope?.payload ?? '', 'base64');
+    if (body.spec?.content?.payloadHash?.value !== external_node_crypto_default().createHash('sha256').update(payload).digest('hex')) {
+        return failed(described, 'log-proof', 'the transparency-log entry is for another statement (its payload hash differs)');
+    }
+    const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
+    if (mismatch)
+        return failed(described, 'log-proof', mismatch);
+    const key = external_node_crypto_default().createPublicKey({ key: Buffer.from(leaf.publicKey), format: 'der', type: 'spki' });
+    if (!entity.signature.verifySignature(key))
+        return failed(described, 'signature', 'signature does not match the signed statement');
+    return identityVerdict(described, cert, policy);
+}
+
+;// CONCATENATED MODULE: ./src/verify/attestation-legacy.ts
+
+
+
+
+
+
+
+
+/**
+ * An SBOM attestation can be large: actions/attest caps predicates at 16 MiB,
+ * base64 makes that about 21.4 MiB. cosign reads up to 128 MiB; we stop well
+ * before, at a size no real attestation reaches.
+ */
+const MAX_ATTESTATION_BYTES = 32 * 1024 * 1024;
+/** The envelope digest a log entry records: cosign's bundleHash (dsse `envelopeHash`, intoto `content.hash`). */
+function loggedEnvelopeHash(entry) {
+    try {
+        const body = JSON.parse(Buffer.from(entry.body, 'base64').toString('utf8'));
+        const value = body.spec?.envelopeHash?.value ?? body.spec?.content?.hash?.value;
+        return typeof value === 'string' ? value : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Log entry kinds matched to a DSSE envelope: by @sigstore/verify, and intoto 0.0.1 by ./attestation-intoto.ts. */
+const SUPPORTED_KINDS = new Set(['dsse/0.0.1', 'intoto/0.0.1', 'intoto/0.0.2']);
+function parseEnvelope(blob) {
+    try {
+        const e = JSON.parse(blob.toString('utf8'));
+        return typeof e === 'object' && e !== null && typeof e.payload === 'string' && Array.isArray(e.signatures) ? e : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+const attestation_legacy_NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
+/** Judges one `.att` layer whose blob was read. `predicateType` undefined accepts any type. */
+function verifyAttestationLayer(layer, blob, digest, trust, policy, reference, predicateType) {
+    const a = layer.annotations ?? {};
+    const envelope = parseEnvelope(blob);
+    const declared = declaredPredicateType(envelope);
+    const base = { format: 'legacy', reference, ...(declared !== undefined ? { predicateType: declared } : {}) };
+    if (!envelope)
+        return failed(base, 'malformed', `layer ${layer.digest} is not a DSSE envelope`);
+    if (!a[legacy/* ANNOTATION_CERTIFICATE */.MF])
+        return failed(base, 'malformed', `layer ${layer.digest} has no certificate annotation (a key-based attestation?)`);
+    if (!a[legacy/* ANNOTATION_BUNDLE */.DZ])
+        return failed(base, 'log-proof', 'missing transparency-log proof (no dev.sigstore.cosign/bundle annotation)');
+    let rekor;
+    try {
+        rekor = entryFromAnnotation(a[legacy/* ANNOTATION_BUNDLE */.DZ]);
+    }
+    catch {
+        return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
+    }
+    const withLog = { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime };
+    const kind = `${rekor.kind}/${rekor.apiVersion}`;
+    if (!SUPPORTED_KINDS.has(kind)) {
+        return failed(withLog, 'log-proof', `its log entry is of kind ${kind}, which no verifier matches to an envelope (dsse 0.0.1 and intoto 0.0.1/0.0.2 are read)`);
+    }
+    const logged = loggedEnvelopeHash(rekor);
+    if (logged !== (0,legacy/* sha256Hex */.fg)(blob)) {
+        return failed(withLog, 'log-proof', `the transparency-log entry is for another envelope (it records sha256 ${logged ?? 'nothing'}, the layer is ${(0,legacy/* sha256Hex */.fg)(blob)})`);
+    }
+    let bundle;
+    try {
+        bundle = {
+            mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+            verificationMaterial: {
+                x509CertificateChain: { certificates: [{ rawBytes: pemToDerB64(a[legacy/* ANNOTATION_CERTIFICATE */.MF]) }] },
+                tlogEntries: [tlogEntryJson({ ...rekor, inclusionProof: undefined }, false)],
+            },
+            dsseEnvelope: envelope,
+        };
+    }
+    catch (err) {
+        return failed(withLog, 'malformed', `the certificate annotation cannot be read: ${err.message}`);
+    }
+    // cosign ignores the RFC 3161 annotation unless --use-signed-timestamps: the log's time is the signing time here too.
+    const verified = kind === 'intoto/0.0.1' ? verifyIntotoV001(bundle, trust, policy, withLog) : verifyBundle(bundle, undefined, trust, policy, withLog);
+    if (!verified.ok)
+        return verified;
+    const judged = attestation_check_statementVerdict(verified, envelope, digest, predicateType);
+    if (!judged.ok)
+        return judged;
+    const notes = a[legacy/* ANNOTATION_CHAIN */.M6] ? [] : [attestation_legacy_NO_CHAIN];
+    const cosignRejects = legacyIssuerMismatch(a[legacy/* ANNOTATION_CERTIFICATE */.MF], judged.issuer ?? '');
+    if (cosignRejects)
+        notes.push(cosignRejects);
+    return { ...judged, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
+}
+/** Every attestation in the `.att` tag of `digest` (at most 1000 layers, as cosign), judged. */
+async function verifyLegacyAttestations(reader, repo, digest, trust, policy, predicateType) {
+    const reference = `${repo.registry}/${repo.repository}:${(0,attestation_constants/* attestationTag */.BJ)(digest)}`;
+    const manifest = await reader.getManifest(repo, (0,attestation_constants/* attestationTag */.BJ)(digest));
+    if (!manifest)
+        return [];
+    const all = manifest.json.layers ?? [];
+    if (all.length > MAX_SIGNATURE_LAYERS) {
+        const why = `cosign rejects this .att: it has ${all.length} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no attestation in it counts`;
+        return [failed({ format: 'legacy', reference }, 'malformed', why)];
+    }
+    const verdicts = [];
+    for (const layer of all.filter((l) => l.mediaType === attestation_constants/* DSSE_ENVELOPE_MEDIA_TYPE */.Nr)) {
+        let blob;
+        try {
+            blob = await reader.getBlob(repo, layer.digest, MAX_ATTESTATION_BYTES);
+        }
+        catch (err) {
+            // One unreadable layer must not hide the others.
+            const hinted = layer.annotations?.[attestation_constants/* ANNOTATION_PREDICATE_TYPE_LEGACY */.p$];
+            verdicts.push(failed({ format: 'legacy', reference, ...(hinted ? { predicateType: hinted } : {}) }, 'malformed', `the envelope ${layer.digest} cannot be read: ${err.message}`));
+            continue;
+        }
+        verdicts.push(verifyAttestationLayer(layer, blob, digest, trust, policy, reference, predicateType));
+    }
+    return verdicts;
+}
+
+;// CONCATENATED MODULE: ./src/verify/attestation-bundle.ts
+/**
+ * Attestations stored as Sigstore bundle referrers (attestations.md §2):
+ * cosign 3 `attest`, actions/attest `push-to-registry`. Found as cosign 3
+ * finds them (./bundle.ts listReferrers: the referrers API, else the
+ * `sha256-<hex>` index; ./discovery.ts: one bundle layer, v0.3), verified with
+ * @sigstore/verify (chain, SCT, log proof, that the log entry names the
+ * certificate), then the statement (./attestation-check.ts). cosign 3 and
+ * Kyverno ignore the `dev.sigstore.bundle.predicateType` annotation (cosign
+ * 3.0.x even writes the wrong one), and so do we: the signed statement decides.
+ */
+
+
+
+
+
+
+
+const BUNDLE_ARTIFACT_PREFIX = 'application/vnd.dev.sigstore.bundle';
+async function attestation_bundle_judgeReferrer(reader, repo, digest, referrer, trust, policy, predicateType) {
+    const base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
+    const listedAsBundle = referrer.artifactType?.startsWith(BUNDLE_ARTIFACT_PREFIX) ?? false;
+    let found;
+    try {
+        found = await discoverBundle(reader, repo, referrer.digest, MAX_ATTESTATION_BYTES);
+    }
+    catch (err) {
+        // cosign skips a referrer it cannot read; one listed as a bundle is worth naming.
+        return { counted: false, verdict: listedAsBundle ? failed(base, 'unreadable', `the referrer cannot be read: ${err.message}`) : undefined };
+    }
+    if (!found.found) {
+        if (!listedAsBundle)
+            return { counted: false };
+        // gh reads bundles cosign 3 does not (v0.1, v0.2: older actions/attest): judged as gh judges them, flagged for cosign.
+        const older = await olderBundle(reader, repo, found.manifest);
+        if (!older)
+            return { counted: false, verdict: failed(base, 'malformed', found.why) };
+        const judged = await judgeBundle(older, found.manifest ?? {}, base, digest, trust, policy, predicateType);
+        return { counted: false, verdict: judged.ok ? { ...judged, cosignRejects: found.why, note: `${found.why}; gh attestation verify reads it` } : judged };
+    }
+    const envelope = found.bundle.dsseEnvelope;
+    // A cosign signature is no attestation, unless that is the type asked for.
+    if (!envelope || (declaredPredicateType(envelope) === SIGN_PREDICATE_TYPE && predicateType !== SIGN_PREDICATE_TYPE))
+        return { counted: true };
+    return { counted: true, verdict: await judgeBundle(found.bundle, found.manifest, base, digest, trust, policy, predicateType) };
+}
+/** A DSSE bundle found for `digest`: the referrer's subject, the signature, then the statement. */
+async function judgeBundle(bundle, manifest, base, digest, trust, policy, predicateType) {
+    const envelope = bundle.dsseEnvelope;
+    const declared = declaredPredicateType(envelope);
+    const typed = { ...base, ...(declared !== undefined ? { predicateType: declared } : {}) };
+    if (!envelope)
+        return failed(typed, 'malformed', 'the bundle holds no DSSE envelope (a message signature, not an attestation)');
+    if (manifest.subject?.digest !== digest) {
+        // A fallback index is writable by anyone who can push: it must not lend us another image's attestation.
+        return failed(typed, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
+    }
+    const verified = verifyBundle(bundle, undefined, trust, policy, typed);
+    return verified.ok ? attestation_check_statementVerdict(verified, envelope, digest, predicateType) : verified;
+}
+/**
+ * What gh reads where cosign 3 reads nothing: the first layer of a referrer,
+ * if it holds a v0.1 or v0.2 bundle (cli/cli artifact/oci/client.go reads
+ * `layers[0]` of every referrer with a bundle artifactType, any version).
+ */
+async function olderBundle(reader, repo, manifest) {
+    const layer = manifest?.layers?.[0];
+    if (!layer?.mediaType?.startsWith(BUNDLE_ARTIFACT_PREFIX))
+        return undefined;
+    try {
+        const json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_ATTESTATION_BYTES)).toString('utf8'));
+        if (!/^0\.[12]$/.test(bundleVersion(json?.mediaType) ?? ''))
+            return undefined;
+        (0,bundle_dist/* bundleFromJSON */.vw)(json);
+        return json;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Judges every referrer of `digest` (at most MAX_BUNDLE_REFERRERS) as an attestation bundle. */
+async function verifyBundleAttestations(reader, repo, digest, trust, policy, predicateType) {
+    const listed = await listReferrers(reader, repo, digest);
+    const unique = [...new Map(listed.map((d) => [d.digest, d])).values()].slice(0, MAX_BUNDLE_REFERRERS);
+    const out = { verdicts: [], cosign3Bundles: 0 };
+    for (const referrer of unique) {
+        const { verdict, counted } = await attestation_bundle_judgeReferrer(reader, repo, digest, referrer, trust, policy, predicateType);
+        if (verdict)
+            out.verdicts.push(verdict);
+        if (counted)
+            out.cosign3Bundles += 1;
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/verify/attestation-verdict.ts
+
+
+
+const NO_ATTESTATIONS = 'no attestations found (neither a `.att` tag nor an attestation bundle referrer for this digest)';
+function passedReason(v) {
+    const entry = v.logIndex === undefined ? '' : `, log entry ${v.logIndex}`;
+    return `verified (${v.format}${entry}): ${v.predicateType} attestation by ${v.identity}`;
+}
+function attestationReason(verdicts, predicateType) {
+    if (!verdicts.length)
+        return NO_ATTESTATIONS;
+    const passed = verdicts.find((v) => v.ok);
+    if (passed)
+        return passedReason(passed);
+    const ofType = verdicts.filter((v) => v.predicateType === predicateType);
+    if (!ofType.length) {
+        const found = [...new Set(verdicts.map((v) => v.predicateType ?? 'unreadable'))].join(', ');
+        return `no attestation of type ${predicateType} found; ${verdicts.length} of other types: ${found}`;
+    }
+    const [first, ...others] = byRank(ofType);
+    const prefix = ofType.length > 1 ? `${ofType.length} attestations of type ${predicateType}, none verifies; ` : '';
+    const rest = others.length && new Set(ofType.map((v) => v.reason)).size > 1 ? ` (the others: ${[...new Set(others.map((v) => v.failure))].join(', ')})` : '';
+    return `${prefix}${first.format}: ${first.reason}${rest}`;
+}
+/**
+ * What cosign 3 (and 2.6, which detects bundles too) would conclude, when it
+ * differs from our verdict: it reads only the bundles it counts when there is
+ * one, else only the `.att`; and never an attestation flagged `cosignRejects`
+ * (an older bundle version that only gh reads, an issuer only in OID .8).
+ */
+function cosign3AttestationView(verdicts, cosign3Bundles) {
+    const passed = verdicts.filter((v) => v.ok);
+    if (!passed.length)
+        return undefined;
+    const read = cosign3Bundles > 0 ? 'bundle' : 'legacy';
+    if (passed.some((v) => v.format === read && !v.cosignRejects))
+        return undefined;
+    if (read === 'bundle') {
+        return `cosign 3 would reject it: ${cosign3Bundles} Sigstore bundle referrer(s) it reads exist for this digest (signatures count), so it reads only those, and none verifies for this type and identity; what verified here is ${passed.map((v) => (v.format === 'legacy' ? 'the .att attestation' : `a bundle it does not read (${v.cosignRejects})`)).join(', ')}`;
+    }
+    const flagged = passed.find((v) => v.cosignRejects);
+    return `cosign would reject it: ${flagged?.cosignRejects ?? 'it reads only the .att tag here, where nothing verifies'}`;
+}
+function attestationNotes(verdicts) {
+    const passing = verdicts.filter((v) => v.ok);
+    const notes = new Set();
+    const formats = new Set(passing.map((v) => v.format));
+    if (formats.size === 1 && formats.has('bundle')) {
+        notes.add('only a bundle referrer verifies: cosign 2 before 2.6, Kyverno `type: Cosign` and policy-controller (legacy format) read only the `.att` tag');
+    }
+    if (formats.size === 1 && formats.has('legacy')) {
+        notes.add('only the `.att` attestation verifies: `gh attestation verify` and Kyverno `type: SigstoreBundle` read only bundle referrers');
+    }
+    for (const v of passing)
+        if (v.note)
+            notes.add(v.note);
+    return [...notes];
+}
+function judgeAttestations(subject, verdicts, predicateType, cosign3Bundles = 0) {
+    return {
+        subject,
+        image: `${subject.dockerReference}@${subject.digest}`,
+        ok: verdicts.some((v) => v.ok),
+        verdicts,
+        reason: attestationReason(verdicts, predicateType),
+        cosign3: cosign3AttestationView(verdicts, cosign3Bundles),
+        notes: attestationNotes(verdicts),
+    };
+}
+/** Both layouts of one image, judged for `predicateType`. */
+async function verifyImageAttestations(reader, subject, trust, policy, predicateType) {
+    const [legacy, bundles] = await Promise.all([
+        verifyLegacyAttestations(reader, subject.repo, subject.digest, trust, policy, predicateType),
+        verifyBundleAttestations(reader, subject.repo, subject.digest, trust, policy, predicateType),
+    ]);
+    return judgeAttestations(subject, [...legacy, ...bundles.verdicts], predicateType, bundles.cosign3Bundles);
 }
 
 ;// CONCATENATED MODULE: ./src/verify/mode.ts
 /**
  * `mode: verify`: check the existing signatures of each image, legacy `.sig`
  * and bundle referrers alike, against the required identity and issuer. An
- * image passes when one signature verifies. With `audit: true` every failure
- * is a warning and the step succeeds (with `verified: false`).
+ * image passes when one signature verifies. With `predicate-type`, the same
+ * for attestations of that type (./attestation-verdict.ts). With `audit: true`
+ * every failure is a warning and the step succeeds (with `verified: false`).
  */
+
+
 
 
 
@@ -45333,14 +45918,16 @@ async function verifyImage(reader, subject, trust, policy) {
     return judgeImage(subject, [...legacy, ...bundles.verdicts], bundles.cosign3);
 }
 /** An image whose signatures could not be read: one verdict saying why, so audit mode can report it. */
-function unreadable(subject, err) {
+function unreadable(subject, err, what = 'signatures') {
     const message = err instanceof Error ? err.message : String(err);
-    const verdict = failed({ format: 'legacy', reference: `${subject.dockerReference}@${subject.digest}` }, 'unreadable', `could not read its signatures: ${message}`);
+    const verdict = failed({ format: 'legacy', reference: `${subject.dockerReference}@${subject.digest}` }, 'unreadable', `could not read its ${what}: ${message}`);
     return judgeImage(subject, [verdict]);
 }
-async function verifyAll(reader, subjects, trust, policy) {
-    const settled = await settleLimited(subjects, CONCURRENCY, (s) => verifyImage(reader, s, trust, policy));
-    return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : unreadable(subjects[i], r.reason)));
+async function verifyAll(config, reader, subjects, trust, policy) {
+    const predicateType = config.verifyAttestation?.uri;
+    const check = (s) => predicateType === undefined ? verifyImage(reader, s, trust, policy) : verifyImageAttestations(reader, s, trust, policy, predicateType);
+    const settled = await settleLimited(subjects, CONCURRENCY, check);
+    return settled.map((r, i) => (r.status === 'fulfilled' ? r.value : unreadable(subjects[i], r.reason, predicateType === undefined ? 'signatures' : 'attestations')));
 }
 /** Loads the trust root; in audit mode a failure becomes every image's reason instead of failing the step. */
 async function trustOrReason(config) {
@@ -45353,10 +45940,10 @@ async function trustOrReason(config) {
         return `not checked: ${err instanceof Error ? err.message : String(err)}`;
     }
 }
-function annotate(results, audit) {
+function annotate(results, audit, attestations) {
     for (const r of results) {
         if (r.ok)
-            lib_core.notice(`${r.image}: ${r.reason}`, { title: 'Signature verified' });
+            lib_core.notice(`${r.image}: ${r.reason}`, { title: attestations ? 'Attestation verified' : 'Signature verified' });
         else if (audit)
             lib_core.warning(`${r.image}: ${r.reason}`, { title: 'Would fail verification (audit)' });
         if (r.cosign3)
@@ -45372,19 +45959,27 @@ async function runVerifyMode(config, reader, subjects) {
         if (warning)
             lib_core.warning(warning);
     }
+    const wanted = config.verifyAttestation;
+    if (wanted)
+        lib_core.info(`Verifying attestations of type ${(0,attestation_types/* describePredicateType */.Dj)(wanted)}`);
     const trust = await trustOrReason(config);
     const results = typeof trust === 'string'
         ? subjects.map((s) => judgeImage(s, [failed({ format: 'legacy', reference: `${s.dockerReference}@${s.digest}` }, 'unreadable', trust)]))
-        : await verifyAll(reader, subjects, trust, policy);
+        : await verifyAll(config, reader, subjects, trust, policy);
     if (typeof trust !== 'string')
         lib_core.info(`Trusted root: ${trust.source}`);
-    annotate(results, config.audit);
+    annotate(results, config.audit, Boolean(wanted));
     await reportVerifyMode(results, config);
     const failures = results.filter((r) => !r.ok);
     if (failures.length && !config.audit) {
         // The summary (when written) already leads with each image's reason.
         const Failure = config.summary ? errors/* SummarizedError */.IJ : errors/* ActionError */.lZ;
-        throw new Failure(`${failures.length} of ${results.length} image(s) failed verification for ${describePolicy(policy)} (issuer ${policy.issuer}):\n${failures.map((r) => `${r.image}: ${r.reason}`).join('\n')}`, { fix: 'sign the images with this identity, or set `audit: true` to report without failing while you roll out' });
+        const what = wanted ? ` of ${wanted.uri} attestations` : '';
+        throw new Failure(`${failures.length} of ${results.length} image(s) failed verification${what} for ${describePolicy(policy)} (issuer ${policy.issuer}):\n${failures.map((r) => `${r.image}: ${r.reason}`).join('\n')}`, {
+            fix: wanted
+                ? 'attest the images with this identity (sign mode `attest: provenance`, or `predicate-type` with `predicate`/`predicate-path`), or set `audit: true` to report without failing while you roll out'
+                : 'sign the images with this identity, or set `audit: true` to report without failing while you roll out',
+        });
     }
     return results;
 }
@@ -45394,6 +45989,7 @@ async function runVerifyMode(config, reader, subjects) {
  * The pipeline: inputs → subjects → identity/certificate → signatures → registry
  * → self-check → report. One try/catch turns every failure into setFailed.
  */
+
 
 
 
@@ -45543,7 +46139,10 @@ async function signAll(config, registry, subjects) {
             lib_core.error(`${r.image}: the signature written does not verify: ${whyNot(r)}`);
     }
     const verifyCommands = verifyCommandsFor(config, records, cert.identity, cert.issuer);
-    const policies = policiesFor(config, records.map((r) => r.image), cert.identity, cert.issuer, config.signatureFormat);
+    // Provenance written by this run is worth requiring in the cluster too (not a custom predicate:
+    // whether a cluster should demand an SBOM is the team's call).
+    const required = config.attest?.provenance ? [attestation_constants/* SLSA_PROVENANCE_V1 */.us] : [];
+    const policies = policiesFor(config, records.map((r) => r.image), cert.identity, cert.issuer, config.signatureFormat, required);
     setSignOutputs({
         records,
         identity: cert.identity,
@@ -45864,6 +46463,66 @@ function checkHost(host, original, fail) {
 /** Keeps messages readable when someone pastes something long into `images`. */
 function shown(text) {
     return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+
+/***/ }),
+
+/***/ 339:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $d: () => (/* binding */ parsePredicateType),
+/* harmony export */   Dj: () => (/* binding */ describePredicateType),
+/* harmony export */   _D: () => (/* binding */ COSIGN_PREDICATE_TYPES)
+/* harmony export */ });
+/* harmony import */ var _formats_attestation_constants_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1590);
+/**
+ * Predicate types for verify mode's `predicate-type`: a URI, or one of the
+ * short names `cosign verify-attestation --type` accepts. The names and URIs
+ * are cosign's own (cmd/cosign/cli/options/predicate.go, PredicateTypeMap, at
+ * sigstore/cosign d6d86c22, after v3.1.2; the URIs come from in-toto-golang
+ * and pkg/cosign/attestation). cosign maps a short name before comparing it
+ * with the statement's `predicateType` (pkg/policy/attestation.go), so a name
+ * here must give exactly the URI cosign would compare.
+ */
+
+const COSIGN_PREDICATE_TYPES = {
+    custom: 'https://cosign.sigstore.dev/attestation/v1',
+    slsaprovenance: 'https://slsa.dev/provenance/v0.2',
+    slsaprovenance02: 'https://slsa.dev/provenance/v0.2',
+    slsaprovenance1: _formats_attestation_constants_js__WEBPACK_IMPORTED_MODULE_0__/* .SLSA_PROVENANCE_V1 */ .us,
+    spdx: 'https://spdx.dev/Document',
+    spdxjson: 'https://spdx.dev/Document',
+    cyclonedx: 'https://cyclonedx.org/bom',
+    link: 'https://in-toto.io/Link/v1',
+    vuln: 'https://cosign.sigstore.dev/attestation/vuln/v1',
+    openvex: 'https://openvex.dev/ns',
+};
+/**
+ * The URI a `predicate-type` value names, or a reason it names none. Like
+ * cosign (url.ParseRequestURI), anything that is not a short name must be an
+ * absolute URI; unlike cosign, a short name is matched case-insensitively
+ * (cosign's flag is case-sensitive, and `SLSAProvenance1` is not a URI either).
+ */
+function parsePredicateType(value) {
+    const short = COSIGN_PREDICATE_TYPES[value.toLowerCase()];
+    if (short)
+        return { uri: short, shortName: value };
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        return { error: `"${value}" is neither a predicate type URI nor one of cosign's short names` };
+    }
+    if (!/^[a-z][a-z0-9+.-]*:$/.test(url.protocol) || /\s/.test(value))
+        return { error: `"${value}" is not a URI` };
+    return { uri: value };
+}
+/** `https://slsa.dev/provenance/v1 (slsaprovenance1)`: the URI used, and the short name it came from. */
+function describePredicateType(choice) {
+    return choice.shortName ? `${choice.uri} (from the short name ${choice.shortName})` : choice.uri;
 }
 
 

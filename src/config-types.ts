@@ -4,6 +4,7 @@
  */
 import type { AttestInputs } from './config-attest.js';
 import type { ImageRef } from './subjects/reference.js';
+import type { PredicateTypeChoice } from './verify/attestation-types.js';
 
 export type Mode = 'sign' | 'verify';
 export type SignatureFormat = 'legacy' | 'bundle' | 'both';
@@ -49,6 +50,8 @@ export interface Config {
   ifSigned: IfSigned;
   /** verify mode only. */
   identity?: IdentityPolicy;
+  /** verify mode with `predicate-type`: verify attestations of this type instead of signatures. */
+  verifyAttestation?: PredicateTypeChoice;
   audit: boolean;
   registryCredentials?: RegistryCredentialsInput;
   githubToken?: string;

@@ -13,6 +13,7 @@ import { parseImageInputs } from './config-images.js';
 import type { Config, IdentityPolicy, SigstoreInstance } from './config-types.js';
 import { ActionError } from './errors.js';
 import { isLoopbackHost } from './registry/hosts.js';
+import { parsePredicateType, type PredicateTypeChoice } from './verify/attestation-types.js';
 
 /** Returns an input's value, '' when unset (e.g. `(name) => core.getInput(name)`). */
 export type InputReader = (name: string) => string;
@@ -73,6 +74,8 @@ function buildConfig(read: Read, env: NodeJS.ProcessEnv): Config {
   else config.attest = parseAttestInputs(read, sigstore);
   if (registryUsername) config.registryCredentials = { username: registryUsername, password: registryPassword };
   if (read('github-token')) config.githubToken = read('github-token');
+  const verifyAttestation = mode === 'verify' ? verifyPredicateType(read) : undefined;
+  if (verifyAttestation) config.verifyAttestation = verifyAttestation;
   if (mode === 'sign') checkSigningAllowed(config);
   return config;
 }
@@ -150,6 +153,20 @@ function identityPolicy(read: Read, runner: Runner): IdentityPolicy {
     });
   }
   return { regexp, issuer };
+}
+
+/** Verify mode's `predicate-type`: a URI or a cosign short name; unset means signatures are verified. */
+function verifyPredicateType(read: Read): PredicateTypeChoice | undefined {
+  const raw = read('predicate-type');
+  if (!raw) return undefined;
+  const parsed = parsePredicateType(raw);
+  if ('error' in parsed) {
+    throw new ActionError(parsed.error, {
+      input: 'predicate-type',
+      fix: 'give the predicate type URI (e.g. https://slsa.dev/provenance/v1) or a cosign short name: slsaprovenance1, slsaprovenance02, spdxjson, cyclonedx, openvex, vuln, link, custom',
+    });
+  }
+  return parsed;
 }
 
 function sigstoreInstance(read: Read, mode: Config['mode'], willVerify: boolean): SigstoreInstance {

@@ -5,6 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as core from '@actions/core';
+import { SLSA_PROVENANCE_V1 } from './formats/attestation-constants.js';
 import { attestAll, attestationSpecs, wantsAttestations, type AttestRun } from './attest/run.js';
 import { selfCheckAttestations } from './attest/self-check.js';
 import type { AttestationRecord } from './attest/types.js';
@@ -152,7 +153,10 @@ async function signAll(config: Config, registry: RegistryClient, subjects: Subje
     else core.error(`${r.image}: the signature written does not verify: ${whyNot(r)}`);
   }
   const verifyCommands = verifyCommandsFor(config, records, cert.identity, cert.issuer);
-  const policies = policiesFor(config, records.map((r) => r.image), cert.identity, cert.issuer, config.signatureFormat);
+  // Provenance written by this run is worth requiring in the cluster too (not a custom predicate:
+  // whether a cluster should demand an SBOM is the team's call).
+  const required = config.attest?.provenance ? [SLSA_PROVENANCE_V1] : [];
+  const policies = policiesFor(config, records.map((r) => r.image), cert.identity, cert.issuer, config.signatureFormat, required);
   setSignOutputs({
     records,
     identity: cert.identity,

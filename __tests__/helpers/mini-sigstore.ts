@@ -39,6 +39,18 @@ export interface LegacySignOptions {
   keyPair?: crypto.KeyPairKeyObjectResult;
 }
 
+export interface AttestOptions {
+  identity: string;
+  extensions: Extension[];
+  predicateType: string;
+  /** The Rekor entry: `dsse` 0.0.1 (cosign ≥ 2.2) or `intoto` 0.0.1 (older cosign, `--rekor-entry-type intoto`). */
+  kind: 'dsse' | 'intoto';
+  /** Changes the entry before it is logged (a log that accepted a wrong entry: the promise covers it). */
+  editBody?: (body: { spec: Record<string, unknown> }) => void;
+  /** Signs something else than the statement. */
+  wrongSignature?: boolean;
+}
+
 export interface MiniSigstore {
   /** protobuf-specs TrustedRoot JSON of this instance. */
   trustedRoot: object;
@@ -46,6 +58,8 @@ export interface MiniSigstore {
   issue(publicKeyDer: Buffer, identity: string, extensions: Extension[]): Promise<string>;
   /** A complete keyless `.sig` layer for `digest`, with a fresh key. */
   signLegacy(digest: string, opts: LegacySignOptions): Promise<LegacyLayer & { keyPair: crypto.KeyPairKeyObjectResult; certificatePem: string }>;
+  /** A keyless `.att` layer for `digest`, as cosign 2 writes it (attestations.md §1.3-1.6); `payload` is the envelope. */
+  attestLegacy(digest: string, opts: AttestOptions): Promise<LegacyLayer>;
 }
 
 export async function startMiniSigstore(): Promise<MiniSigstore> {
@@ -100,5 +114,37 @@ export async function startMiniSigstore(): Promise<MiniSigstore> {
     return { layer, payload, keyPair, certificatePem };
   };
 
-  return { trustedRoot, issue, signLegacy };
+  const attestLegacy: MiniSigstore['attestLegacy'] = async (digest, opts) => {
+    const keyPair = newKeyPair();
+    const certificatePem = await issue(keyPair.publicKey.export({ format: 'der', type: 'spki' }), opts.identity, opts.extensions);
+    const statement = Buffer.from(
+      JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', predicateType: opts.predicateType, subject: [{ name: 'mini.example/app', digest: { sha256: digest.split(':')[1] } }], predicate: {} }),
+    );
+    const type = 'application/vnd.in-toto+json';
+    const pae = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${type} ${statement.length} `), statement]);
+    const sig = b64(crypto.sign('sha256', opts.wrongSignature ? Buffer.concat([pae, Buffer.from('x')]) : pae, keyPair.privateKey));
+    const envelope = Buffer.from(JSON.stringify({ payloadType: type, payload: b64(statement), signatures: [{ keyid: '', sig }] }));
+    const hash = (b: Buffer) => ({ algorithm: 'sha256', value: crypto.createHash('sha256').update(b).digest('hex') });
+    const signer = b64(Buffer.from(certificatePem));
+    const body =
+      opts.kind === 'dsse'
+        ? { apiVersion: '0.0.1', kind: 'dsse', spec: { envelopeHash: hash(envelope), payloadHash: hash(statement), signatures: [{ signature: sig, verifier: signer }] } }
+        : { apiVersion: '0.0.1', kind: 'intoto', spec: { content: { hash: hash(envelope), payloadHash: hash(statement) }, publicKey: signer } };
+    opts.editBody?.(body as { spec: Record<string, unknown> });
+    const entry = Object.values(await tlog.log(body))[0] as { body: string; integratedTime: number; logID: string; logIndex: number; verification: { signedEntryTimestamp: string } };
+    const annotations = {
+      'dev.cosignproject.cosign/signature': '',
+      'dev.sigstore.cosign/certificate': certificatePem,
+      'dev.sigstore.cosign/chain': pem(ca.rootCertificate),
+      'dev.sigstore.cosign/bundle': JSON.stringify({
+        SignedEntryTimestamp: entry.verification.signedEntryTimestamp,
+        Payload: { body: entry.body, integratedTime: entry.integratedTime, logIndex: entry.logIndex, logID: entry.logID },
+      }),
+      predicateType: opts.predicateType,
+    };
+    const layer = { mediaType: 'application/vnd.dsse.envelope.v1+json', digest: `sha256:${hash(envelope).value}`, size: envelope.length, annotations };
+    return { layer, payload: envelope };
+  };
+
+  return { trustedRoot, issue, signLegacy, attestLegacy };
 }

@@ -22,6 +22,7 @@ const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const FORMATS = ['legacy', 'bundle', 'both'] as const;
 const STAGES = ['audit', 'enforce'] as const;
 
+const SLSA1 = 'https://slsa.dev/provenance/v1';
 const base: PolicyInput = { identity: IDENTITY, issuer: ISSUER, imagePattern: 'ghcr.io/acme/app*', format: 'legacy', stage: 'audit' };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -262,6 +263,7 @@ const schemaFiles = {
   kyvernoClusterPolicy: ['ClusterPolicy.kyverno.io.v1.schema.json', false],
   kyvernoImageValidatingPolicy: ['ImageValidatingPolicy.policies.kyverno.io.v1.schema.json', false],
   policyControllerClusterImagePolicy: ['ClusterImagePolicy.policy.sigstore.dev.v1beta1.schema.json', true],
+  policyControllerAttestationPolicy: ['ClusterImagePolicy.policy.sigstore.dev.v1beta1.schema.json', true],
 } as const;
 
 describe('CRD schemas', () => {
@@ -277,13 +279,18 @@ describe('CRD schemas', () => {
       identity: 'https://github.com/o/r/.github/workflows/x*.yml@refs/heads/main',
       custom: { fulcioUrl: 'https://f.example', rekorUrl: 'https://r.example', trustedRootJson: '{"tlogs":[{"baseUrl":"https://r.example","publicKey":{"rawBytes":"AAEC"}}],"ctlogs":[],"certificateAuthorities":[{"certChain":{"certificates":[{"rawBytes":"AwQF"}]}}]}' },
     },
+    // With attestations required (sign mode `attest: provenance`, verify mode `predicate-type`).
+    ...FORMATS.flatMap((format) => STAGES.map((stage) => ({ ...base, format, stage, attestations: [SLSA1] }))),
+    { ...base, format: 'bundle', attestations: [SLSA1, 'https://spdx.dev/Document', 'https://example.com/custom/v1'], custom: { fulcioUrl: 'https://f.example', rekorUrl: 'https://r.example' } },
   ];
 
-  itWithSchemas.each(variants.map((v, i) => [i, v] as const))('variant %i validates against all three schemas', (_i, input) => {
-    const snippets = policySnippets(input) as unknown as Record<keyof typeof schemaFiles, PolicySnippet>;
-    for (const kind of Object.keys(schemaFiles) as (keyof typeof schemaFiles)[]) {
+  itWithSchemas.each(variants.map((v, i) => [i, v] as const))('variant %i validates against the schemas of every kind', (_i, input) => {
+    const snippets = policySnippets(input) as unknown as Partial<Record<keyof typeof schemaFiles, PolicySnippet>>;
+    expect(Boolean(snippets.policyControllerAttestationPolicy)).toBe(Boolean(input.attestations?.length));
+    // The TrustRoot (custom instances) has no schema here; every other kind present is checked.
+    for (const kind of (Object.keys(schemaFiles) as (keyof typeof schemaFiles)[]).filter((k) => snippets[k])) {
       const validate = validators[kind];
-      const ok = validate(parsed(snippets[kind]));
+      const ok = validate(parsed(snippets[kind]!));
       expect({ kind, errors: ok ? null : validate.errors }).toEqual({ kind, errors: null });
     }
   });
@@ -296,10 +303,61 @@ describe('CRD schemas', () => {
     ['kyvernoImageValidatingPolicy', (d: Doc) => (d.spec.attestors[0].cosign.keyless.identities[0].isuer = ISSUER)],
     ['policyControllerClusterImagePolicy', (d: Doc) => (d.spec.authorities[0].keyless.identity = [{ issuer: ISSUER, subject: IDENTITY }])],
     ['policyControllerClusterImagePolicy', (d: Doc) => (d.spec.images[0].globb = 'x')],
+    ['kyvernoClusterPolicy', (d: Doc) => (d.spec.rules[0].verifyImages[0].attestations[0].predicateTyp = SLSA1)],
+    ['kyvernoImageValidatingPolicy', (d: Doc) => (d.spec.attestations[0].intoto.typ = SLSA1)],
+    ['policyControllerAttestationPolicy', (d: Doc) => (d.spec.authorities[0].attestations[0].type = SLSA1)],
   ])('rejects a deliberate mistake in %s', (kind, spoil) => {
-    const d = parsed(policySnippets(base)[kind]);
+    const d = parsed(policySnippets({ ...base, attestations: [SLSA1] })[kind]!);
     expect(validators[kind](d)).toBe(true);
     spoil(d);
     expect(validators[kind](d)).toBe(false);
+  });
+});
+
+describe('attestations required beside the signature', () => {
+  const cases = FORMATS.flatMap((format) => STAGES.map((stage) => ({ format, stage })));
+
+  it.each(cases)('$format/$stage: each kind requires a provenance attestation by the same keyless identity', ({ format, stage }) => {
+    const s = policySnippets({ ...base, format, stage, attestations: [SLSA1] });
+    const vi = parsed(s.kyvernoClusterPolicy).spec.rules[0].verifyImages[0];
+    // The signature stays required; the attestation is checked with the same attestor.
+    expect(vi.attestors[0].entries[0].keyless).toMatchObject({ subject: IDENTITY, issuer: ISSUER });
+    expect(vi.attestations).toEqual([{ name: 'slsaprovenance1', type: SLSA1, attestors: vi.attestors }]);
+    expect(vi.type).toBe(format === 'bundle' ? 'SigstoreBundle' : 'Cosign');
+
+    const ivp = parsed(s.kyvernoImageValidatingPolicy).spec;
+    expect(ivp.attestations).toEqual([{ name: 'slsaprovenance1', intoto: { type: SLSA1 } }]);
+    expect(ivp.validations.map((v: Doc) => v.expression)).toEqual([
+      expect.stringContaining('verifyImageSignatures(image, [attestors.sigstore])'),
+      expect.stringMatching(/^\(images\.containers \+ images\.initContainers \+ images\.ephemeralContainers\)\.map\(image, verifyAttestationSignatures\(image, attestations\.slsaprovenance1, \[attestors\.sigstore\]\)\)\.all\(e, e > 0\)$/),
+    ]);
+
+    // policy-controller admits on any one authority, but every matching policy must pass: a second policy.
+    const signature = parsed(s.policyControllerClusterImagePolicy);
+    const attested = parsed(s.policyControllerAttestationPolicy!);
+    expect(signature.spec.authorities).toHaveLength(1);
+    expect(JSON.stringify(signature)).not.toContain(SLSA1);
+    expect(attested.metadata.name).toBe('verify-acme-app-attested');
+    expect(attested.metadata.name).not.toBe(signature.metadata.name);
+    expect(attested.spec).toMatchObject({ mode: stage === 'audit' ? 'warn' : 'enforce', images: signature.spec.images });
+    expect(attested.spec.authorities).toEqual([
+      expect.objectContaining({
+        keyless: signature.spec.authorities[0].keyless,
+        ctlog: signature.spec.authorities[0].ctlog,
+        attestations: [{ name: 'slsaprovenance1', predicateType: SLSA1 }],
+        ...(format === 'bundle' ? { signatureFormat: 'bundle' } : {}),
+      }),
+    ]);
+    expect(s.policyControllerClusterImagePolicy.notes.join(' ')).toMatch(/second ClusterImagePolicy/);
+    expect(s.kyvernoClusterPolicy.yaml).toContain(`Also requires attestations by that identity of type ${SLSA1}.`);
+  });
+
+  it('names several types by CEL identifiers, and adds nothing without attestations', () => {
+    const s = policySnippets({ ...base, attestations: [SLSA1, 'https://spdx.dev/Document', 'https://example.com/x-y/v1'] });
+    expect(parsed(s.kyvernoImageValidatingPolicy).spec.attestations.map((a: Doc) => a.name)).toEqual(['slsaprovenance1', 'spdx', 'attestation3']);
+    const plain = policySnippets(base);
+    expect(plain.policyControllerAttestationPolicy).toBeUndefined();
+    expect(parsed(plain.kyvernoClusterPolicy).spec.rules[0].verifyImages[0].attestations).toBeUndefined();
+    expect(parsed(plain.kyvernoImageValidatingPolicy).spec.attestations).toBeUndefined();
   });
 });

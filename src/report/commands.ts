@@ -38,6 +38,8 @@ interface CommonInput {
   issuer: string;
   format: SignatureFormat;
   custom?: CustomInstanceFlags;
+  /** Attestations of this type (full URI) instead of signatures: `cosign verify-attestation --type`. */
+  predicateType?: string;
 }
 
 export interface VerifyCommandsInput extends CommonInput {
@@ -62,6 +64,8 @@ export interface VerifyCommands {
   cosign3: string[];
   /** What the commands need (versions, files), one sentence each, for the summary. */
   notes: string[];
+  /** Verify mode with `predicate-type`, bundles found: `gh attestation verify` commands (./gh-commands.ts). */
+  gh?: string[];
 }
 
 /** Characters that never need quoting in a POSIX shell word. */
@@ -118,7 +122,10 @@ function build(input: CommonInput, identityFlags: string[]): VerifyCommands {
   checkImages(input.images);
   assertOneLine(input.issuer, 'certificate issuer');
   for (const v of [input.custom?.trustedRootPath, input.custom?.rekorUrl]) if (v !== undefined) assertOneLine(v, 'custom instance setting');
-  const head = ['cosign', 'verify', ...identityFlags, '--certificate-oidc-issuer', shellQuote(input.issuer)];
+  if (input.predicateType !== undefined) assertOneLine(input.predicateType, 'predicate type');
+  // The full URI, never a short name: cosign 2 and 3 compare it verbatim with the statement.
+  const verb = input.predicateType === undefined ? ['verify'] : ['verify-attestation', '--type', shellQuote(input.predicateType)];
+  const head = ['cosign', ...verb, ...identityFlags, '--certificate-oidc-issuer', shellQuote(input.issuer)];
   const line = (major: 2 | 3, image: string): string => [...head, ...trailingFlags(input, major), shellWord(image)].join(' ');
   return {
     cosign2: input.images.map((image) => line(2, image)),
@@ -129,12 +136,16 @@ function build(input: CommonInput, identityFlags: string[]): VerifyCommands {
 
 function notesFor(input: CommonInput): string[] {
   const notes: string[] = [];
-  if (input.format === 'bundle') {
+  if (input.predicateType !== undefined) {
+    notes.push(
+      'cosign 3 (and 2.6.x) reads attestation bundles first and the legacy `.att` tag only when no Sigstore bundle referrer exists for the digest, signatures included; cosign 2 reads attestation bundles only from 2.6.0, with `--new-bundle-format`.',
+    );
+  } else if (input.format === 'bundle') {
     notes.push('cosign 2 reads Sigstore bundle referrers only from 2.6.0, with `--new-bundle-format`; cosign 3 reads them by default.');
   } else {
     notes.push('cosign 3 verifies bundles first and reads the legacy `.sig` signature only when no bundle exists for the digest: a bundle attached later by another signer hides it.');
   }
-  if (input.format === 'both') notes.push('Both formats were written: cosign 2 before 2.6.3 checks the `.sig` signature; cosign 3 (and 2.6.3+) checks the bundle.');
+  if (input.format === 'both' && input.predicateType === undefined) notes.push('Both formats were written: cosign 2 before 2.6.3 checks the `.sig` signature; cosign 3 (and 2.6.3+) checks the bundle.');
   if (input.custom?.trustedRootPath) {
     notes.push(
       '`--trusted-root` needs cosign 2.5.1 or later (2.6.0 for bundles). Older cosign 2 releases take the keys from SIGSTORE_ROOT_FILE, SIGSTORE_REKOR_PUBLIC_KEY and SIGSTORE_CT_LOG_PUBLIC_KEY_FILE (PEM files) instead.',

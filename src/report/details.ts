@@ -31,6 +31,7 @@ export function commandsMarkdown(commands: VerifyCommands): string[] {
     '',
     ...details('cosign 3.x', [fenced('sh', commands.cosign3.join('\n'))], true),
     ...details('cosign 2.x', [fenced('sh', commands.cosign2.join('\n'))]),
+    ...(commands.gh?.length ? details('gh (bundle referrers only)', [fenced('sh', commands.gh.join('\n'))]) : []),
     ...commands.notes.map((n) => `- ${n}`),
     '',
   ];
@@ -39,7 +40,8 @@ export function commandsMarkdown(commands: VerifyCommands): string[] {
 function snippetBlock(audit: PolicySnippet, enforce: PolicySnippet, auditWord: string): string[] {
   // Keys are the same in both stages: one block, to apply before the policy that names it.
   if (audit.kind === 'TrustRoot') return details(`${audit.kind} (${audit.apiVersion}): apply first`, [fenced('yaml', audit.yaml)]);
-  return details(`${audit.kind} (${audit.apiVersion}): ${auditWord} first, then enforce`, [
+  const forAttestations = audit.name.endsWith('-attested') ? ' for the attestations' : '';
+  return details(`${audit.kind} (${audit.apiVersion})${forAttestations}: ${auditWord} first, then enforce`, [
     `Roll out with ${auditWord} (reports, blocks nothing):`,
     '',
     fenced('yaml', audit.yaml),
@@ -52,7 +54,8 @@ function snippetBlock(audit: PolicySnippet, enforce: PolicySnippet, auditWord: s
 
 export function policiesMarkdown(report: PolicyReport): string[] {
   const lines = ['### Cluster policies for this identity', ''];
-  if (report.identity) lines.push(`Admit only images signed by \`${report.identity}\` (issuer \`${report.issuer}\`).`, '');
+  const attested = report.attestations?.length ? `, with attestations of type ${report.attestations.map((t) => `\`${t}\``).join(', ')} by that identity` : '';
+  if (report.identity) lines.push(`Admit only images signed by \`${report.identity}\` (issuer \`${report.issuer}\`)${attested}.`, '');
   for (const set of report.sets) {
     if (report.sets.length > 1) lines.push(`**${set.repository}**`, '');
     const audit = snippetsOf(set.audit);

@@ -8,6 +8,7 @@ import type { AttestationRecord } from '../attest/types.js';
 import type { SignatureRecord } from '../sign/types.js';
 import { attestationsJson } from './attestations.js';
 import { signaturesJson } from './outputs-json.js';
+import type { SignatureVerdict } from '../verify/check.js';
 import type { ImageVerdict } from '../verify/verdict.js';
 import type { VerifyCommands } from './commands.js';
 import { policiesYaml, type PolicyReport } from './policy-output.js';
@@ -50,23 +51,32 @@ export function setSignOutputs(o: SignOutputs): void {
   core.setOutput('verified', String(o.verified));
 }
 
-/** `verify-results`: one object per image, with every signature judged (for scripts that act on failures). */
-export function verifyResultsJson(results: ImageVerdict[]): unknown[] {
-  return results.map((r) => ({
-    image: r.image,
-    digest: r.subject.digest,
-    verified: r.ok,
-    reason: r.reason,
-    ...(r.cosign3 ? { cosign3: r.cosign3 } : {}),
-    signatures: r.verdicts.map((v) => ({
+/**
+ * `verify-results`: one object per image, with every signature judged (for
+ * scripts that act on failures). Verifying attestations (`predicateType` set),
+ * the list is `attestations`, each naming the predicateType its statement has.
+ */
+export function verifyResultsJson(results: ImageVerdict[], predicateType?: string): unknown[] {
+  return results.map((r) => {
+    const judged = r.verdicts.map((v: SignatureVerdict & { predicateType?: string }) => ({
       format: v.format,
       reference: v.reference,
+      ...(predicateType !== undefined ? { predicateType: v.predicateType ?? null } : {}),
       verified: v.ok,
       ...(v.identity !== undefined ? { identity: v.identity, issuer: v.issuer } : {}),
       ...(v.logIndex !== undefined ? { logIndex: v.logIndex, integratedTime: v.integratedTime } : {}),
       ...(v.ok ? {} : { failure: v.failure, reason: v.reason }),
-    })),
-  }));
+    }));
+    return {
+      image: r.image,
+      digest: r.subject.digest,
+      ...(predicateType !== undefined ? { predicateType } : {}),
+      verified: r.ok,
+      reason: r.reason,
+      ...(r.cosign3 ? { cosign3: r.cosign3 } : {}),
+      ...(predicateType !== undefined ? { attestations: judged } : { signatures: judged }),
+    };
+  });
 }
 
 export interface VerifyOutputs {
@@ -76,10 +86,12 @@ export interface VerifyOutputs {
   issuer: string;
   verifyCommands: VerifyCommands;
   policies: PolicyReport;
+  /** Verify mode with `predicate-type`: the full URI the attestations were checked for. */
+  predicateType?: string;
 }
 
 export function setVerifyOutputs(o: VerifyOutputs): void {
   setGuidanceOutputs(o.identity, o.issuer, o.verifyCommands, o.policies);
-  core.setOutput('verify-results', JSON.stringify(verifyResultsJson(o.results)));
+  core.setOutput('verify-results', JSON.stringify(verifyResultsJson(o.results, o.predicateType)));
   core.setOutput('verified', String(o.results.length > 0 && o.results.every((r) => r.ok)));
 }

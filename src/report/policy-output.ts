@@ -21,6 +21,8 @@ export interface PolicyReport {
   identity?: string;
   issuer: string;
   sets: PolicySet[];
+  /** Predicate types the policies also require attestations of. */
+  attestations?: string[];
   /** Why there are no snippets (or fewer than repositories), for the summary. */
   unavailable?: string;
 }
@@ -54,8 +56,20 @@ function customInput(config: Config): { fulcioUrl: string; rekorUrl: string; tru
   return { fulcioUrl: s.fulcioUrl, rekorUrl: s.rekorUrl, trustedRootJson };
 }
 
-/** Snippets for `identity` (exact) on every repository of `images`. */
-export function policiesFor(config: Config, images: string[], identity: string | undefined, issuer: string, format: SignatureFormat): PolicyReport {
+/**
+ * Snippets for `identity` (exact) on every repository of `images`.
+ * `attestations`: predicate types (URIs) the policies require too, by the same
+ * identity: what the run attested, or what verify mode verified. Never more:
+ * a policy requiring an attestation nobody writes would block every pod.
+ */
+export function policiesFor(
+  config: Config,
+  images: string[],
+  identity: string | undefined,
+  issuer: string,
+  format: SignatureFormat,
+  attestations: string[] = [],
+): PolicyReport {
   if (!identity) {
     return { issuer, sets: [], unavailable: 'no single exact identity to write policies for: set `certificate-identity` (a regexp matched none or several identities)' };
   }
@@ -64,22 +78,29 @@ export function policiesFor(config: Config, images: string[], identity: string |
   const problems: string[] = [];
   for (const repository of [...new Set(images.map(repositoryOf))]) {
     const imagePattern = imagePatternFor(repository);
-    const input = (stage: RolloutStage) => ({ identity, issuer, imagePattern, format, stage, custom });
+    const input = (stage: RolloutStage) => ({ identity, issuer, imagePattern, format, stage, custom, attestations: [...new Set(attestations)] });
     try {
       sets.push({ repository, imagePattern, audit: policySnippets(input('audit')), enforce: policySnippets(input('enforce')) });
     } catch (err) {
       problems.push(`${repository}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  return { identity, issuer, sets, unavailable: problems.length ? `no policies for ${problems.join('; ')}` : undefined };
+  return {
+    identity,
+    issuer,
+    sets,
+    ...(attestations.length ? { attestations: [...new Set(attestations)] } : {}),
+    unavailable: problems.length ? `no policies for ${problems.join('; ')}` : undefined,
+  };
 }
 
-/** In the order to apply them: a TrustRoot before the ClusterImagePolicy that names it. */
+/** In the order to apply them: a TrustRoot before the ClusterImagePolicies that name it. */
 export const snippetsOf = (s: PolicySnippets): PolicySnippet[] => [
   s.kyvernoClusterPolicy,
   s.kyvernoImageValidatingPolicy,
   ...(s.policyControllerTrustRoot ? [s.policyControllerTrustRoot] : []),
   s.policyControllerClusterImagePolicy,
+  ...(s.policyControllerAttestationPolicy ? [s.policyControllerAttestationPolicy] : []),
 ];
 
 /** Every snippet of one stage as a multi-document YAML stream; each document's comments name the verifier it is for. */

@@ -4,7 +4,8 @@
  */
 import type { Config, IdentityPolicy, SignatureFormat } from '../config-types.js';
 import type { SignatureRecord } from '../sign/types.js';
-import { cosignVerifyCommands, cosignVerifyCommandsForRegexp, type CustomInstanceFlags, type VerifyCommands } from './commands.js';
+import { anchoredRegexp, cosignVerifyCommands, cosignVerifyCommandsForRegexp, type CustomInstanceFlags, type VerifyCommands } from './commands.js';
+import { ghAttestationCommands } from './gh-commands.js';
 
 function customFlags(config: Config): CustomInstanceFlags | undefined {
   const s = config.sigstore;
@@ -19,8 +20,20 @@ export function verifyCommandsFor(config: Config, records: SignatureRecord[], id
 
 /** Verify mode: the policy asked for, pointed at the format that was found. */
 export function verifyModeCommands(config: Config, images: string[], policy: IdentityPolicy, format: SignatureFormat): VerifyCommands {
-  const common = { images: [...new Set(images)], issuer: policy.issuer, format, custom: customFlags(config) };
-  return policy.exact !== undefined
-    ? cosignVerifyCommands({ ...common, identity: policy.exact })
-    : cosignVerifyCommandsForRegexp({ ...common, identityRegexp: policy.regexp ?? '' });
+  const predicateType = config.verifyAttestation?.uri;
+  const common = { images: [...new Set(images)], issuer: policy.issuer, format, custom: customFlags(config), ...(predicateType ? { predicateType } : {}) };
+  const commands =
+    policy.exact !== undefined
+      ? cosignVerifyCommands({ ...common, identity: policy.exact })
+      : cosignVerifyCommandsForRegexp({ ...common, identityRegexp: policy.regexp ?? '' });
+  // gh reads only bundle referrers: its commands only where attestations were found there.
+  if (predicateType && format !== 'legacy') {
+    const identity = policy.exact !== undefined ? { identity: policy.exact } : { identityRegexp: anchoredRegexp(policy.regexp ?? '') };
+    const gh = ghAttestationCommands({ images: common.images, issuer: policy.issuer, predicateType, trustedRootPath: common.custom?.trustedRootPath, ...identity });
+    if (gh.length) commands.gh = gh;
+    if (gh.length && common.custom?.trustedRootPath) {
+      commands.notes.push('gh reads `--custom-trusted-root` as JSON Lines, one trusted root per line: a pretty-printed trusted_root.json needs `jq -c . trusted_root.json` first.');
+    }
+  }
+  return commands;
 }

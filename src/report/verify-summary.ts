@@ -4,6 +4,8 @@
  * judged, the commands to check it with cosign, and policies for the identity.
  */
 import type { Config, IdentityPolicy } from '../config-types.js';
+import type { PredicateTypeChoice } from '../verify/attestation-types.js';
+import type { SignatureVerdict } from '../verify/check.js';
 import { describePolicy } from '../verify/policy.js';
 import { formatFound, verifiedIdentity, type ImageVerdict } from '../verify/verdict.js';
 import type { VerifyCommands } from './commands.js';
@@ -22,6 +24,8 @@ export interface VerifyReport {
   audit: boolean;
   commands: VerifyCommands;
   policies: PolicyReport;
+  /** Verify mode with `predicate-type`: the type asked for (the summary then speaks of attestations). */
+  predicateType?: PredicateTypeChoice;
 }
 
 /** `cosign3` is set only where cosign 3 concludes otherwise: it rejects what passed, or accepts what failed. */
@@ -31,19 +35,20 @@ function resultCell(r: ImageVerdict, audit: boolean): string {
   return r.cosign3 ? `${failedCell} (⚠️ cosign 3 would accept it)` : failedCell;
 }
 
-function signaturesTable(results: ImageVerdict[]): string[] {
+function signaturesTable(results: ImageVerdict[], attestations: boolean): string[] {
+  const typeCell = (v: SignatureVerdict & { predicateType?: string }): string => (attestations ? ` ${cell(v.predicateType ? `\`${v.predicateType}\`` : '')} |` : '');
   const rows = results.flatMap((r) =>
     r.verdicts.map(
       (v) =>
-        `| \`${cell(r.image.split('@')[0])}\` | ${v.format} | \`${cell(v.reference)}\` | ${cell(v.identity ? `\`${v.identity}\`` : '')} | ${v.logIndex ?? ''} | ${v.ok ? '✅' : `❌ ${cell(v.reason ?? '')}`} |`,
+        `| \`${cell(r.image.split('@')[0])}\` | ${v.format} |${typeCell(v)} \`${cell(v.reference)}\` | ${cell(v.identity ? `\`${v.identity}\`` : '')} | ${v.logIndex ?? ''} | ${v.ok ? '✅' : `❌ ${cell(v.reason ?? '')}`} |`,
     ),
   );
   if (!rows.length) return [];
   return [
-    `<details><summary>${htmlText(`Every signature checked (${rows.length})`)}</summary>`,
+    `<details><summary>${htmlText(`Every ${attestations ? 'attestation' : 'signature'} checked (${rows.length})`)}</summary>`,
     '',
-    '| image | format | stored at | signed by | log entry | result |',
-    '|---|---|---|---|---|---|',
+    `| image | format |${attestations ? ' predicate type |' : ''} stored at | signed by | log entry | result |`,
+    `|---|---|${attestations ? '---|' : ''}---|---|---|---|`,
     ...rows,
     '',
     '</details>',
@@ -58,9 +63,11 @@ export function verifyModeMarkdown(report: VerifyReport): string {
     const extra = [r.cosign3, ...r.notes].filter(Boolean).map((n) => `<br>⚠️ ${cell(n!)}`).join('');
     return `| \`${cell(r.image.split('@')[0])}\` | \`${short(r.subject.digest)}\` | ${resultCell(r, audit)} | ${cell(r.reason)}${extra} |`;
   });
+  const type = report.predicateType;
   return [
-    `## Signature verification${audit ? ' (audit: nothing fails)' : ''}: ${passed} of ${results.length} image${results.length === 1 ? '' : 's'} verified`,
+    `## ${type ? 'Attestation' : 'Signature'} verification${audit ? ' (audit: nothing fails)' : ''}: ${passed} of ${results.length} image${results.length === 1 ? '' : 's'} verified`,
     '',
+    ...(type ? [`**Predicate type:** \`${type.uri}\`${type.shortName ? ` (from the short name \`${type.shortName}\`)` : ''}  `] : []),
     `**Identity:** \`${describePolicy(policy)}\`  `,
     `**Issuer:** \`${policy.issuer}\``,
     '',
@@ -68,7 +75,7 @@ export function verifyModeMarkdown(report: VerifyReport): string {
     '|---|---|---|---|',
     ...rows,
     '',
-    ...signaturesTable(results),
+    ...signaturesTable(results, Boolean(type)),
     ...commandsMarkdown(report.commands),
     ...policiesMarkdown(report.policies),
   ].join('\n');
@@ -89,7 +96,9 @@ export async function reportVerifyMode(results: ImageVerdict[], config: Config):
   const format = formatFound(results);
   const identity = policy.exact ?? verifiedIdentity(results);
   const commands = commandsOrNote(() => verifyModeCommands(config, images, policy, format));
-  const policies = policiesFor(config, images, identity, policy.issuer, format);
-  setVerifyOutputs({ results, identity: identity ?? '', issuer: policy.issuer, verifyCommands: commands, policies });
-  if (config.summary) await writeSummary(verifyModeMarkdown({ results, policy, audit: config.audit, commands, policies }));
+  // Attestations verified here: the policies require them (and the signature beside them, as the action writes both).
+  const policies = policiesFor(config, images, identity, policy.issuer, format, config.verifyAttestation ? [config.verifyAttestation.uri] : []);
+  const predicateType = config.verifyAttestation;
+  setVerifyOutputs({ results, identity: identity ?? '', issuer: policy.issuer, verifyCommands: commands, policies, predicateType: predicateType?.uri });
+  if (config.summary) await writeSummary(verifyModeMarkdown({ results, policy, audit: config.audit, commands, policies, predicateType }));
 }

@@ -30,6 +30,7 @@ export type FailureKind =
   | 'log-proof'
   | 'signature'
   | 'digest-claim'
+  | 'predicate-type'
   | 'malformed'
   | 'unreadable';
 
@@ -158,7 +159,8 @@ export function verifyBundle(
   const described: Omit<SignatureVerdict, 'ok'> = {
     ...base,
     ...(cert ? { identity: cert.identity, issuer: cert.issuer } : {}),
-    ...(tlog ? { logIndex: Number(tlog.logIndex), integratedTime: Number(tlog.integratedTime) } : {}),
+    // protojson (cosign 3, sigstore-go) leaves out zero values: log index 0 is written as no index at all.
+    ...(tlog ? { logIndex: Number(tlog.logIndex ?? 0), integratedTime: Number(tlog.integratedTime ?? 0) } : {}),
   };
   let entity: SignedEntity | undefined;
   try {
@@ -173,6 +175,11 @@ export function verifyBundle(
     const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
     if (mismatch) return failed(described, 'log-proof', mismatch);
   }
+  return identityVerdict(described, cert, policy);
+}
+
+/** After the cryptography: the certificate's identity and issuer against the policy. */
+export function identityVerdict(described: Omit<SignatureVerdict, 'ok'>, cert: { identity: string; issuer: string }, policy: IdentityPolicy): SignatureVerdict {
   if (!identityMatcher(policy).test(cert.identity)) {
     return failed(described, 'identity', `signed by another identity: ${cert.identity || '(none)'} (expected ${describePolicy(policy)})`);
   }

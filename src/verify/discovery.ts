@@ -42,8 +42,12 @@ export function bundleVersion(mediaType: unknown): string | undefined {
 /** cosign 3 reads v0.3 (and v0.3.x); sigstore-go refuses v0.4 and later, cosign anything before v0.3. */
 const readableVersion = (v: string | undefined): boolean => v !== undefined && /^0\.3(?:\.\d+)?$/.test(v);
 
-/** What cosign 3 makes of one listed referrer. Registry errors reading the manifest are thrown. */
-export async function discoverBundle(reader: SignatureReader, repo: RepoRef, referrerDigest: string): Promise<Discovery> {
+/**
+ * What cosign 3 makes of one listed referrer. Registry errors reading the
+ * manifest are thrown. `maxBytes` bounds the bundle read (attestations carry
+ * whole SBOMs; a signature bundle is a few KiB).
+ */
+export async function discoverBundle(reader: SignatureReader, repo: RepoRef, referrerDigest: string, maxBytes = MAX_BUNDLE_BYTES): Promise<Discovery> {
   const fetched = await reader.getManifest(repo, referrerDigest);
   if (!fetched) return { found: false, why: 'the referrer is listed but its manifest is not in the repository' };
   const manifest = fetched.json as ReferrerManifest;
@@ -57,7 +61,7 @@ export async function discoverBundle(reader: SignatureReader, repo: RepoRef, ref
   }
   let json: SerializedBundle;
   try {
-    json = JSON.parse((await reader.getBlob(repo, layer.digest, MAX_BUNDLE_BYTES)).toString('utf8')) as SerializedBundle;
+    json = JSON.parse((await reader.getBlob(repo, layer.digest, maxBytes)).toString('utf8')) as SerializedBundle;
   } catch (err) {
     return { found: false, manifest, why: `the bundle cannot be read: ${(err as Error).message}` };
   }

@@ -31,8 +31,10 @@ export interface ImageVerdict {
  * someone else says more than one that is broken, and broken says more than
  * unreadable.
  */
-const RANK: FailureKind[] = ['identity', 'issuer', 'digest-claim', 'signature', 'log-proof', 'chain', 'malformed', 'unreadable', 'none-found'];
+const RANK: FailureKind[] = ['identity', 'issuer', 'digest-claim', 'predicate-type', 'signature', 'log-proof', 'chain', 'malformed', 'unreadable', 'none-found'];
 const rankOf = (v: SignatureVerdict): number => RANK.indexOf(v.failure ?? 'malformed');
+/** The verdicts, most telling failure first. */
+export const byRank = <T extends SignatureVerdict>(verdicts: T[]): T[] => [...verdicts].sort((a, b) => rankOf(a) - rankOf(b));
 
 export const NO_SIGNATURES = 'no signatures found (neither a `.sig` tag nor a bundle referrer for this digest)';
 
@@ -43,7 +45,7 @@ export function imageReason(verdicts: SignatureVerdict[]): string {
     const entry = passed.logIndex === undefined ? '' : `, log entry ${passed.logIndex}`;
     return `verified (${passed.format}${entry}): signed by ${passed.identity}`;
   }
-  const sorted = [...verdicts].sort((a, b) => rankOf(a) - rankOf(b));
+  const sorted = byRank(verdicts);
   const first = sorted[0]!;
   const others = sorted.length - 1;
   const prefix = sorted.length > 1 ? `${sorted.length} signatures, none verifies; ` : '';
