@@ -170,7 +170,7 @@ describeWithTools('real cosign and the action on the same digest', ['cosign-v2',
     it('a cosign 2 .att attestation and no signature: cosign 2 verify and verify mode both find no signature', async () => {
       const img = await image('cosign-only/v2-attest');
       const predicate = join(toolEnv().HOME, 'provenance.json');
-      writeFileSync(predicate, JSON.stringify({ buildDefinition: { buildType: 'https://example.com/build' } }));
+      writeFileSync(predicate, JSON.stringify({ buildDefinition: { buildType: 'https://example.com/build' }, runDetails: { builder: { id: 'https://example.com' } } }));
       const attest = await cosignAttest(tools['cosign-v2'], sandbox, img.ref, { predicatePath: predicate, type: 'slsaprovenance1', claims: COSIGN_WRITER, bundle: false });
       if (attest.code !== 0) throw new Error(`cosign attest failed:\n${describeRun(attest)}`);
       expectExit(await cosignVerify(tools['cosign-v2'], sandbox, img.ref, { identity: writer }), 'fail');
