@@ -141,3 +141,13 @@ export function expectExit(r: ToolRun, expected: 'pass' | 'fail'): void {
 
 /** Per test: each real tool call takes seconds, more on a loaded 2-core machine. */
 export const INTEROP_TIMEOUT = 300_000;
+
+/** An admission engine's verdict (exit 0 admits); a killed run is neither. Shows the tool's output when wrong. */
+export function expectVerdict(run: ToolRun, admitted: boolean, what: string): void {
+  const ok = admitted ? run.code === 0 : run.code !== 0 && run.code !== null && !/killed after/.test(run.stderr);
+  if (!ok) throw new Error(`${what}: expected ${admitted ? 'admitted' : 'refused'}\n${describeRun(run)}`);
+}
+
+/** A Pod running `image`, as `kyverno apply --resource` reads it. */
+export const podYaml = (image: string): string =>
+  ['apiVersion: v1', 'kind: Pod', 'metadata: { name: app, namespace: default }', 'spec:', '  containers:', '    - name: app', `      image: ${image}`].join('\n');

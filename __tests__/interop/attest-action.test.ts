@@ -15,7 +15,8 @@ import type { GitHubClaims } from '../../sandbox/oidc.js';
 import { runAction, runnerEnvFor, sigstoreInputsFor, type RunResult } from '../../sandbox/runner.js';
 import { pemFromTrustedRoot } from '../../src/report/trusted-root-pem.js';
 import { ISSUER, toolEnv } from '../helpers/cosign.js';
-import { describeRun, describeWithTools, expectExit, INTEROP_TIMEOUT, runTool, type ToolRun } from '../helpers/verifiers.js';
+import { kyvernoTuf } from '../helpers/kyverno.js';
+import { describeWithTools, expectExit, INTEROP_TIMEOUT, runTool, type ToolRun, expectVerdict, podYaml } from '../helpers/verifiers.js';
 
 const SPDX = 'https://spdx.dev/Document';
 const SBOM = { spdxVersion: 'SPDX-2.3', dataLicense: 'CC0-1.0', SPDXID: 'SPDXRef-DOCUMENT', name: 'app', packages: [{ name: 'busybox', SPDXID: 'SPDXRef-busybox', versionInfo: '1.36.1' }] };
@@ -125,10 +126,6 @@ describeWithTools('attestations written by the action, judged by real tools', ['
         const js = d.toJS() as { kind: string; metadata: { name: string } };
         return { kind: js.kind, name: js.metadata.name, yaml: d.toString() };
       });
-    const expectVerdict = (run: ToolRun, admitted: boolean, what: string): void => {
-      const ok = admitted ? run.code === 0 : run.code !== 0 && run.code !== null && !/killed after/.test(run.stderr);
-      if (!ok) throw new Error(`${what}: expected ${admitted ? 'admitted' : 'refused'}\n${describeRun(run)}`);
-    };
 
     it('policy-tester: the -attested ClusterImagePolicy admits the attested image only', async () => {
       const docs = enforce();
@@ -142,16 +139,21 @@ describeWithTools('attestations written by the action, judged by real tools', ['
       expectVerdict(await judge(refs.stranger), false, "another identity's signature and provenance");
     }, INTEROP_TIMEOUT);
 
-    it('Kyverno CLI: the ClusterPolicy admits the signed and attested image only', async () => {
-      const policy = file('cpol.yaml', enforce().find((d) => d.kind === 'ClusterPolicy')!.yaml);
-      expect(readFileSync(policy, 'utf8')).toContain('https://slsa.dev/provenance/v1');
-      const apply = (image: string, name: string) => {
-        const pod = file(`pod-${name}.yaml`, ['apiVersion: v1', 'kind: Pod', 'metadata: { name: app, namespace: default }', 'spec:', '  containers:', '    - name: app', `      image: ${image}`].join('\n'));
-        return runTool(tools.kyverno.path, ['apply', policy, '--resource', pod, '--registry', '--detailed-results'], { env: toolEnv(), timeoutMs: 180_000 });
+    it.each(['ImageValidatingPolicy', 'ClusterPolicy'] as const)('Kyverno CLI: the %s admits the signed and attested image only', async (kind) => {
+      const printed = enforce().find((d) => d.kind === kind)!.yaml;
+      expect(printed).toContain('https://slsa.dev/provenance/v1');
+      const tuf = kyvernoTuf(sandbox);
+      // Both kinds in one TUF cache: the ImageValidatingPolicy's `cosign.tuf` initialises it.
+      const ivp = file(`ivp-${kind}.yaml`, tuf.withTuf(enforce().find((d) => d.kind === 'ImageValidatingPolicy')!.yaml));
+      const policy = kind === 'ClusterPolicy' ? file('cpol.yaml', printed) : ivp;
+      const apply = (path: string, image: string, name: string) => {
+        const pod = file(`pod-${kind}-${name}.yaml`, podYaml(image));
+        return runTool(tools.kyverno.path, ['apply', path, '--resource', pod, '--registry', '--detailed-results'], { env: { ...toolEnv(), ...tuf.env }, timeoutMs: 180_000 });
       };
-      expectVerdict(await apply(attested.legacy.ref, 'attested'), true, 'the attested image');
+      if (kind === 'ClusterPolicy') expectVerdict(await apply(ivp, attested.legacy.ref, 'tuf-init'), true, 'initialising the TUF cache');
+      expectVerdict(await apply(policy, attested.legacy.ref, 'attested'), true, 'the attested image');
       for (const [ref, what] of [[refs.signedOnly, 'signed, without provenance'], [refs.stranger, "another identity's"]] as const) {
-        const refused = await apply(ref, what.replace(/\W+/g, '-'));
+        const refused = await apply(policy, ref, what.replace(/\W+/g, '-'));
         expectVerdict(refused, false, what);
         expect(refused.stdout).toMatch(/fail: [1-9], warn: \d+, error: 0/);
       }

@@ -4,7 +4,7 @@
  * Kyverno CLI applying the ClusterPolicy and the ImageValidatingPolicy to a Pod. Each must
  * admit an image signed by the run, and refuse an unsigned image and another identity's.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -12,7 +12,8 @@ import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { pushImage, type RegistryAccess } from '../../sandbox/oci.js';
 import { runAction, runnerEnvFor, sigstoreInputsFor, type RunResult } from '../../sandbox/runner.js';
 import { toolEnv } from '../helpers/cosign.js';
-import { describeWithTools, describeRun, runTool, type Tool, type ToolRun, INTEROP_TIMEOUT } from '../helpers/verifiers.js';
+import { kyvernoTuf, type KyvernoTuf } from '../helpers/kyverno.js';
+import { describeWithTools, runTool, type Tool, type ToolRun, INTEROP_TIMEOUT, expectVerdict, podYaml } from '../helpers/verifiers.js';
 
 type Format = 'legacy' | 'bundle' | 'both';
 interface Signed {
@@ -32,16 +33,6 @@ function documents(run: RunResult, stage: 'enforce' | 'audit'): Map<string, stri
   return out;
 }
 
-const podYaml = (image: string): string =>
-  [
-    'apiVersion: v1',
-    'kind: Pod',
-    'metadata: { name: app, namespace: default }',
-    'spec:',
-    '  containers:',
-    '    - name: app',
-    `      image: ${image}`,
-  ].join('\n');
 
 describe('cluster policies judged by the real engines', () => {
   let sandbox: Sandbox;
@@ -72,10 +63,6 @@ describe('cluster policies judged by the real engines', () => {
     const path = join(dir, name);
     writeFileSync(path, text);
     return path;
-  };
-  const expectVerdict = (run: ToolRun, admitted: boolean, what: string): void => {
-    const ok = admitted ? run.code === 0 : run.code !== 0 && run.code !== null && !/killed after/.test(run.stderr);
-    if (!ok) throw new Error(`${what}: expected ${admitted ? 'admitted' : 'refused'}\n${describeRun(run)}`);
   };
 
   describeWithTools('policy-controller policy-tester with the ClusterImagePolicy and its TrustRoot', ['policy-tester'], (tools) => {
@@ -111,28 +98,18 @@ describe('cluster policies judged by the real engines', () => {
 
   describeWithTools('Kyverno CLI with the ClusterPolicy and the ImageValidatingPolicy', ['kyverno'], (tools) => {
     const kyverno = (): Tool => tools.kyverno;
-    /**
-     * Kyverno sets up a TUF client for every keyless check, even with the keys inline. A cluster
-     * for a custom instance points it at that instance's TUF repository (the controller's
-     * --tufMirror/--tufRoot; `cosign.tuf` in an ImageValidatingPolicy): here, the sandbox's.
-     */
-    let tufRoot: string;
-    const withSandboxTuf = (ivp: string): string => {
-      const t = sandbox.sigstore!.tuf;
-      const root = Buffer.from(readFileSync(t.rootPath)).toString('base64');
-      return ivp.replace(/^( {6}cosign:\n)/m, `$1        tuf:\n          mirror: ${t.url}\n          root:\n            data: ${root}\n`);
-    };
+    let tuf: KyvernoTuf;
     /** `kyverno apply` of one policy to one Pod; it exits non-zero when an enforce rule fails. */
     async function apply(policyYaml: string, image: string, name: string): Promise<ToolRun> {
       const policy = file(`${name}-policy.yaml`, policyYaml);
       const pod = file(`${name}-pod.yaml`, podYaml(image));
-      return runTool(kyverno().path, ['apply', policy, '--resource', pod, '--registry', '--detailed-results'], { env: { ...toolEnv(), TUF_ROOT: tufRoot }, timeoutMs: 180_000 });
+      return runTool(kyverno().path, ['apply', policy, '--resource', pod, '--registry', '--detailed-results'], { env: { ...toolEnv(), ...tuf.env }, timeoutMs: 180_000 });
     }
     beforeAll(async () => {
       // The controller's --tufMirror/--tufRoot, done the CLI's way: an ImageValidatingPolicy with
       // `cosign.tuf` initialises the process-wide TUF cache in $TUF_ROOT that ClusterPolicy reads.
-      tufRoot = mkdtempSync(join(tmpdir(), 'kyverno-tuf-'));
-      const ivp = withSandboxTuf(documents(signed.legacy.run, 'enforce').get('ImageValidatingPolicy')!);
+      tuf = kyvernoTuf(sandbox);
+      const ivp = tuf.withTuf(documents(signed.legacy.run, 'enforce').get('ImageValidatingPolicy')!);
       const init = await apply(ivp, signed.legacy.signedRef, 'tuf-init');
       expectVerdict(init, true, 'initialising the TUF cache');
     }, 180_000);
@@ -148,7 +125,7 @@ describe('cluster policies judged by the real engines', () => {
       const docs = documents(signed[format].run, 'enforce');
       const printed = docs.get(kind);
       expect(printed).toBeDefined();
-      const policy = kind === 'ImageValidatingPolicy' ? withSandboxTuf(printed!) : printed!;
+      const policy = kind === 'ImageValidatingPolicy' ? tuf.withTuf(printed!) : printed!;
       const { signedRef, unsignedRef, strangerRef } = signed[format];
       const good = await apply(policy, signedRef, `${kind}-${format}-good`);
       expectVerdict(good, true, `${kind} ${format}: the signed image`);
