@@ -23,8 +23,15 @@ export interface Tool {
 
 const SCRIPT = join(REPO_ROOT, 'scripts/ensure-verifiers.sh');
 
+export interface PinnedTool {
+  name: ToolName;
+  version: string;
+  module: string;
+  binary: string;
+}
+
 /** The pinned rows of the script: `"<tool> <version> <module> <package> <binary> <required>"`. */
-export function pinnedTools(script = readFileSync(SCRIPT, 'utf8')): Omit<Tool, 'path'>[] & { binary?: string }[] {
+export function pinnedTools(script = readFileSync(SCRIPT, 'utf8')): PinnedTool[] {
   const rows = [...script.matchAll(/^\s*"(\S+)\s+(v\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(required|optional)"\s*$/gm)];
   return rows.map((m) => ({ name: m[1] as ToolName, version: m[2], module: m[3], binary: m[5] }));
 }
@@ -33,9 +40,10 @@ const cacheDir = (): string => join(process.env.XDG_CACHE_HOME || join(homedir()
 
 /** Where the tool's binary is (or would be), for the pinned version. */
 export function toolPath(name: ToolName): { tool: Omit<Tool, 'path'>; path: string } {
-  const row = pinnedTools().find((t) => t.name === name) as (Omit<Tool, 'path'> & { binary: string }) | undefined;
+  const row = pinnedTools().find((t) => t.name === name);
   if (!row) throw new Error(`scripts/ensure-verifiers.sh pins no tool named ${name}`);
-  return { tool: row, path: join(cacheDir(), `${name}-${row.version}`, row.binary) };
+  const { binary, ...tool } = row;
+  return { tool, path: join(cacheDir(), `${name}-${row.version}`, binary) };
 }
 
 const ensured = new Map<ToolName, Tool | string>();
