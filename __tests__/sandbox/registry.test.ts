@@ -102,6 +102,13 @@ describe('token registry', () => {
   };
   const claimsOf = (jwt: string): Record<string, unknown> => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 
+  it('names its token realm by host name: go-containerregistry 0.21 (cosign 3.1) refuses a loopback IP realm', async () => {
+    const { realm } = await challenge(reg('token'));
+    const url = new URL(realm);
+    expect(url.hostname).toBe('localhost');
+    expect(url.host).not.toBe(new URL(reg('token').url).host);
+  });
+
   it('refuses anonymous and wrong-password token requests with 401', async () => {
     const r = reg('token');
     expect((await tokenFor(r, 'repository:demo/app:pull')).status).toBe(401);
