@@ -120,6 +120,22 @@ describe('if-signed: skip', () => {
   });
 });
 
+describe('if-signed: skip, concurrently', () => {
+  it('three runs at once on an unsigned digest may each write one, and every one they report is kept', async () => {
+    const img = await pushImage(open, 'acme/skip-race');
+    const image = `${open.host}/acme/skip-race@${img.digest}`;
+    const runs = await Promise.all([0, 1, 2].map(() => sign(image, { 'if-signed': 'skip' })));
+    const written = runs.map((r) => r.records[0]).filter((r) => !r.skipped);
+    // None saw a signature when it looked, or a later one found an earlier one's: at least one wrote.
+    expect(written.length).toBeGreaterThanOrEqual(1);
+    const layers = (await sigLayers('acme/skip-race', img.digest)) as { annotations: Record<string, string> }[];
+    expect(layers).toHaveLength(written.length);
+    // Every entry a run reports (written or found) is one the .sig holds: none was lost to a race.
+    const kept = new Set(layers.map((l) => (JSON.parse(l.annotations['dev.sigstore.cosign/bundle']) as { Payload: { logIndex: number } }).Payload.logIndex));
+    for (const run of runs) expect(kept.has(run.records[0].rekor.logIndex)).toBe(true);
+  });
+});
+
 describe('if-signed: append (default)', () => {
   it('adds a signature each run, as cosign does', async () => {
     const img = await pushImage(open, 'acme/append');
