@@ -40337,7 +40337,7 @@ function tooMany(repo, tag, spec, present, opts) {
     return new errors/* ActionError */.lZ(`${types_imageName(repo, tag)} already holds ${present} ${spec.noun}s; one more would pass ${opts.maxElements}, the most cosign reads ` +
         `(past it, verifiers reject every ${spec.noun} in the tag), so nothing was added`, {
         image: opts.image,
-        fix: `remove ${spec.noun}s that are no longer needed from ${tag} (cosign clean --type signature removes them all), then run the job again`,
+        fix: `remove ${spec.noun}s that are no longer needed from ${tag} (cosign clean --type ${spec.noun === 'attestation' ? 'attestation' : 'signature'} removes them all), then run the job again`,
     });
 }
 /**
@@ -40350,7 +40350,8 @@ async function appendLayers(client, repo, tag, newLayers, buildConfig, opts = {}
         key: 'layers',
         mediaTypes: [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest],
         identity: layerIdentity,
-        noun: 'signature',
+        // `.sig` layers are signatures, `.att` layers attestations: errors name what the tag holds.
+        noun: opts.noun ?? 'signature',
         buildSends: true,
         build: async (elements) => {
             const configBytes = buildConfig(elements.map((e) => e.value));
@@ -40971,6 +40972,7 @@ async function attestSubject(subject, spec, layouts, ctx) {
         await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: envelope }], (layers) => (0,legacy/* signatureConfig */.fK)(layers), {
             image,
             blobsPresent: true,
+            noun: 'attestation',
         });
         records.push({ ...base, format: 'legacy', reference: `${subject.dockerReference}:${tag}`, storedDigest: layer.digest });
     }

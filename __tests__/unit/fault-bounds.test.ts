@@ -69,5 +69,9 @@ describe('a .sig with more layers than cosign reads', () => {
     );
     // Only our own payload blob went up (signLegacy pushed it already); no manifest was written.
     expect(writes).toEqual(['blob 3']);
+    // A full .att tag is named for what it holds, with the matching clean-up command.
+    await expect(appendLayers(client, repo, 'sha256-aaa.att', [layer], () => Buffer.from('{}'), { noun: 'attestation', blobsPresent: true })).rejects.toThrow(
+      /already holds 1000 attestations; .*cosign clean --type attestation/,
+    );
   });
 });

@@ -152,6 +152,7 @@ export async function attestSubject(subject: Subject, spec: AttestationSpec, lay
     await appendLayers(ctx.registry, subject.repo, tag, [{ descriptor: layer, blob: envelope }], (layers) => signatureConfig(layers), {
       image,
       blobsPresent: true,
+      noun: 'attestation',
     });
     records.push({ ...base, format: 'legacy', reference: `${subject.dockerReference}:${tag}`, storedDigest: layer.digest });
   }

@@ -233,7 +233,7 @@ function tooMany(repo: Repo, tag: string, spec: ListSpec, present: number, opts:
       `(past it, verifiers reject every ${spec.noun} in the tag), so nothing was added`,
     {
       image: opts.image,
-      fix: `remove ${spec.noun}s that are no longer needed from ${tag} (cosign clean --type signature removes them all), then run the job again`,
+      fix: `remove ${spec.noun}s that are no longer needed from ${tag} (cosign clean --type ${spec.noun === 'attestation' ? 'attestation' : 'signature'} removes them all), then run the job again`,
     },
   );
 }
@@ -248,14 +248,15 @@ export async function appendLayers(
   tag: string,
   newLayers: NewLayer[],
   buildConfig: (layers: Descriptor[]) => Buffer,
-  opts: AppendOptions & { configMediaType?: string; blobsPresent?: boolean } = {},
+  opts: AppendOptions & { configMediaType?: string; blobsPresent?: boolean; noun?: 'signature' | 'attestation' } = {},
 ): Promise<AppendResult> {
   opts = { maxElements: COSIGN_MAX_SIGNATURE_LAYERS, ...opts };
   const spec: ListSpec = {
     key: 'layers',
     mediaTypes: [MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest],
     identity: layerIdentity,
-    noun: 'signature',
+    // `.sig` layers are signatures, `.att` layers attestations: errors name what the tag holds.
+    noun: opts.noun ?? 'signature',
     buildSends: true,
     build: async (elements) => {
       const configBytes = buildConfig(elements.map((e) => e.value as unknown as Descriptor));
