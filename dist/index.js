@@ -38448,6 +38448,8 @@ function sigstoreInstance(read, mode, willVerify) {
     const named = mode === 'verify' && trustedRoot ? urlsFromTrustedRoot(trustedRoot.json) : {};
     const url = (name, fromRoot) => endpoint(read, name) ?? fromRoot ?? missingEndpoint(name, mode, trustedRoot?.path);
     const instance = { kind, fulcioUrl: url('fulcio-url', named.fulcioUrl), rekorUrl: url('rekor-url', named.rekorUrl) };
+    if (!endpoint(read, 'rekor-url') && named.rekorUrl)
+        instance.rekorUrlFromTrustedRoot = true;
     const tsaUrl = endpoint(read, 'tsa-url');
     // Normalised once, here: the client and everything printed use the same endpoint.
     if (tsaUrl)
@@ -38865,7 +38867,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
 /* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1804);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5690);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7960);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -38899,7 +38901,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5690:
+/***/ 7960:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -41268,6 +41270,7 @@ function verifyBundle(bundleJson, artifact, trust, policy, base) {
         ...(cert ? { identity: cert.identity, issuer: cert.issuer } : {}),
         // protojson (cosign 3, sigstore-go) leaves out zero values: log index 0 is written as no index at all.
         ...(tlog ? { logIndex: Number(tlog.logIndex ?? 0), integratedTime: Number(tlog.integratedTime ?? 0) } : {}),
+        ...(tlog?.logId?.keyId ? { logId: Buffer.from(tlog.logId.keyId, 'base64').toString('hex') } : {}),
     };
     let entity;
     try {
@@ -45414,7 +45417,58 @@ function verifiedIdentity(results) {
     return identities.size === 1 ? [...identities][0] : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/report/signing-log.ts
+/**
+ * Verify mode without `rekor-url` names the instance's Rekor from its trusted root, which may
+ * list several logs: a Rekor v1 log and Rekor v2 shards, all valid now. Policies that take one
+ * Rekor key (Kyverno `type: Cosign`) need the log that recorded the signatures: a `.sig`
+ * signature is always in a Rekor v1 log (v2 gives no signed entry timestamp). So once the
+ * signatures are judged, the log that recorded the passing ones (the `.sig` ones first) is the
+ * one named. Seen with the real Kyverno CLI: the trusted root's newest log was the v2 one, and the
+ * ClusterPolicy printed with its key refused every legacy signature.
+ */
+
+/** The base URL of the log (hex key id `logId`) in the trusted root, if it lists it. */
+function logUrlById(trustedRootJson, logId) {
+    let root;
+    try {
+        root = JSON.parse(trustedRootJson);
+    }
+    catch {
+        return undefined;
+    }
+    const log = (root.tlogs ?? []).find((l) => l.logId?.keyId && Buffer.from(l.logId.keyId, 'base64').toString('hex') === logId.toLowerCase());
+    return log?.baseUrl?.replace(/\/+$/, '');
+}
+/** The log id most of the passing signatures name, `.sig` ones first. */
+function logOfPassing(results) {
+    const passing = results.flatMap((r) => r.verdicts).filter((v) => v.ok && v.logId);
+    const legacy = passing.filter((v) => v.format === 'legacy');
+    const counts = new Map();
+    for (const v of legacy.length ? legacy : passing)
+        counts.set(v.logId, (counts.get(v.logId) ?? 0) + 1);
+    return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+/** `config` with the Rekor the signatures were recorded in, when `rekor-url` was left to the trusted root. */
+function withLogOfSignatures(config, results) {
+    const s = config.sigstore;
+    if (s.kind !== 'custom' || !s.rekorUrlFromTrustedRoot || !s.trustedRootPath)
+        return config;
+    const logId = logOfPassing(results);
+    if (!logId)
+        return config;
+    let url;
+    try {
+        url = logUrlById((0,external_node_fs_.readFileSync)(s.trustedRootPath, 'utf8'), logId);
+    }
+    catch {
+        url = undefined;
+    }
+    return url ? { ...config, sigstore: { ...s, rekorUrl: url } } : config;
+}
+
 ;// CONCATENATED MODULE: ./src/report/verify-summary.ts
+
 
 
 
@@ -45480,7 +45534,9 @@ function commandsOrNote(make) {
         return { cosign2: [], cosign3: [], notes: [`No cosign commands: ${err instanceof Error ? err.message : String(err)}`] };
     }
 }
-async function reportVerifyMode(results, config) {
+async function reportVerifyMode(results, given) {
+    // The commands and policies name the log that recorded the signatures found.
+    const config = withLogOfSignatures(given, results);
     const policy = config.identity;
     const images = results.map((r) => r.image);
     const format = formatFound(results);
@@ -45651,7 +45707,7 @@ function verifyAttestationLayer(layer, blob, digest, trust, policy, reference, p
     catch {
         return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
     }
-    const withLog = { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime };
+    const withLog = { ...base, logIndex: rekor.logIndex, logId: rekor.logId, integratedTime: rekor.integratedTime };
     const kind = `${rekor.kind}/${rekor.apiVersion}`;
     if (!SUPPORTED_KINDS.has(kind)) {
         return failed(withLog, 'log-proof', `its log entry is of kind ${kind}, which no verifier matches to an envelope (dsse 0.0.1 and intoto 0.0.1/0.0.2 are read)`);

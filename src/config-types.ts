@@ -25,6 +25,11 @@ export interface SigstoreInstance {
   kind: 'public-good' | 'custom';
   fulcioUrl: string;
   rekorUrl: string;
+  /**
+   * Verify mode without `rekor-url`: `rekorUrl` is the trusted root's newest log, a stand-in
+   * until the signatures found name the log that recorded them (see report/signing-log.ts).
+   */
+  rekorUrlFromTrustedRoot?: boolean;
   tsaUrl?: string;
   /** Path of trusted_root.json (custom); public-good comes from Sigstore's TUF repository. */
   trustedRootPath?: string;

@@ -194,6 +194,7 @@ function sigstoreInstance(read: Read, mode: Config['mode'], willVerify: boolean)
   const url = (name: 'fulcio-url' | 'rekor-url', fromRoot: string | undefined): string =>
     endpoint(read, name) ?? fromRoot ?? missingEndpoint(name, mode, trustedRoot?.path);
   const instance: SigstoreInstance = { kind, fulcioUrl: url('fulcio-url', named.fulcioUrl), rekorUrl: url('rekor-url', named.rekorUrl) };
+  if (!endpoint(read, 'rekor-url') && named.rekorUrl) instance.rekorUrlFromTrustedRoot = true;
   const tsaUrl = endpoint(read, 'tsa-url');
   // Normalised once, here: the client and everything printed use the same endpoint.
   if (tsaUrl) instance.tsaUrl = timestampEndpoint(tsaUrl);

@@ -114,6 +114,19 @@ describe('cluster policies judged by the real engines', () => {
       expectVerdict(init, true, 'initialising the TUF cache');
     }, 180_000);
 
+    it("verify mode given only the trusted root names the log that recorded the signatures: Kyverno admits with its ClusterPolicy", async () => {
+      // The sandbox's trusted root lists a Rekor v1 and a Rekor v2 log, both valid now; the newest
+      // (v2) never recorded a .sig signature, and a ClusterPolicy with its key refuses them all.
+      const verify = await runAction({
+        inputs: { mode: 'verify', images: signed.legacy.signedRef, sigstore: 'custom', 'trusted-root': sandbox.sigstore!.trustedRootPath, 'certificate-identity': signed.legacy.run.outputs['certificate-identity'] },
+      });
+      expect(verify.code).toBe(0);
+      const policy = documents(verify, 'enforce').get('ClusterPolicy')!;
+      expect(policy).toContain(`url: ${sandbox.sigstore!.rekorUrl}`);
+      expectVerdict(await apply(policy, signed.legacy.signedRef, 'verify-mode-good'), true, 'verify mode ClusterPolicy: the signed image');
+      expectVerdict(await apply(policy, signed.legacy.strangerRef, 'verify-mode-stranger'), false, "verify mode ClusterPolicy: another identity's image");
+    }, INTEROP_TIMEOUT);
+
     const cases = [
       ['ClusterPolicy', 'legacy'],
       ['ClusterPolicy', 'bundle'],

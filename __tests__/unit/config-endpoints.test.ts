@@ -95,6 +95,7 @@ describe('verify mode with sigstore: custom and trusted-root only', () => {
       kind: 'custom',
       fulcioUrl: 'https://fulcio.sigstore.dev',
       rekorUrl: 'https://rekor.sigstore.dev',
+      rekorUrlFromTrustedRoot: true,
       trustedRootPath: file,
     });
   });
@@ -102,6 +103,7 @@ describe('verify mode with sigstore: custom and trusted-root only', () => {
   it('keeps the URLs given', () => {
     const config = verifyOnly(writeRoot(fixtureRoot), { 'fulcio-url': 'https://fulcio.example.com', 'rekor-url': 'https://rekor.example.com/' });
     expect(config.sigstore).toMatchObject({ fulcioUrl: 'https://fulcio.example.com', rekorUrl: 'https://rekor.example.com' });
+    expect(config.sigstore.rekorUrlFromTrustedRoot).toBeUndefined();
   });
 
   it('names the missing input when the trusted root names no service valid now', () => {

@@ -12,6 +12,7 @@ import type { VerifyCommands } from './commands.js';
 import { commandsMarkdown, htmlText, policiesMarkdown } from './details.js';
 import { setVerifyOutputs } from './outputs.js';
 import { policiesFor, type PolicyReport } from './policy-output.js';
+import { withLogOfSignatures } from './signing-log.js';
 import { writeSummary } from './summary.js';
 import { verifyModeCommands } from './verify-commands.js';
 
@@ -90,7 +91,9 @@ function commandsOrNote(make: () => VerifyCommands): VerifyCommands {
   }
 }
 
-export async function reportVerifyMode(results: ImageVerdict[], config: Config): Promise<void> {
+export async function reportVerifyMode(results: ImageVerdict[], given: Config): Promise<void> {
+  // The commands and policies name the log that recorded the signatures found.
+  const config = withLogOfSignatures(given, results);
   const policy = config.identity!;
   const images = results.map((r) => r.image);
   const format = formatFound(results);

@@ -78,7 +78,7 @@ export function verifyAttestationLayer(
   } catch {
     return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
   }
-  const withLog = { ...base, logIndex: rekor.logIndex, integratedTime: rekor.integratedTime };
+  const withLog = { ...base, logIndex: rekor.logIndex, logId: rekor.logId, integratedTime: rekor.integratedTime };
   const kind = `${rekor.kind}/${rekor.apiVersion}`;
   if (!SUPPORTED_KINDS.has(kind)) {
     return failed(withLog, 'log-proof', `its log entry is of kind ${kind}, which no verifier matches to an envelope (dsse 0.0.1 and intoto 0.0.1/0.0.2 are read)`);

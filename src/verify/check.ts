@@ -42,6 +42,8 @@ export interface SignatureVerdict {
   identity?: string;
   issuer?: string;
   logIndex?: number;
+  /** The log that recorded it (hex key id): verify mode names that log in the policies it prints. */
+  logId?: string;
   integratedTime?: number;
   failure?: FailureKind;
   reason?: string;
@@ -161,6 +163,7 @@ export function verifyBundle(
     ...(cert ? { identity: cert.identity, issuer: cert.issuer } : {}),
     // protojson (cosign 3, sigstore-go) leaves out zero values: log index 0 is written as no index at all.
     ...(tlog ? { logIndex: Number(tlog.logIndex ?? 0), integratedTime: Number(tlog.integratedTime ?? 0) } : {}),
+    ...(tlog?.logId?.keyId ? { logId: Buffer.from(tlog.logId.keyId, 'base64').toString('hex') } : {}),
   };
   let entity: SignedEntity | undefined;
   try {
