@@ -38867,7 +38867,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
 /* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1804);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7960);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6766);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -38901,7 +38901,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 7960:
+/***/ 6766:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -42729,6 +42729,115 @@ function attestationsMarkdown(records, verdicts, selfCheck, commands) {
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: ./src/report/trusted-root-pem.ts
+/**
+ * PEM keys and certificates out of a trusted_root.json, for verifiers that take
+ * them one by one (Kyverno's `roots`, `rekor.pubkey`, `ctlog.pubkey`) instead of
+ * a trusted root. Pure: the caller reads the file.
+ *
+ * trusted_root.json (sigstore protobuf-specs `TrustedRoot`, JSON form):
+ * `certificateAuthorities[].certChain.certificates[].rawBytes` (base64 DER),
+ * `tlogs[]` / `ctlogs[]`: `{ baseUrl, publicKey: { rawBytes (base64 SPKI DER), validFor: { start, end? } } }`.
+ */
+
+function pem(label, base64) {
+    // Re-encoding normalises whatever whitespace or line breaks the JSON carried.
+    const body = Buffer.from(base64, 'base64').toString('base64');
+    const lines = body.match(/.{1,64}/g) ?? [];
+    return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+const trimSlash = (url) => url.replace(/\/+$/, '');
+/**
+ * The key a verifier should use: the log at `preferredUrl` if listed, and among
+ * candidates the one still open-ended (no `validFor.end`), the last listed on a tie
+ * (keys are appended as logs rotate).
+ */
+function currentKey(logs, preferredUrl) {
+    const withKeys = (logs ?? []).filter((log) => log.publicKey?.rawBytes);
+    const atUrl = preferredUrl ? withKeys.filter((log) => log.baseUrl && trimSlash(log.baseUrl) === trimSlash(preferredUrl)) : [];
+    const candidates = atUrl.length > 0 ? atUrl : withKeys;
+    const open = candidates.filter((log) => !log.publicKey?.validFor?.end);
+    const chosen = (open.length > 0 ? open : candidates).at(-1);
+    return chosen?.publicKey?.rawBytes ? pem('PUBLIC KEY', chosen.publicKey.rawBytes) : undefined;
+}
+function pemFromTrustedRoot(trustedRootJson, rekorUrl) {
+    let root;
+    try {
+        root = JSON.parse(trustedRootJson);
+    }
+    catch (cause) {
+        throw new errors/* ActionError */.lZ('the trusted root is not valid JSON', {
+            input: 'trusted-root',
+            fix: "point `trusted-root` at the instance's trusted_root.json",
+            cause,
+        });
+    }
+    if (typeof root !== 'object' || root === null) {
+        throw new errors/* ActionError */.lZ('the trusted root is not a JSON object', { input: 'trusted-root', fix: "point `trusted-root` at the instance's trusted_root.json" });
+    }
+    const certificates = (root.certificateAuthorities ?? [])
+        .flatMap((ca) => ca.certChain?.certificates ?? [])
+        .flatMap((cert) => (cert.rawBytes ? [pem('CERTIFICATE', cert.rawBytes)] : []));
+    return {
+        fulcioCertificates: certificates.length > 0 ? [...new Set(certificates)].join('') : undefined,
+        rekorPublicKey: currentKey(root.tlogs, rekorUrl),
+        ctlogPublicKey: currentKey(root.ctlogs),
+    };
+}
+
+// EXTERNAL MODULE: ./src/verify/attestation-types.ts
+var attestation_types = __nccwpck_require__(339);
+;// CONCATENATED MODULE: ./src/report/policy-attestations.ts
+/**
+ * The attestation requirements the policies gain when the run attested (sign
+ * mode `attest: provenance`) or verified attestations (verify mode
+ * `predicate-type`): an attestation of each type, by the same keyless
+ * identity, about the admitted digest. Each engine in its own terms (checked
+ * against the CRD schemas and attestations.md §4):
+ * - Kyverno ClusterPolicy: `verifyImages[].attestations[]` with `type` and the
+ *   same keyless attestor. In the same entry as the signature attestors, so
+ *   both are required. `type: Cosign` reads the `.att` tag, `SigstoreBundle`
+ *   the bundle referrers, as for the signature.
+ * - ImageValidatingPolicy: `attestations[]` of kind `intoto`, and one
+ *   `verifyAttestationSignatures(…) > 0` validation per type.
+ * - policy-controller: an authority with `attestations` checks only
+ *   attestations, and one passing authority admits an image; but every
+ *   ClusterImagePolicy matching an image must pass. So the attestations get a
+ *   ClusterImagePolicy of their own beside the signature's.
+ */
+
+/**
+ * A CEL identifier naming the attestation (`attestations.<name>` in the
+ * ImageValidatingPolicy): cosign's short name for a type it knows, else
+ * `attestation<N>`.
+ */
+function attestationName(type, index) {
+    const short = Object.entries(attestation_types/* COSIGN_PREDICATE_TYPES */._D).find(([name, uri]) => uri === type && /^[a-z][a-z0-9]*$/.test(name))?.[0];
+    // slsaprovenance and slsaprovenance02 map to one URI: the first listed (the shorter) names it.
+    return short ?? `attestation${index + 1}`;
+}
+/** `verifyImages[].attestations` of a ClusterPolicy, each checked with the signature's keyless attestor. */
+function kyvernoAttestations(types, keyless) {
+    return types.map((type, i) => ({ name: attestationName(type, i), type, attestors: [{ count: 1, entries: [{ keyless }] }] }));
+}
+/** ImageValidatingPolicy `attestations` and the validations that require each (every pod image list). */
+function ivpAttestations(types, images, attestor) {
+    const names = types.map(attestationName);
+    return {
+        attestations: types.map((type, i) => ({ name: names[i], intoto: { type } })),
+        validations: types.map((type, i) => ({
+            expression: `${images}.map(image, verifyAttestationSignatures(image, attestations.${names[i]}, [${attestor}])).all(e, e > 0)`,
+            message: `image has no ${type} attestation by this identity`,
+        })),
+    };
+}
+/** policy-controller's authority `attestations`: each required by name and predicate type. */
+function policyControllerAttestations(types) {
+    return types.map((type, i) => ({ name: attestationName(type, i), predicateType: type }));
+}
+/** The name of the attestation ClusterImagePolicy: the signature policy's, `-signature` → `-attested` (shorter, so still ≤ 63). */
+const attestedPolicyName = (signaturePolicyName) => signaturePolicyName.replace(/-signature$/, '-attested');
+
 ;// CONCATENATED MODULE: ./src/report/yaml.ts
 /**
  * A tiny YAML emitter for the policy snippets users paste into their clusters.
@@ -42843,114 +42952,55 @@ function toYaml(document, comment = []) {
     return [...header, emitNode(document, '')].join('\n') + '\n';
 }
 
-;// CONCATENATED MODULE: ./src/report/trusted-root-pem.ts
+;// CONCATENATED MODULE: ./src/report/policies-core.ts
 /**
- * PEM keys and certificates out of a trusted_root.json, for verifiers that take
- * them one by one (Kyverno's `roots`, `rekor.pubkey`, `ctlog.pubkey`) instead of
- * a trusted root. Pure: the caller reads the file.
- *
- * trusted_root.json (sigstore protobuf-specs `TrustedRoot`, JSON form):
- * `certificateAuthorities[].certChain.certificates[].rawBytes` (base64 DER),
- * `tlogs[]` / `ctlogs[]`: `{ baseUrl, publicKey: { rawBytes (base64 SPKI DER), validFor: { start, end? } } }`.
+ * What every cluster policy snippet shares: the input (identity, issuer, image pattern, format,
+ * stage, custom instance), the snippet shape, names, and the checks and YAML header all of them use.
+ * ./policies.ts (Kyverno) and ./policies-policy-controller.ts build the snippets.
  */
 
-function pem(label, base64) {
-    // Re-encoding normalises whatever whitespace or line breaks the JSON carried.
-    const body = Buffer.from(base64, 'base64').toString('base64');
-    const lines = body.match(/.{1,64}/g) ?? [];
-    return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+
+const PUBLIC_GOOD = { fulcioUrl: 'https://fulcio.sigstore.dev', rekorUrl: 'https://rekor.sigstore.dev' };
+/** The statement type cosign 3 signs an image with (bundle format). */
+const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+/** `verify-<repository path>-signature`, a DNS-1123 label (at most 63 characters). */
+function policyName(imagePattern) {
+    const withoutVersion = imagePattern.replace(/[*?]/g, '').replace(/@.*$/, '').replace(/:[^/]*$/, '');
+    const parts = withoutVersion.split('/');
+    // A first component with a dot or port (or `localhost`) is the registry: not part of the name.
+    if (parts.length > 1 && /[.:]|^localhost$/.test(parts[0]))
+        parts.shift();
+    const budget = 63 - 'verify-'.length - '-signature'.length;
+    const slug = parts.filter(Boolean).join('-').toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, budget).replace(/^-+|-+$/g, '');
+    return slug ? `verify-${slug}-signature` : 'verify-image-signature';
 }
-const trimSlash = (url) => url.replace(/\/+$/, '');
-/**
- * The key a verifier should use: the log at `preferredUrl` if listed, and among
- * candidates the one still open-ended (no `validFor.end`), the last listed on a tie
- * (keys are appended as logs rotate).
- */
-function currentKey(logs, preferredUrl) {
-    const withKeys = (logs ?? []).filter((log) => log.publicKey?.rawBytes);
-    const atUrl = preferredUrl ? withKeys.filter((log) => log.baseUrl && trimSlash(log.baseUrl) === trimSlash(preferredUrl)) : [];
-    const candidates = atUrl.length > 0 ? atUrl : withKeys;
-    const open = candidates.filter((log) => !log.publicKey?.validFor?.end);
-    const chosen = (open.length > 0 ? open : candidates).at(-1);
-    return chosen?.publicKey?.rawBytes ? pem('PUBLIC KEY', chosen.publicKey.rawBytes) : undefined;
+/** Go's regexp.QuoteMeta, anchored: the literal string and nothing else. */
+function exactRegexp(text) {
+    return `^${text.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&')}$`;
 }
-function pemFromTrustedRoot(trustedRootJson, rekorUrl) {
-    let root;
-    try {
-        root = JSON.parse(trustedRootJson);
-    }
-    catch (cause) {
-        throw new errors/* ActionError */.lZ('the trusted root is not valid JSON', {
-            input: 'trusted-root',
-            fix: "point `trusted-root` at the instance's trusted_root.json",
-            cause,
+/** policy-controller rejects any other character in a glob (pkg/apis/glob). */
+const POLICY_CONTROLLER_GLOB = /^[a-zA-Z0-9-_:/*.@]+$/;
+function checkInput(input) {
+    if (!input.imagePattern.trim() || !POLICY_CONTROLLER_GLOB.test(input.imagePattern)) {
+        throw new errors/* ActionError */.lZ(`the image pattern '${input.imagePattern}' cannot be written as a policy image pattern`, {
+            fix: 'use a repository with an optional `*`, such as ghcr.io/acme/app*',
         });
     }
-    if (typeof root !== 'object' || root === null) {
-        throw new errors/* ActionError */.lZ('the trusted root is not a JSON object', { input: 'trusted-root', fix: "point `trusted-root` at the instance's trusted_root.json" });
+    if (!input.identity || !input.issuer) {
+        throw new errors/* ActionError */.lZ('a policy needs the exact certificate identity and issuer', { fix: 'pass the identity and issuer of the signing certificate' });
     }
-    const certificates = (root.certificateAuthorities ?? [])
-        .flatMap((ca) => ca.certChain?.certificates ?? [])
-        .flatMap((cert) => (cert.rawBytes ? [pem('CERTIFICATE', cert.rawBytes)] : []));
-    return {
-        fulcioCertificates: certificates.length > 0 ? [...new Set(certificates)].join('') : undefined,
-        rekorPublicKey: currentKey(root.tlogs, rekorUrl),
-        ctlogPublicKey: currentKey(root.ctlogs),
-    };
 }
-
-// EXTERNAL MODULE: ./src/verify/attestation-types.ts
-var attestation_types = __nccwpck_require__(339);
-;// CONCATENATED MODULE: ./src/report/policy-attestations.ts
-/**
- * The attestation requirements the policies gain when the run attested (sign
- * mode `attest: provenance`) or verified attestations (verify mode
- * `predicate-type`): an attestation of each type, by the same keyless
- * identity, about the admitted digest. Each engine in its own terms (checked
- * against the CRD schemas and attestations.md §4):
- * - Kyverno ClusterPolicy: `verifyImages[].attestations[]` with `type` and the
- *   same keyless attestor. In the same entry as the signature attestors, so
- *   both are required. `type: Cosign` reads the `.att` tag, `SigstoreBundle`
- *   the bundle referrers, as for the signature.
- * - ImageValidatingPolicy: `attestations[]` of kind `intoto`, and one
- *   `verifyAttestationSignatures(…) > 0` validation per type.
- * - policy-controller: an authority with `attestations` checks only
- *   attestations, and one passing authority admits an image; but every
- *   ClusterImagePolicy matching an image must pass. So the attestations get a
- *   ClusterImagePolicy of their own beside the signature's.
- */
-
-/**
- * A CEL identifier naming the attestation (`attestations.<name>` in the
- * ImageValidatingPolicy): cosign's short name for a type it knows, else
- * `attestation<N>`.
- */
-function attestationName(type, index) {
-    const short = Object.entries(attestation_types/* COSIGN_PREDICATE_TYPES */._D).find(([name, uri]) => uri === type && /^[a-z][a-z0-9]*$/.test(name))?.[0];
-    // slsaprovenance and slsaprovenance02 map to one URI: the first listed (the shorter) names it.
-    return short ?? `attestation${index + 1}`;
+function snippet(object, title, input, notes) {
+    const metadata = object.metadata;
+    const header = [
+        `${title} (${input.stage} stage), generated by kupecloud/sign-action.`,
+        `Checks that images matching ${input.imagePattern} are signed by ${input.identity} (issuer ${input.issuer}).`,
+        ...(input.attestations?.length ? [`Also requires attestations by that identity of type ${input.attestations.join(', ')}.`] : []),
+        input.stage === 'audit' ? 'Audit: reports failures and blocks nothing. Once reports are clean, apply the enforce version.' : 'Enforce: pods with unsigned or otherwise-signed images are rejected.',
+        ...notes,
+    ];
+    return { apiVersion: object.apiVersion, kind: object.kind, name: metadata.name, object, yaml: toYaml(object, header), notes };
 }
-/** `verifyImages[].attestations` of a ClusterPolicy, each checked with the signature's keyless attestor. */
-function kyvernoAttestations(types, keyless) {
-    return types.map((type, i) => ({ name: attestationName(type, i), type, attestors: [{ count: 1, entries: [{ keyless }] }] }));
-}
-/** ImageValidatingPolicy `attestations` and the validations that require each (every pod image list). */
-function ivpAttestations(types, images, attestor) {
-    const names = types.map(attestationName);
-    return {
-        attestations: types.map((type, i) => ({ name: names[i], intoto: { type } })),
-        validations: types.map((type, i) => ({
-            expression: `${images}.map(image, verifyAttestationSignatures(image, attestations.${names[i]}, [${attestor}])).all(e, e > 0)`,
-            message: `image has no ${type} attestation by this identity`,
-        })),
-    };
-}
-/** policy-controller's authority `attestations`: each required by name and predicate type. */
-function policyControllerAttestations(types) {
-    return types.map((type, i) => ({ name: attestationName(type, i), predicateType: type }));
-}
-/** The name of the attestation ClusterImagePolicy: the signature policy's, `-signature` → `-attested` (shorter, so still ≤ 63). */
-const attestedPolicyName = (signaturePolicyName) => signaturePolicyName.replace(/-signature$/, '-attested');
 
 ;// CONCATENATED MODULE: ./src/report/trust-root-policy.ts
 function trust_root_policy_pem(label, base64) {
@@ -43004,53 +43054,98 @@ function policyControllerTrustRootObject(name, trustedRootJson) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/report/policies-policy-controller.ts
+
+
+
+/** The keyless authority of this identity; `attestations` set, it checks those instead of signatures. */
+function policyControllerAuthority(input, name, attestations) {
+    const custom = input.custom;
+    const trustRootRef = custom ? (custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`) : undefined;
+    return {
+        name,
+        keyless: { url: custom?.fulcioUrl ?? PUBLIC_GOOD.fulcioUrl, identities: [{ issuer: input.issuer, subject: input.identity }], trustRootRef },
+        ctlog: { url: custom?.rekorUrl ?? PUBLIC_GOOD.rekorUrl, trustRootRef },
+        // Legacy is the default; `both` is checked through its `.sig` signature (and `.att` attestations).
+        signatureFormat: input.format === 'bundle' ? 'bundle' : undefined,
+        attestations,
+    };
+}
+function policyControllerObject(input, name, authority) {
+    return {
+        apiVersion: 'policy.sigstore.dev/v1beta1',
+        kind: 'ClusterImagePolicy',
+        metadata: { name },
+        spec: {
+            mode: input.stage === 'audit' ? 'warn' : 'enforce',
+            // policy-controller spells Docker Hub index.docker.io.
+            images: [{ glob: input.imagePattern.replace(/^docker\.io\//, 'index.docker.io/') }],
+            authorities: [authority],
+        },
+    };
+}
+function policyControllerNotes(input) {
+    const custom = input.custom;
+    if (!custom)
+        return [];
+    const trustRootRef = custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`;
+    return [
+        custom.trustedRootJson && policyControllerTrustRootObject(trustRootRef, custom.trustedRootJson)
+            ? `Apply the TrustRoot ${trustRootRef} (this instance's keys, among these documents) first.`
+            : `Create a TrustRoot named ${trustRootRef} (policy.sigstore.dev/v1alpha1) holding this instance's keys before applying.`,
+    ];
+}
+function policyControllerClusterImagePolicy(input) {
+    checkInput(input);
+    const bundleOnly = input.format === 'bundle';
+    const notes = policyControllerNotes(input);
+    if (bundleOnly)
+        notes.push(`policy-controller verifies bundles as attestations: the authority asks for predicate type ${COSIGN_SIGN_PREDICATE}.`);
+    if (input.attestations?.length)
+        notes.push('The attestations are required by a second ClusterImagePolicy: apply both (an image must pass every policy that matches it).');
+    notes.push('Applies in namespaces labelled policy.sigstore.dev/include=true.');
+    const signatures = bundleOnly ? [{ name: 'cosign-signature', predicateType: COSIGN_SIGN_PREDICATE }] : undefined;
+    const object = policyControllerObject(input, policyName(input.imagePattern), policyControllerAuthority(input, 'sigstore-keyless', signatures));
+    return snippet(object, 'sigstore policy-controller ClusterImagePolicy', { ...input, attestations: undefined }, notes);
+}
+/** policy-controller's ClusterImagePolicy for the attestations (undefined without any). */
+function policyControllerAttestationPolicy(input) {
+    if (!input.attestations?.length)
+        return undefined;
+    checkInput(input);
+    const notes = [...policyControllerNotes(input), 'Apply it beside the signature ClusterImagePolicy; applies in namespaces labelled policy.sigstore.dev/include=true.'];
+    const authority = policyControllerAuthority(input, 'sigstore-keyless-attestations', policyControllerAttestations(input.attestations));
+    const object = policyControllerObject(input, attestedPolicyName(policyName(input.imagePattern)), authority);
+    return snippet(object, 'sigstore policy-controller ClusterImagePolicy for attestations', input, notes);
+}
+/** policy-controller's TrustRoot for a custom instance whose trusted root was readable. */
+function policyControllerTrustRoot(input) {
+    const custom = input.custom;
+    if (!custom?.trustedRootJson)
+        return undefined;
+    const name = custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`;
+    const object = policyControllerTrustRootObject(name, custom.trustedRootJson);
+    if (!object)
+        return undefined;
+    const notes = ["This custom Sigstore instance's public keys and certificates, for the ClusterImagePolicy that follows (its trustRootRef)."];
+    if (input.format === 'bundle') {
+        // policy-controller 0.14 to 0.15.1 turn inline keys into log ids of the wrong form
+        // (hex text), so sigstore-go finds no log for a bundle's entry (seen with policy-tester).
+        notes.push("bundle signatures need a TrustRoot from this instance's TUF repository (spec.remote: mirror and root): policy-controller up to 0.15.1 derives wrong log ids from inline sigstoreKeys, which only .sig signatures survive.");
+    }
+    return snippet(object, 'sigstore policy-controller TrustRoot', input, notes);
+}
+
 ;// CONCATENATED MODULE: ./src/report/policies.ts
-/**
- * Ready-made cluster admission policies that admit only images signed by this
- * workflow: Kyverno ClusterPolicy, Kyverno ImageValidatingPolicy, sigstore
- * policy-controller ClusterImagePolicy. Field names and semantics were checked
- * against the CRD schemas and the verifiers' sources (kyverno/kyverno
- * `pkg/image/verifiers`, `api/kyverno/v1`; sigstore/policy-controller
- * `pkg/webhook/validator.go`). Roll out with stage `audit`, then `enforce`.
- */
 
 
 
 
 
-const PUBLIC_GOOD = { fulcioUrl: 'https://fulcio.sigstore.dev', rekorUrl: 'https://rekor.sigstore.dev' };
-/** The statement type cosign 3 signs an image with (bundle format). */
-const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+
 /** Image verification calls out to registries and logs; 30 s is the webhook maximum. */
 const WEBHOOK_TIMEOUT_SECONDS = 30;
 const IVP_ATTESTOR = 'sigstore';
-/** `verify-<repository path>-signature`, a DNS-1123 label (at most 63 characters). */
-function policyName(imagePattern) {
-    const withoutVersion = imagePattern.replace(/[*?]/g, '').replace(/@.*$/, '').replace(/:[^/]*$/, '');
-    const parts = withoutVersion.split('/');
-    // A first component with a dot or port (or `localhost`) is the registry: not part of the name.
-    if (parts.length > 1 && /[.:]|^localhost$/.test(parts[0]))
-        parts.shift();
-    const budget = 63 - 'verify-'.length - '-signature'.length;
-    const slug = parts.filter(Boolean).join('-').toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, budget).replace(/^-+|-+$/g, '');
-    return slug ? `verify-${slug}-signature` : 'verify-image-signature';
-}
-/** Go's regexp.QuoteMeta, anchored: the literal string and nothing else. */
-function exactRegexp(text) {
-    return `^${text.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&')}$`;
-}
-/** policy-controller rejects any other character in a glob (pkg/apis/glob). */
-const POLICY_CONTROLLER_GLOB = /^[a-zA-Z0-9-_:/*.@]+$/;
-function checkInput(input) {
-    if (!input.imagePattern.trim() || !POLICY_CONTROLLER_GLOB.test(input.imagePattern)) {
-        throw new errors/* ActionError */.lZ(`the image pattern '${input.imagePattern}' cannot be written as a policy image pattern`, {
-            fix: 'use a repository with an optional `*`, such as ghcr.io/acme/app*',
-        });
-    }
-    if (!input.identity || !input.issuer) {
-        throw new errors/* ActionError */.lZ('a policy needs the exact certificate identity and issuer', { fix: 'pass the identity and issuer of the signing certificate' });
-    }
-}
 /**
  * Kyverno's `type: Cosign` matches `subject`/`issuer` as wildcards (`*`, `?`), so a value
  * holding those characters goes in the `…RegExp` field, escaped and anchored.
@@ -43060,17 +43155,6 @@ function kyvernoMatch(field, value) {
 }
 function trustMaterial(input) {
     return input.custom?.trustedRootJson ? pemFromTrustedRoot(input.custom.trustedRootJson, input.custom.rekorUrl) : {};
-}
-function snippet(object, title, input, notes) {
-    const metadata = object.metadata;
-    const header = [
-        `${title} (${input.stage} stage), generated by kupecloud/sign-action.`,
-        `Checks that images matching ${input.imagePattern} are signed by ${input.identity} (issuer ${input.issuer}).`,
-        ...(input.attestations?.length ? [`Also requires attestations by that identity of type ${input.attestations.join(', ')}.`] : []),
-        input.stage === 'audit' ? 'Audit: reports failures and blocks nothing. Once reports are clean, apply the enforce version.' : 'Enforce: pods with unsigned or otherwise-signed images are rejected.',
-        ...notes,
-    ];
-    return { apiVersion: object.apiVersion, kind: object.kind, name: metadata.name, object, yaml: toYaml(object, header), notes };
 }
 function kyvernoClusterPolicy(input) {
     checkInput(input);
@@ -43180,83 +43264,6 @@ function kyvernoImageValidatingPolicy(input) {
         },
     };
     return snippet(object, 'Kyverno ImageValidatingPolicy', input, notes);
-}
-/** The keyless authority of this identity; `attestations` set, it checks those instead of signatures. */
-function policyControllerAuthority(input, name, attestations) {
-    const custom = input.custom;
-    const trustRootRef = custom ? (custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`) : undefined;
-    return {
-        name,
-        keyless: { url: custom?.fulcioUrl ?? PUBLIC_GOOD.fulcioUrl, identities: [{ issuer: input.issuer, subject: input.identity }], trustRootRef },
-        ctlog: { url: custom?.rekorUrl ?? PUBLIC_GOOD.rekorUrl, trustRootRef },
-        // Legacy is the default; `both` is checked through its `.sig` signature (and `.att` attestations).
-        signatureFormat: input.format === 'bundle' ? 'bundle' : undefined,
-        attestations,
-    };
-}
-function policyControllerObject(input, name, authority) {
-    return {
-        apiVersion: 'policy.sigstore.dev/v1beta1',
-        kind: 'ClusterImagePolicy',
-        metadata: { name },
-        spec: {
-            mode: input.stage === 'audit' ? 'warn' : 'enforce',
-            // policy-controller spells Docker Hub index.docker.io.
-            images: [{ glob: input.imagePattern.replace(/^docker\.io\//, 'index.docker.io/') }],
-            authorities: [authority],
-        },
-    };
-}
-function policyControllerNotes(input) {
-    const custom = input.custom;
-    if (!custom)
-        return [];
-    const trustRootRef = custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`;
-    return [
-        custom.trustedRootJson && policyControllerTrustRootObject(trustRootRef, custom.trustedRootJson)
-            ? `Apply the TrustRoot ${trustRootRef} (this instance's keys, among these documents) first.`
-            : `Create a TrustRoot named ${trustRootRef} (policy.sigstore.dev/v1alpha1) holding this instance's keys before applying.`,
-    ];
-}
-function policyControllerClusterImagePolicy(input) {
-    checkInput(input);
-    const bundleOnly = input.format === 'bundle';
-    const notes = policyControllerNotes(input);
-    if (bundleOnly)
-        notes.push(`policy-controller verifies bundles as attestations: the authority asks for predicate type ${COSIGN_SIGN_PREDICATE}.`);
-    if (input.attestations?.length)
-        notes.push('The attestations are required by a second ClusterImagePolicy: apply both (an image must pass every policy that matches it).');
-    notes.push('Applies in namespaces labelled policy.sigstore.dev/include=true.');
-    const signatures = bundleOnly ? [{ name: 'cosign-signature', predicateType: COSIGN_SIGN_PREDICATE }] : undefined;
-    const object = policyControllerObject(input, policyName(input.imagePattern), policyControllerAuthority(input, 'sigstore-keyless', signatures));
-    return snippet(object, 'sigstore policy-controller ClusterImagePolicy', { ...input, attestations: undefined }, notes);
-}
-/** policy-controller's ClusterImagePolicy for the attestations (undefined without any). */
-function policyControllerAttestationPolicy(input) {
-    if (!input.attestations?.length)
-        return undefined;
-    checkInput(input);
-    const notes = [...policyControllerNotes(input), 'Apply it beside the signature ClusterImagePolicy; applies in namespaces labelled policy.sigstore.dev/include=true.'];
-    const authority = policyControllerAuthority(input, 'sigstore-keyless-attestations', policyControllerAttestations(input.attestations));
-    const object = policyControllerObject(input, attestedPolicyName(policyName(input.imagePattern)), authority);
-    return snippet(object, 'sigstore policy-controller ClusterImagePolicy for attestations', input, notes);
-}
-/** policy-controller's TrustRoot for a custom instance whose trusted root was readable. */
-function policyControllerTrustRoot(input) {
-    const custom = input.custom;
-    if (!custom?.trustedRootJson)
-        return undefined;
-    const name = custom.trustRootName ?? `${policyName(input.imagePattern)}-trust-root`;
-    const object = policyControllerTrustRootObject(name, custom.trustedRootJson);
-    if (!object)
-        return undefined;
-    const notes = ["This custom Sigstore instance's public keys and certificates, for the ClusterImagePolicy that follows (its trustRootRef)."];
-    if (input.format === 'bundle') {
-        // policy-controller 0.14 to 0.15.1 turn inline keys into log ids of the wrong form
-        // (hex text), so sigstore-go finds no log for a bundle's entry (seen with policy-tester).
-        notes.push("bundle signatures need a TrustRoot from this instance's TUF repository (spec.remote: mirror and root): policy-controller up to 0.15.1 derives wrong log ids from inline sigstoreKeys, which only .sig signatures survive.");
-    }
-    return snippet(object, 'sigstore policy-controller TrustRoot', input, notes);
 }
 /** All of them, for the job summary. */
 function policySnippets(input) {

@@ -8,18 +8,11 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { AttestationSpec } from './attest/types.js';
-import type { SigstoreInstance } from './config-types.js';
+import type { AttestationSpec, AttestInputs, SigstoreInstance } from './config-types.js';
 import { ActionError } from './errors.js';
 import { envelopeSizeFor } from './formats/att.js';
 import { MAX_PREDICATE_BYTES, PUBLIC_GOOD_REKOR_V1_MAX_ENVELOPE_BYTES, SLSA_PROVENANCE_V1 } from './formats/attestation-constants.js';
 
-export interface AttestInputs {
-  /** `attest: provenance`: SLSA v1 build provenance, built at run time from the OIDC token's claims. */
-  provenance: boolean;
-  /** `predicate-type` with `predicate` or `predicate-path`. */
-  custom?: AttestationSpec;
-}
 
 const ATTEST_KINDS = ['provenance'] as const;
 const MiB = (n: number): string => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) ? 1 : 0)} MiB`;

@@ -2,7 +2,6 @@
  * The typed form of the action's inputs (see action.yml / contract.md).
  * `config.ts` builds it; everything after reads only this.
  */
-import type { AttestInputs } from './config-attest.js';
 import type { ImageRef } from './subjects/reference.js';
 import type { PredicateTypeChoice } from './verify/attestation-types.js';
 
@@ -75,4 +74,21 @@ export interface Config {
     idTokenUrl?: string;
     idTokenRequestToken?: string;
   };
+}
+
+/** One predicate to attest about every image of the run. */
+export interface AttestationSpec {
+  predicateType: string;
+  /** The predicate, parsed JSON (an object). */
+  predicate: unknown;
+  /** Where it came from, for messages: `provenance`, `predicate`, `predicate-path (sbom.spdx.json)`. */
+  source: string;
+}
+
+/** Sign mode's `attest`, `predicate-type`, `predicate`, `predicate-path` (config-attest.ts reads them). */
+export interface AttestInputs {
+  /** `attest: provenance`: SLSA v1 build provenance, built at run time from the OIDC token's claims. */
+  provenance: boolean;
+  /** `predicate-type` with `predicate` or `predicate-path`. */
+  custom?: AttestationSpec;
 }
