@@ -366,11 +366,18 @@ describe('timestamp authority', () => {
 describe('Rekor v2', () => {
   const witnesses = (): Witness[] => [new RekorWitness({ rekorBaseURL: s.rekorV2Url, majorApiVersion: 2 }), new TSAWitness({ tsaBaseURL: s.tsaUrl })];
 
-  it('logs DSSE and hashedrekord entries whose proofs and bundles verify', async () => {
+  it('refuses DSSE entries, as rekor-tiles does from 2.3.0', async () => {
+    const dsse = new DSSEBundleBuilder({ signer: fulcioSigner(), witnesses: witnesses() });
+    const refused = await dsse.create({ data: Buffer.from('{"n":0}'), type: 'application/vnd.in-toto+json' }).then(
+      () => undefined,
+      (err: Error & { cause?: Error }) => `${err.message} ${err.cause?.message ?? ''}`,
+    );
+    expect(refused).toMatch(/invalid type, must be hashedrekord/);
+  });
+
+  it('logs hashedrekord entries whose proofs and bundles verify', async () => {
     const signed: { bundle: Bundle; artifact?: Buffer }[] = [];
-    for (let i = 0; i < 3; i++) {
-      const dsse = new DSSEBundleBuilder({ signer: fulcioSigner(), witnesses: witnesses() });
-      signed.push({ bundle: await dsse.create({ data: Buffer.from(`{"n":${i}}`), type: 'application/vnd.in-toto+json' }) });
+    for (let i = 0; i < 6; i++) {
       const artifact = crypto.randomBytes(50);
       const message = new MessageSignatureBundleBuilder({ signer: fulcioSigner(), witnesses: witnesses() });
       signed.push({ bundle: await message.create({ data: artifact }), artifact });

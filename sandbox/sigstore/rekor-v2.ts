@@ -1,18 +1,18 @@
 /**
  * The sandbox Rekor v2 (rekor-tiles) write API: `POST /api/v2/log/entries`
- * with a protobuf-JSON CreateEntryRequest (hashedRekordRequestV002 or
- * dsseRequestV002), answered with a TransparencyLogEntry whose inclusion proof
+ * with a protobuf-JSON CreateEntryRequest (hashedRekordRequestV002; like rekor-tiles
+ * 2.3+, it refuses dsseRequestV002), answered with a TransparencyLogEntry whose inclusion proof
  * and signed checkpoint come from a real Merkle log. No SET, no integrated
  * time: as on Rekor v2, signing time comes from a timestamp authority.
  */
 import crypto from 'node:crypto';
-import { dsse, json as canonicalJson } from '@sigstore/core';
+import { json as canonicalJson } from '@sigstore/core';
 import { HashAlgorithm, TransparencyLogEntry } from '@sigstore/protobuf-specs';
-import { CreateEntryRequest, Entry, type Signature, type Verifier } from '@sigstore/protobuf-specs/rekor/v2';
+import { CreateEntryRequest, Entry, type Verifier } from '@sigstore/protobuf-specs/rekor/v2';
 import { isP256, verifyPrehashed } from './ecdsa-prehashed.js';
 import { json, parseJson, serve, type IncomingRequest, type Reply } from './serve.js';
 import { TransparencyLog, type StoredEntry } from './tlog.js';
-import { parseVerifierDer, verifyOverData, type EntryVerifier } from './verifier-key.js';
+import { parseVerifierDer, type EntryVerifier } from './verifier-key.js';
 
 export interface RekorV2 {
   url: string;
@@ -56,21 +56,9 @@ export function toLoggedEntry(request: CreateEntryRequest): Entry {
       spec: { spec: { $case: 'hashedRekordV002', hashedRekordV002: { data: { algorithm, digest }, signature } } },
     };
   }
-  if (spec?.$case === 'dsseRequestV002') {
-    const { envelope, verifiers } = spec.dsseRequestV002;
-    if (!envelope || envelope.signatures.length === 0) throw new RequestError('dsseRequestV002.envelope has no signatures');
-    if (verifiers.length === 0) throw new RequestError('dsseRequestV002.verifiers is empty');
-    const keys = verifiers.map((v, i) => ({ verifier: v, key: keyOf(v, `dsseRequestV002.verifiers[${i}]`).key }));
-    const pae = dsse.preAuthEncoding(envelope.payloadType, envelope.payload);
-    const signatures: Signature[] = envelope.signatures.map(({ sig }) => {
-      const match = keys.find(({ key }) => verifyOverData(key, pae, sig));
-      if (!match) throw new RequestError('could not verify envelope: every signature needs a verifier that checks it');
-      return { content: sig, verifier: match.verifier };
-    });
-    signatures.sort((a, b) => Buffer.compare(a.content, b.content));
-    const payloadHash = { algorithm: HashAlgorithm.SHA2_256, digest: crypto.createHash('sha256').update(envelope.payload).digest() };
-    return { kind: 'dsse', apiVersion: '0.0.2', spec: { spec: { $case: 'dsseV002', dsseV002: { payloadHash, signatures } } } };
-  }
+  // rekor-tiles 2.3.0 dropped DSSE entries ("Drop DSSE support"): a DSSE envelope is logged as a
+  // hashedrekord over its pre-authentication encoding, as cosign 3.1 and sigstore-go 1.2 do.
+  if (spec?.$case === 'dsseRequestV002') throw new RequestError('invalid type, must be hashedrekord');
   throw new RequestError('the request holds neither hashedRekordRequestV002 nor dsseRequestV002');
 }
 
