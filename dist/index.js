@@ -37933,7 +37933,18 @@ var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/registry/hosts.ts
+var hosts = __nccwpck_require__(1604);
 ;// CONCATENATED MODULE: ./src/config-endpoints.ts
+/**
+ * Endpoints of a custom Sigstore instance as the inputs give them: checked URLs,
+ * the trusted root file, and what the inputs may leave out or give in short form:
+ * `tsa-url` as a base URL, and (verify mode) `fulcio-url` and `rekor-url` taken
+ * from the instance's trusted_root.json.
+ */
+
+
+
 
 /** The RFC 3161 path of Sigstore's timestamp-authority (and of the sandbox's). */
 const TIMESTAMP_PATH = '/api/v1/timestamp';
@@ -38012,6 +38023,56 @@ function missingEndpoint(name, mode, trustedRoot) {
         input: name,
         fix: `set ${name}, e.g. ${example} (only verify mode takes it from trusted-root)`,
     });
+}
+/** An http(s) URL without credentials, query or fragment, trailing slashes trimmed; undefined when unset. */
+function endpoint(read, name) {
+    const raw = read(name);
+    const example = `https://${name.replace(/-url$/, '')}.example.com`;
+    if (!raw)
+        return undefined;
+    let url;
+    try {
+        url = new URL(raw);
+    }
+    catch {
+        throw new errors/* ActionError */.lZ(`"${raw}" is not a URL`, { input: name, fix: `write the full URL, e.g. ${example}` });
+    }
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (0,hosts/* isLoopbackHost */.cW)(url.host))) {
+        // The OIDC token and signatures travel to these endpoints: plain HTTP only where nothing leaves the machine.
+        throw new errors/* ActionError */.lZ(`${url.protocol}// is not allowed here`, { input: name, fix: `use https:// (plain http:// only on localhost, 127.0.0.0/8 or [::1]), e.g. ${example}` });
+    }
+    if (url.username || url.password) {
+        throw new errors/* ActionError */.lZ('the URL carries credentials', { input: name, fix: `remove the user:password@ part: ${url.origin}` });
+    }
+    if (url.search || url.hash) {
+        throw new errors/* ActionError */.lZ('the URL has a query or fragment', { input: name, fix: `give the base URL only: ${url.origin}${url.pathname}` });
+    }
+    return url.href.replace(/\/+$/, '');
+}
+/** Readable and JSON: the trust itself is checked where it is used, but a wrong path fails now. */
+function checkTrustedRoot(file) {
+    const absolute = external_node_path_default().resolve(file);
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(absolute, 'utf8');
+    }
+    catch (e) {
+        throw new errors/* ActionError */.lZ(`cannot read ${absolute} (${e.code ?? e.message})`, {
+            input: 'trusted-root',
+            fix: 'give the path of your instance\'s trusted_root.json (relative paths start at the workspace), written by an earlier step or checked out',
+        });
+    }
+    let parsed;
+    try {
+        parsed = JSON.parse(text);
+    }
+    catch (e) {
+        throw new errors/* ActionError */.lZ(`${absolute} is not JSON (${e.message})`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new errors/* ActionError */.lZ(`${absolute} is not a JSON object`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
+    }
+    return { path: absolute, json: parsed };
 }
 
 // EXTERNAL MODULE: ./src/formats/att.ts
@@ -38256,8 +38317,6 @@ function dedupe(refs) {
     return [...seen.values()];
 }
 
-// EXTERNAL MODULE: ./src/registry/hosts.ts
-var hosts = __nccwpck_require__(1604);
 // EXTERNAL MODULE: ./src/verify/attestation-types.ts
 var attestation_types = __nccwpck_require__(339);
 ;// CONCATENATED MODULE: ./src/config.ts
@@ -38267,8 +38326,6 @@ var attestation_types = __nccwpck_require__(339);
  * a missing id-token permission or a private repository about to be published
  * in the public transparency log all fail the step with the input named and a fix.
  */
-
-
 
 
 
@@ -38457,56 +38514,6 @@ function sigstoreInstance(read, mode, willVerify) {
     if (trustedRoot)
         instance.trustedRootPath = trustedRoot.path;
     return instance;
-}
-/** An http(s) URL without credentials, query or fragment, trailing slashes trimmed; undefined when unset. */
-function endpoint(read, name) {
-    const raw = read(name);
-    const example = `https://${name.replace(/-url$/, '')}.example.com`;
-    if (!raw)
-        return undefined;
-    let url;
-    try {
-        url = new URL(raw);
-    }
-    catch {
-        throw new errors/* ActionError */.lZ(`"${raw}" is not a URL`, { input: name, fix: `write the full URL, e.g. ${example}` });
-    }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (0,hosts/* isLoopbackHost */.cW)(url.host))) {
-        // The OIDC token and signatures travel to these endpoints: plain HTTP only where nothing leaves the machine.
-        throw new errors/* ActionError */.lZ(`${url.protocol}// is not allowed here`, { input: name, fix: `use https:// (plain http:// only on localhost, 127.0.0.0/8 or [::1]), e.g. ${example}` });
-    }
-    if (url.username || url.password) {
-        throw new errors/* ActionError */.lZ('the URL carries credentials', { input: name, fix: `remove the user:password@ part: ${url.origin}` });
-    }
-    if (url.search || url.hash) {
-        throw new errors/* ActionError */.lZ('the URL has a query or fragment', { input: name, fix: `give the base URL only: ${url.origin}${url.pathname}` });
-    }
-    return url.href.replace(/\/+$/, '');
-}
-/** Readable and JSON: the trust itself is checked where it is used, but a wrong path fails now. */
-function checkTrustedRoot(file) {
-    const absolute = external_node_path_default().resolve(file);
-    let text;
-    try {
-        text = (0,external_node_fs_.readFileSync)(absolute, 'utf8');
-    }
-    catch (e) {
-        throw new errors/* ActionError */.lZ(`cannot read ${absolute} (${e.code ?? e.message})`, {
-            input: 'trusted-root',
-            fix: 'give the path of your instance\'s trusted_root.json (relative paths start at the workspace), written by an earlier step or checked out',
-        });
-    }
-    let parsed;
-    try {
-        parsed = JSON.parse(text);
-    }
-    catch (e) {
-        throw new errors/* ActionError */.lZ(`${absolute} is not JSON (${e.message})`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        throw new errors/* ActionError */.lZ(`${absolute} is not a JSON object`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
-    }
-    return { path: absolute, json: parsed };
 }
 /** `key=value` lines (not commas: values may contain them), split at the first `=`; keys sorted. */
 function parseAnnotations(text) {

@@ -1,10 +1,14 @@
 /**
- * Endpoints of a custom Sigstore instance that the inputs may leave out or give
- * in short form: `tsa-url` as a base URL, and (verify mode) `fulcio-url` and
- * `rekor-url` taken from the instance's trusted_root.json.
+ * Endpoints of a custom Sigstore instance as the inputs give them: checked URLs,
+ * the trusted root file, and what the inputs may leave out or give in short form:
+ * `tsa-url` as a base URL, and (verify mode) `fulcio-url` and `rekor-url` taken
+ * from the instance's trusted_root.json.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Mode } from './config-types.js';
 import { ActionError } from './errors.js';
+import { isLoopbackHost } from './registry/hosts.js';
 
 /** The RFC 3161 path of Sigstore's timestamp-authority (and of the sandbox's). */
 export const TIMESTAMP_PATH = '/api/v1/timestamp';
@@ -98,4 +102,52 @@ export function missingEndpoint(name: 'fulcio-url' | 'rekor-url', mode: Mode, tr
     input: name,
     fix: `set ${name}, e.g. ${example} (only verify mode takes it from trusted-root)`,
   });
+}
+
+/** An http(s) URL without credentials, query or fragment, trailing slashes trimmed; undefined when unset. */
+export function endpoint(read: (name: string) => string, name: string): string | undefined {
+  const raw = read(name);
+  const example = `https://${name.replace(/-url$/, '')}.example.com`;
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ActionError(`"${raw}" is not a URL`, { input: name, fix: `write the full URL, e.g. ${example}` });
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
+    // The OIDC token and signatures travel to these endpoints: plain HTTP only where nothing leaves the machine.
+    throw new ActionError(`${url.protocol}// is not allowed here`, { input: name, fix: `use https:// (plain http:// only on localhost, 127.0.0.0/8 or [::1]), e.g. ${example}` });
+  }
+  if (url.username || url.password) {
+    throw new ActionError('the URL carries credentials', { input: name, fix: `remove the user:password@ part: ${url.origin}` });
+  }
+  if (url.search || url.hash) {
+    throw new ActionError('the URL has a query or fragment', { input: name, fix: `give the base URL only: ${url.origin}${url.pathname}` });
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/** Readable and JSON: the trust itself is checked where it is used, but a wrong path fails now. */
+export function checkTrustedRoot(file: string): { path: string; json: object } {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (e) {
+    throw new ActionError(`cannot read ${absolute} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+      input: 'trusted-root',
+      fix: 'give the path of your instance\'s trusted_root.json (relative paths start at the workspace), written by an earlier step or checked out',
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new ActionError(`${absolute} is not JSON (${(e as Error).message})`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ActionError(`${absolute} is not a JSON object`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
+  }
+  return { path: absolute, json: parsed };
 }

@@ -6,13 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { missingEndpoint, timestampEndpoint, urlsFromTrustedRoot } from './config-endpoints.js';
+import { checkTrustedRoot, endpoint, missingEndpoint, timestampEndpoint, urlsFromTrustedRoot } from './config-endpoints.js';
 import { parseAttestInputs } from './config-attest.js';
 import { parseImageInputs } from './config-images.js';
 import type { Config, IdentityPolicy, SigstoreInstance } from './config-types.js';
 import { ActionError } from './errors.js';
-import { isLoopbackHost } from './registry/hosts.js';
 import { parsePredicateType, type PredicateTypeChoice } from './verify/attestation-types.js';
 
 /** Returns an input's value, '' when unset (e.g. `(name) => core.getInput(name)`). */
@@ -200,54 +198,6 @@ function sigstoreInstance(read: Read, mode: Config['mode'], willVerify: boolean)
   if (tsaUrl) instance.tsaUrl = timestampEndpoint(tsaUrl);
   if (trustedRoot) instance.trustedRootPath = trustedRoot.path;
   return instance;
-}
-
-/** An http(s) URL without credentials, query or fragment, trailing slashes trimmed; undefined when unset. */
-function endpoint(read: Read, name: string): string | undefined {
-  const raw = read(name);
-  const example = `https://${name.replace(/-url$/, '')}.example.com`;
-  if (!raw) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ActionError(`"${raw}" is not a URL`, { input: name, fix: `write the full URL, e.g. ${example}` });
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.host))) {
-    // The OIDC token and signatures travel to these endpoints: plain HTTP only where nothing leaves the machine.
-    throw new ActionError(`${url.protocol}// is not allowed here`, { input: name, fix: `use https:// (plain http:// only on localhost, 127.0.0.0/8 or [::1]), e.g. ${example}` });
-  }
-  if (url.username || url.password) {
-    throw new ActionError('the URL carries credentials', { input: name, fix: `remove the user:password@ part: ${url.origin}` });
-  }
-  if (url.search || url.hash) {
-    throw new ActionError('the URL has a query or fragment', { input: name, fix: `give the base URL only: ${url.origin}${url.pathname}` });
-  }
-  return url.href.replace(/\/+$/, '');
-}
-
-/** Readable and JSON: the trust itself is checked where it is used, but a wrong path fails now. */
-function checkTrustedRoot(file: string): { path: string; json: object } {
-  const absolute = path.resolve(file);
-  let text: string;
-  try {
-    text = readFileSync(absolute, 'utf8');
-  } catch (e) {
-    throw new ActionError(`cannot read ${absolute} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
-      input: 'trusted-root',
-      fix: 'give the path of your instance\'s trusted_root.json (relative paths start at the workspace), written by an earlier step or checked out',
-    });
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new ActionError(`${absolute} is not JSON (${(e as Error).message})`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new ActionError(`${absolute} is not a JSON object`, { input: 'trusted-root', fix: 'give the trusted_root.json of your Sigstore instance' });
-  }
-  return { path: absolute, json: parsed };
 }
 
 /** `key=value` lines (not commas: values may contain them), split at the first `=`; keys sorted. */
