@@ -43574,14 +43574,34 @@ function ghAttestationCommands(input) {
 ;// CONCATENATED MODULE: ./src/report/verify-commands.ts
 
 
+
 function customFlags(config) {
     const s = config.sigstore;
     return s.kind === 'custom' ? { trustedRootPath: s.trustedRootPath, rekorUrl: s.rekorUrl } : undefined;
 }
+/**
+ * `gh attestation verify` for what bundle referrers hold: the attestations of `predicateType`,
+ * or (none given) the signatures, whose statements are cosign's sign predicate. gh reads no
+ * `.sig`/`.att`, so none for `legacy`.
+ */
+function withGhCommands(commands, format, input) {
+    if (format === 'legacy')
+        return commands;
+    const gh = ghAttestationCommands({ ...input, predicateType: input.predicateType ?? COSIGN_SIGN_PREDICATE });
+    if (!gh.length)
+        return commands;
+    commands.gh = gh;
+    if (input.trustedRootPath) {
+        commands.notes.push('gh reads `--custom-trusted-root` as JSON Lines, one trusted root per line: a pretty-printed trusted_root.json needs `jq -c . trusted_root.json` first.');
+    }
+    return commands;
+}
 /** Sign mode: one command per image signed, with the exact identity of the certificate. */
 function verifyCommandsFor(config, records, identity, issuer) {
     const images = [...new Set(records.map((r) => r.image))];
-    return cosignVerifyCommands({ images, identity, issuer, format: config.signatureFormat, custom: customFlags(config) });
+    const custom = customFlags(config);
+    const commands = cosignVerifyCommands({ images, identity, issuer, format: config.signatureFormat, custom });
+    return withGhCommands(commands, config.signatureFormat, { images, identity, issuer, trustedRootPath: custom?.trustedRootPath });
 }
 /** Verify mode: the policy asked for, pointed at the format that was found. */
 function verifyModeCommands(config, images, policy, format) {
@@ -43590,17 +43610,9 @@ function verifyModeCommands(config, images, policy, format) {
     const commands = policy.exact !== undefined
         ? cosignVerifyCommands({ ...common, identity: policy.exact })
         : cosignVerifyCommandsForRegexp({ ...common, identityRegexp: policy.regexp ?? '' });
-    // gh reads only bundle referrers: its commands only where attestations were found there.
-    if (predicateType && format !== 'legacy') {
-        const identity = policy.exact !== undefined ? { identity: policy.exact } : { identityRegexp: anchoredRegexp(policy.regexp ?? '') };
-        const gh = ghAttestationCommands({ images: common.images, issuer: policy.issuer, predicateType, trustedRootPath: common.custom?.trustedRootPath, ...identity });
-        if (gh.length)
-            commands.gh = gh;
-        if (gh.length && common.custom?.trustedRootPath) {
-            commands.notes.push('gh reads `--custom-trusted-root` as JSON Lines, one trusted root per line: a pretty-printed trusted_root.json needs `jq -c . trusted_root.json` first.');
-        }
-    }
-    return commands;
+    // gh reads only bundle referrers: its commands only where signatures or attestations were found there.
+    const identity = policy.exact !== undefined ? { identity: policy.exact } : { identityRegexp: anchoredRegexp(policy.regexp ?? '') };
+    return withGhCommands(commands, format, { images: common.images, issuer: policy.issuer, predicateType, trustedRootPath: common.custom?.trustedRootPath, ...identity });
 }
 
 ;// CONCATENATED MODULE: ./src/sign/existing.ts

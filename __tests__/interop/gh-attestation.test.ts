@@ -16,6 +16,7 @@ describeWithTools('gh attestation verify reads the bundle signatures', ['gh'], (
   let sandbox: Sandbox;
   let reg: RegistryAccess & { host: string };
   let image: string;
+  let summary: string;
   /** gh reads `--custom-trusted-root` as JSON Lines: one trusted root per line, not pretty-printed. */
   let rootJsonl: string;
 
@@ -26,6 +27,7 @@ describeWithTools('gh attestation verify reads the bundle signatures', ['gh'], (
     image = `${reg.host}/gh/app@${img.digest}`;
     const run = await runAction({ inputs: { ...sigstoreInputsFor(sandbox), images: image, 'signature-format': 'bundle' }, env: runnerEnvFor(sandbox) });
     if (run.code !== 0) throw new Error(`signing failed:\n${run.stdout.slice(-3000)}`);
+    summary = run.summary;
     rootJsonl = `${sandbox.sigstore!.trustedRootPath}l`;
     writeFileSync(rootJsonl, `${JSON.stringify(JSON.parse(readFileSync(sandbox.sigstore!.trustedRootPath, 'utf8')))}\n`);
   }, 120_000);
@@ -59,5 +61,14 @@ describeWithTools('gh attestation verify reads the bundle signatures', ['gh'], (
     // The default predicate type is SLSA provenance: a signature bundle is not one.
     expectExit(provenance, 'fail');
     expect(provenance.stderr).toMatch(/no attestations found with predicate type/);
+  }, INTEROP_TIMEOUT);
+
+  it('the gh command the job summary prints passes as printed (the trusted root given as JSON Lines, as its note says)', async () => {
+    const lines = summary.split('\n').filter((l) => l.startsWith('gh attestation verify '));
+    expect(lines).toHaveLength(1);
+    expect(summary).toContain('jq -c . trusted_root.json');
+    const line = lines[0].replace(sandbox.sigstore!.trustedRootPath, rootJsonl);
+    const run = await runTool('/bin/sh', ['-c', `"$GH" ${line.slice('gh '.length)}`], { env: { ...toolEnv(), GH: tools.gh.path, GH_TOKEN: 'offline-not-used' }, timeoutMs: 120_000 });
+    expectExit(run, 'pass');
   }, INTEROP_TIMEOUT);
 });

@@ -64,7 +64,7 @@ export interface VerifyCommands {
   cosign3: string[];
   /** What the commands need (versions, files), one sentence each, for the summary. */
   notes: string[];
-  /** Verify mode with `predicate-type`, bundles found: `gh attestation verify` commands (./gh-commands.ts). */
+  /** Bundle referrers (signed, or found): `gh attestation verify` commands (./gh-commands.ts). */
   gh?: string[];
 }
 
