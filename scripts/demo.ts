@@ -28,6 +28,8 @@ async function main(): Promise<number> {
       images: repo,
       digest: image.digest,
       annotations: 'org.opencontainers.image.source=https://github.com/kupecloud/demo-app',
+      // Build provenance beside the signature, as a team would add it (one certificate for both).
+      attest: 'provenance',
       'registry-username': registry.username!,
       'registry-password': registry.password!,
       ...sigstoreInputsFor(sandbox),
