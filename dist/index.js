@@ -38874,7 +38874,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
 /* harmony import */ var _config_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1804);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6766);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8220);
 /**
  * Entry point: read the inputs into one typed Config, then run the pipeline.
  * Secrets are masked the moment they are read, before anything can print them.
@@ -38908,7 +38908,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6766:
+/***/ 8220:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -40701,169 +40701,6 @@ async function signBundle(subject, ctx) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/transparency/rekor-v2.ts
-/**
- * A Rekor v2 (rekor-tiles) client, for custom instances that run only v2 and
- * for public-good's Rekor v2 opt-in: `POST /api/v2/log/entries`, answered with
- * the TransparencyLogEntry that goes into the bundle as it is. A DSSE envelope
- * is logged as rekor-tiles takes it since v2.3.0 (which dropped DSSE entries),
- * and as cosign ≥ 3.1 / sigstore-go ≥ 1.2 send it: a `hashedRekordRequestV002`
- * over the SHA-256 of the envelope's pre-authentication encoding (PAE), with
- * the signature and certificate (rekor-tiles CLIENTS.md, "DSSE / signed
- * attestations"). @sigstore/verify checks such an entry against the bundle's
- * envelope. v2 gives an inclusion proof but no signed entry timestamp and no
- * integrated time, so a bundle logged here needs an RFC 3161 timestamp for its
- * signing time, and legacy `.sig` signatures (whose annotation is the SET)
- * cannot use it.
- */
-
-
-
-
-
-const isString = (v) => typeof v === 'string' && v !== '';
-/** The answer's entry, or a description of what it lacks (zero values are absent in protobuf JSON). */
-function parseV2Entry(body) {
-    const e = body;
-    if (!e || !isString(e.logId?.keyId) || !isString(e.canonicalizedBody) || !isString(e.kindVersion?.kind)) {
-        throw new Error('the answer is not a transparency-log entry (logId, kindVersion, canonicalizedBody)');
-    }
-    if (!isString(e.inclusionProof?.checkpoint?.envelope))
-        throw new Error('the entry has no inclusion proof with a checkpoint');
-    const logIndex = Number(e.logIndex ?? '0');
-    if (!Number.isSafeInteger(logIndex) || logIndex < 0)
-        throw new Error(`the entry's logIndex ${String(e.logIndex)} is not an index`);
-    // Written out in the bundle: readers that do Number(logIndex) should not meet an absent zero.
-    const json = { ...e, logIndex: String(logIndex) };
-    return { json, logIndex, logId: Buffer.from(e.logId.keyId, 'base64').toString('hex'), kind: e.kindVersion.kind };
-}
-/** The request for a DSSE envelope: a hashedrekord v0.0.2 over SHA-256(PAE), signed by the certificate's key. */
-function hashedRekordRequestForDsse(envelope, certificatePem) {
-    const pae = preAuthEncoding(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
-    return {
-        hashedRekordRequestV002: {
-            digest: external_node_crypto_default().createHash('sha256').update(pae).digest('base64'),
-            signature: {
-                content: envelope.signatures[0].sig,
-                verifier: {
-                    x509Certificate: { rawBytes: Buffer.from(dist.X509Certificate.parse(certificatePem).root.toDER()).toString('base64') },
-                    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
-                },
-            },
-        },
-    };
-}
-class RekorV2Client {
-    baseUrl;
-    requests = 0;
-    constructor(baseUrl) {
-        this.baseUrl = baseUrl;
-    }
-    async createDsseEntry(envelope, certificatePem, image) {
-        this.requests++;
-        const res = await request({
-            method: 'POST',
-            url: `${this.baseUrl}/api/v2/log/entries`,
-            headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-            body: JSON.stringify(hashedRekordRequestForDsse(envelope, certificatePem)),
-            // rekor-tiles answers once the entry is integrated (seconds): allow for it.
-            timeoutMs: 60_000,
-        });
-        if (res.status !== 200 && res.status !== 201)
-            throw this.failure(res, image);
-        try {
-            return parseV2Entry(jsonBody(res));
-        }
-        catch (err) {
-            throw new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) sent an unusable answer: ${err.message}`, {
-                image,
-                fix: 'check that `rekor-url` points at a Rekor v2 (rekor-tiles) API',
-                cause: err,
-            });
-        }
-    }
-    failure(res, image) {
-        const detail = res.body.toString('utf8').slice(0, 300).trim();
-        return new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) refused the log entry: HTTP ${res.status} ${detail}`, {
-            image,
-            fix: res.status >= 500 || res.status === 429
-                ? 'the transparency log is unavailable; re-run the job later — nothing was attached for this image'
-                : 'check `rekor-url` (a Rekor v2 API)',
-        });
-    }
-}
-/**
- * Which Rekor API `rekorUrl` serves: 1 when `GET /api/v1/log` answers, else 2
- * when `GET /api/v2/checkpoint` does (rekor-tiles has no v1 routes).
- */
-async function rekorApiVersion(rekorUrl) {
-    const probe = (path) => request({ url: `${rekorUrl}${path}`, timeoutMs: 15_000 }).then((r) => r.status === 200, (err) => {
-        throw new errors/* ActionError */.lZ(`could not reach Rekor: ${err.message}`, { input: 'rekor-url', fix: 'check `rekor-url`', cause: err });
-    });
-    if (await probe('/api/v1/log'))
-        return 1;
-    if (await probe('/api/v2/checkpoint'))
-        return 2;
-    throw new errors/* ActionError */.lZ(`${rekorUrl} answers neither the Rekor v1 API (/api/v1/log) nor Rekor v2 (/api/v2/checkpoint)`, {
-        input: 'rekor-url',
-        fix: 'set `rekor-url` to the base URL of the Rekor instance (without /api/...)',
-    });
-}
-
-;// CONCATENATED MODULE: ./src/transparency/rekor-v2-hashed.ts
-/**
- * Attestations on Rekor v2 are logged as `hashedrekord` v0.0.2 over the
- * digest of the DSSE pre-authentication encoding, as sigstore-go ≥ 1.2 and
- * cosign ≥ 3.1 do: rekor-tiles dropped DSSE entries in v2.3.0 because large
- * SBOM envelopes crashed servers (attestations.md §1.6). Only the digest and
- * the signature travel, so the predicate's size does not matter to the log.
- * @sigstore/verify checks such an entry against a DSSE bundle
- * (DSSESignatureContent.compareSignedDigest).
- */
-
-
-
-
-
-function hashedRekordRequestV002(signedBytes, signature, certificatePem) {
-    return {
-        hashedRekordRequestV002: {
-            digest: external_node_crypto_default().createHash('sha256').update(signedBytes).digest('base64'),
-            signature: {
-                content: signature.toString('base64'),
-                verifier: {
-                    x509Certificate: { rawBytes: Buffer.from(dist.X509Certificate.parse(certificatePem).root.toDER()).toString('base64') },
-                    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
-                },
-            },
-        },
-    };
-}
-/** Logs the signature over `signedBytes` (the PAE) in the Rekor v2 log of `client`. */
-async function createHashedRekordEntryV2(client, signedBytes, signature, certificatePem, image) {
-    client.requests++;
-    const res = await request({
-        method: 'POST',
-        url: `${client.baseUrl}/api/v2/log/entries`,
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify(hashedRekordRequestV002(signedBytes, signature, certificatePem)),
-        timeoutMs: 60_000,
-    });
-    if (res.status !== 200 && res.status !== 201) {
-        const detail = res.body.toString('utf8').slice(0, 300).trim();
-        throw new errors/* ActionError */.lZ(`Rekor v2 (${client.baseUrl}) refused the attestation's log entry: HTTP ${res.status} ${detail}`, {
-            image,
-            fix: res.status >= 500 || res.status === 429 ? 'the transparency log is unavailable; re-run the job later' : 'check `rekor-url` (a Rekor v2 API)',
-        });
-    }
-    try {
-        return parseV2Entry(jsonBody(res));
-    }
-    catch (err) {
-        throw new errors/* ActionError */.lZ(`Rekor v2 (${client.baseUrl}) sent an unusable answer: ${err.message}`, { image, cause: err });
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/attest/sign.ts
 /**
  * One attestation of one image: the in-toto statement, signed once (DSSE, the
@@ -40874,7 +40711,6 @@ async function createHashedRekordEntryV2(client, signedBytes, signature, certifi
  * A blob is pushed before anything is logged: it proves we may write to the
  * repository before anything is published in the transparency log.
  */
-
 
 
 
@@ -40903,7 +40739,7 @@ function sizeRefusal(err, envelopeBytes, image, rekorUrl, source) {
     const input = source.startsWith('predicate-path') ? 'predicate-path' : source === 'predicate' ? 'predicate' : 'attest';
     return new errors/* ActionError */.lZ(`Rekor (${rekorUrl}) refused the attestation's log entry as too large: Rekor v1 needs the whole DSSE envelope (${envelopeBytes} bytes) in the request`, { image, input, fix: 'use a Sigstore instance whose Rekor accepts larger requests, or one with Rekor v2 (only a digest is logged there), or attest a smaller predicate', cause: err });
 }
-async function logOnce(envelopeJson, pae, signature, ctx, image, tsaTimestamps, source) {
+async function logOnce(envelopeJson, ctx, image, tsaTimestamps, source) {
     const rfc3161Timestamps = tsaTimestamps.map((t) => t.response);
     const cert = await ctx.signer.certificate();
     if (ctx.rekorV2) {
@@ -40914,7 +40750,8 @@ async function logOnce(envelopeJson, pae, signature, ctx, image, tsaTimestamps, 
                 fix: 'set `tsa-url` to the timestamp authority of the custom Sigstore instance',
             });
         }
-        const entry = await createHashedRekordEntryV2(ctx.rekorV2, pae, signature, cert.leafPem, image);
+        // The same hashedrekord-over-PAE entry a bundle signature gets (transparency/rekor-v2.ts).
+        const entry = await ctx.rekorV2.createDsseEntry(envelopeJson, cert.leafPem, image);
         const bundle = dsseBundle({ envelope: envelopeJson, certificatePem: cert.leafPem, rekor: { v2: entry.json }, rfc3161Timestamps });
         // v2 has no integrated time: the timestamp authority's time stands in for it (as for signatures).
         const integratedTime = Math.floor(tsaTimestamps[0].genTime.getTime() / 1000);
@@ -40960,7 +40797,7 @@ async function attestSubject(subject, spec, layouts, ctx) {
         return t;
     };
     const signatureStamp = layouts.includes('bundle') || ctx.rekorV2 ? await stamp(signature) : undefined;
-    const logged = await logOnce(envelopeJson, pae, signature, ctx, image, signatureStamp ? [signatureStamp] : [], spec.source);
+    const logged = await logOnce(envelopeJson, ctx, image, signatureStamp ? [signatureStamp] : [], spec.source);
     const bundlePath = external_node_path_default().join(ctx.bundleDir, bundleFileName(subject, `att-${predicateSlug(spec.predicateType)}`));
     await promises_default().writeFile(bundlePath, `${JSON.stringify(logged.bundle, null, 2)}\n`);
     const base = { image, digest: subject.digest, rekor: logged.ref, bundlePath, platform: subject.platform, predicateType: spec.predicateType };
@@ -41501,6 +41338,106 @@ async function selfCheckBundle(reader, record, repo, trust, cert, retryDelaysMs 
     return ours ?? failed(base, 'malformed', 'the referrer holds a bundle of another predicate type');
 }
 
+;// CONCATENATED MODULE: ./src/verify/attestation-check.ts
+/**
+ * What both attestation layouts check once the signature itself verified
+ * (./check.ts verifyBundle): the DSSE payload is an in-toto statement, one of
+ * its subjects is the image's digest (cosign's IntotoSubjectClaimVerifier,
+ * pkg/cosign/verifiers.go: `"sha256:" + hex` compared as a string), and its
+ * predicateType is the one asked for (pkg/policy/attestation.go compares it
+ * verbatim, after crypto). The subject's `name` is not checked, as by cosign,
+ * gh and Kyverno: the digest is what binds an attestation to an image.
+ */
+
+
+/** The predicateType a DSSE payload declares, read before anything is verified (to report what was found). */
+function declaredPredicateType(envelope) {
+    if (typeof envelope?.payload !== 'string')
+        return undefined;
+    return statementClaims(Buffer.from(envelope.payload, 'base64'))?.predicateType;
+}
+/**
+ * After the signature verified: the statement's claims. `predicateType`
+ * undefined accepts any type (a self-check of an attestation just written
+ * knows its own).
+ */
+function attestation_check_statementVerdict(verified, envelope, digest, predicateType) {
+    const claims = typeof envelope.payload === 'string' ? statementClaims(Buffer.from(envelope.payload, 'base64')) : undefined;
+    const found = claims?.predicateType;
+    const withType = { ...verified, ...(found !== undefined ? { predicateType: found } : {}) };
+    if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
+        return failed(withType, 'digest-claim', `the signed payload is not an in-toto statement (payload type ${String(envelope.payloadType ?? 'none')})`);
+    }
+    if (!claims.subjectDigests.includes(digest)) {
+        return failed(withType, 'digest-claim', `the attestation is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest} (copied from another image?)`);
+    }
+    if (predicateType !== undefined && found !== predicateType) {
+        return failed(withType, 'predicate-type', `an attestation of another type: ${found ?? '(none)'}, not ${predicateType}`);
+    }
+    return withType;
+}
+
+;// CONCATENATED MODULE: ./src/verify/attestation-intoto.ts
+/**
+ * `.att` layers logged as Rekor `intoto` 0.0.1, which cosign wrote for every
+ * attestation before 2.2 and writes with `--rekor-entry-type intoto`
+ * (attestations.md §1.6). @sigstore/verify cannot match that kind to an
+ * envelope ("unsupported intoto version"), but refuses it only after checking
+ * everything else (dist/verifier.js: timestamps, the certificate with its
+ * SCT at the log's time, then per entry the signed entry timestamp, then the
+ * body, then the signature). So we accept that one refusal and check the body
+ * and signature ourselves, as Rekor's intoto v0.0.1 type defines the entry
+ * (pkg/types/intoto/v0.0.1): the payload's hash, the signer (the certificate),
+ * and the DSSE signature over the pre-authentication encoding. The envelope's
+ * hash is checked by the caller, for every kind.
+ */
+
+
+
+
+
+
+
+const UNSUPPORTED = /unsupported intoto version: 0\.0\.1/;
+/** `bundle`: a v0.1 bundle of the DSSE envelope and its intoto 0.0.1 entry (with its promise). */
+function verifyIntotoV001(bundle, trust, policy, base) {
+    let entity;
+    try {
+        entity = (0,verify_dist/* toSignedEntity */.DC)((0,bundle_dist/* bundleFromJSON */.vw)(bundle));
+    }
+    catch (err) {
+        return failed(base, 'malformed', `cannot verify: ${err.message}`);
+    }
+    try {
+        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 1, ctlogThreshold: 1 }).verify(entity);
+    }
+    catch (err) {
+        const e = err;
+        // Any other failure came before the body: judged and worded as for every signature.
+        if (!(e?.code === 'TLOG_BODY_ERROR' && UNSUPPORTED.test(e.message ?? '')))
+            return verifyBundle(bundle, undefined, trust, policy, base);
+    }
+    const raw = bundle.verificationMaterial.x509CertificateChain?.certificates?.[0]?.rawBytes;
+    const entry = bundle.verificationMaterial?.tlogEntries?.[0];
+    if (!raw || !entry)
+        return failed(base, 'malformed', 'the attestation carries no certificate or log entry');
+    const leaf = dist.X509Certificate.parse(Buffer.from(raw, 'base64'));
+    const cert = describeCertificate(leaf);
+    const described = { ...base, identity: cert.identity, issuer: cert.issuer };
+    const body = JSON.parse(Buffer.from(entry.canonicalizedBody, 'base64').toString('utf8'));
+    const payload = Buffer.from(bundle.dsseEnvelope?.payload ?? '', 'base64');
+    if (body.spec?.content?.payloadHash?.value !== external_node_crypto_default().createHash('sha256').update(payload).digest('hex')) {
+        return failed(described, 'log-proof', 'the transparency-log entry is for another statement (its payload hash differs)');
+    }
+    const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
+    if (mismatch)
+        return failed(described, 'log-proof', mismatch);
+    const key = external_node_crypto_default().createPublicKey({ key: Buffer.from(leaf.publicKey), format: 'der', type: 'spki' });
+    if (!entity.signature.verifySignature(key))
+        return failed(described, 'signature', 'signature does not match the signed statement');
+    return identityVerdict(described, cert, policy);
+}
+
 ;// CONCATENATED MODULE: ./src/verify/cosign-issuer.ts
 /**
  * Where the OIDC issuer is read from a Fulcio certificate differs by verifier.
@@ -41677,6 +41614,127 @@ async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts 
     return all.length > MAX_SIGNATURE_LAYERS ? overLayerLimit(verdicts, all.length) : verdicts;
 }
 
+;// CONCATENATED MODULE: ./src/verify/attestation-legacy.ts
+
+
+
+
+
+
+
+
+/**
+ * An SBOM attestation can be large: actions/attest caps predicates at 16 MiB,
+ * base64 makes that about 21.4 MiB. cosign reads up to 128 MiB; we stop well
+ * before, at a size no real attestation reaches.
+ */
+const MAX_ATTESTATION_BYTES = 32 * 1024 * 1024;
+/** The envelope digest a log entry records: cosign's bundleHash (dsse `envelopeHash`, intoto `content.hash`). */
+function loggedEnvelopeHash(entry) {
+    try {
+        const body = JSON.parse(Buffer.from(entry.body, 'base64').toString('utf8'));
+        const value = body.spec?.envelopeHash?.value ?? body.spec?.content?.hash?.value;
+        return typeof value === 'string' ? value : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Log entry kinds matched to a DSSE envelope: by @sigstore/verify, and intoto 0.0.1 by ./attestation-intoto.ts. */
+const SUPPORTED_KINDS = new Set(['dsse/0.0.1', 'intoto/0.0.1', 'intoto/0.0.2']);
+function parseEnvelope(blob) {
+    try {
+        const e = JSON.parse(blob.toString('utf8'));
+        return typeof e === 'object' && e !== null && typeof e.payload === 'string' && Array.isArray(e.signatures) ? e : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+const attestation_legacy_NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
+/** Judges one `.att` layer whose blob was read. `predicateType` undefined accepts any type. */
+function verifyAttestationLayer(layer, blob, digest, trust, policy, reference, predicateType) {
+    const a = layer.annotations ?? {};
+    const envelope = parseEnvelope(blob);
+    const declared = declaredPredicateType(envelope);
+    const base = { format: 'legacy', reference, ...(declared !== undefined ? { predicateType: declared } : {}) };
+    if (!envelope)
+        return failed(base, 'malformed', `layer ${layer.digest} is not a DSSE envelope`);
+    if (!a[legacy/* ANNOTATION_CERTIFICATE */.MF])
+        return failed(base, 'malformed', `layer ${layer.digest} has no certificate annotation (a key-based attestation?)`);
+    if (!a[legacy/* ANNOTATION_BUNDLE */.DZ])
+        return failed(base, 'log-proof', 'missing transparency-log proof (no dev.sigstore.cosign/bundle annotation)');
+    let rekor;
+    try {
+        rekor = entryFromAnnotation(a[legacy/* ANNOTATION_BUNDLE */.DZ]);
+    }
+    catch {
+        return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
+    }
+    const withLog = { ...base, logIndex: rekor.logIndex, logId: rekor.logId, integratedTime: rekor.integratedTime };
+    const kind = `${rekor.kind}/${rekor.apiVersion}`;
+    if (!SUPPORTED_KINDS.has(kind)) {
+        return failed(withLog, 'log-proof', `its log entry is of kind ${kind}, which no verifier matches to an envelope (dsse 0.0.1 and intoto 0.0.1/0.0.2 are read)`);
+    }
+    const logged = loggedEnvelopeHash(rekor);
+    if (logged !== (0,legacy/* sha256Hex */.fg)(blob)) {
+        return failed(withLog, 'log-proof', `the transparency-log entry is for another envelope (it records sha256 ${logged ?? 'nothing'}, the layer is ${(0,legacy/* sha256Hex */.fg)(blob)})`);
+    }
+    let bundle;
+    try {
+        bundle = {
+            mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+            verificationMaterial: {
+                x509CertificateChain: { certificates: [{ rawBytes: pemToDerB64(a[legacy/* ANNOTATION_CERTIFICATE */.MF]) }] },
+                tlogEntries: [tlogEntryJson({ ...rekor, inclusionProof: undefined }, false)],
+            },
+            dsseEnvelope: envelope,
+        };
+    }
+    catch (err) {
+        return failed(withLog, 'malformed', `the certificate annotation cannot be read: ${err.message}`);
+    }
+    // cosign ignores the RFC 3161 annotation unless --use-signed-timestamps: the log's time is the signing time here too.
+    const verified = kind === 'intoto/0.0.1' ? verifyIntotoV001(bundle, trust, policy, withLog) : verifyBundle(bundle, undefined, trust, policy, withLog);
+    if (!verified.ok)
+        return verified;
+    const judged = attestation_check_statementVerdict(verified, envelope, digest, predicateType);
+    if (!judged.ok)
+        return judged;
+    const notes = a[legacy/* ANNOTATION_CHAIN */.M6] ? [] : [attestation_legacy_NO_CHAIN];
+    const cosignRejects = legacyIssuerMismatch(a[legacy/* ANNOTATION_CERTIFICATE */.MF], judged.issuer ?? '');
+    if (cosignRejects)
+        notes.push(cosignRejects);
+    return { ...judged, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
+}
+/** Every attestation in the `.att` tag of `digest` (at most 1000 layers, as cosign), judged. */
+async function verifyLegacyAttestations(reader, repo, digest, trust, policy, predicateType) {
+    const reference = `${repo.registry}/${repo.repository}:${(0,attestation_constants/* attestationTag */.BJ)(digest)}`;
+    const manifest = await reader.getManifest(repo, (0,attestation_constants/* attestationTag */.BJ)(digest));
+    if (!manifest)
+        return [];
+    const all = manifest.json.layers ?? [];
+    if (all.length > MAX_SIGNATURE_LAYERS) {
+        const why = `cosign rejects this .att: it has ${all.length} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no attestation in it counts`;
+        return [failed({ format: 'legacy', reference }, 'malformed', why)];
+    }
+    const verdicts = [];
+    for (const layer of all.filter((l) => l.mediaType === attestation_constants/* DSSE_ENVELOPE_MEDIA_TYPE */.Nr)) {
+        let blob;
+        try {
+            blob = await reader.getBlob(repo, layer.digest, MAX_ATTESTATION_BYTES);
+        }
+        catch (err) {
+            // One unreadable layer must not hide the others.
+            const hinted = layer.annotations?.[attestation_constants/* ANNOTATION_PREDICATE_TYPE_LEGACY */.p$];
+            verdicts.push(failed({ format: 'legacy', reference, ...(hinted ? { predicateType: hinted } : {}) }, 'malformed', `the envelope ${layer.digest} cannot be read: ${err.message}`));
+            continue;
+        }
+        verdicts.push(verifyAttestationLayer(layer, blob, digest, trust, policy, reference, predicateType));
+    }
+    return verdicts;
+}
+
 ;// CONCATENATED MODULE: ./src/attest/self-check.ts
 
 
@@ -41687,19 +41745,6 @@ async function verifyLegacySignatures(reader, repo, digest, trust, policy, opts 
 
 /** An envelope or bundle is at most the 16 MiB predicate, base64'd, plus its wrapping. */
 const MAX_STORED_BYTES = Math.ceil((attestation_constants/* MAX_PREDICATE_BYTES */.pB * 4) / 3) + 1024 * 1024;
-/** What verifiers check after the signature: an in-toto statement about this digest, of this predicate type. */
-function statementFailure(verified, envelope, record) {
-    if (!verified.ok)
-        return verified;
-    const claims = envelope.payload ? statementClaims(Buffer.from(envelope.payload, 'base64')) : undefined;
-    if (envelope.payloadType !== attestation_constants/* INTOTO_PAYLOAD_TYPE */.w9 || !claims)
-        return failed(verified, 'digest-claim', 'the signed payload is not an in-toto statement');
-    if (!claims.subjectDigests.includes(record.digest))
-        return failed(verified, 'digest-claim', `the statement is about ${claims.subjectDigests.join(', ')}, not ${record.digest}`);
-    if (claims.predicateType !== record.predicateType)
-        return failed(verified, 'malformed', `the statement's predicate type is ${claims.predicateType ?? 'missing'}, not ${record.predicateType}`);
-    return verified;
-}
 async function checkLegacy(reader, record, subject, trust, cert) {
     const base = { format: 'legacy', reference: record.reference };
     const manifest = await reader.getManifest(subject.repo, (0,attestation_constants/* attestationTag */.BJ)(record.digest));
@@ -41707,28 +41752,14 @@ async function checkLegacy(reader, record, subject, trust, cert) {
     if (!layer)
         return failed(base, 'none-found', `the layer ${record.storedDigest} is not in ${record.reference}`);
     const a = layer.annotations ?? {};
+    // Stricter than verify mode, which only notes these: what we write must serve every reader.
     if (!a[legacy/* ANNOTATION_CHAIN */.M6])
         return failed(base, 'chain', 'no certificate chain annotation: Kyverno `type: Cosign` cannot verify it');
     if (a[attestation_constants/* ANNOTATION_PREDICATE_TYPE_LEGACY */.p$] !== record.predicateType)
         return failed(base, 'malformed', 'the layer has no or another predicateType annotation');
     const blob = await reader.getBlob(subject.repo, layer.digest, MAX_STORED_BYTES);
-    const envelope = JSON.parse(blob.toString('utf8'));
-    const rekor = entryFromAnnotation(a[legacy/* ANNOTATION_BUNDLE */.DZ] ?? '');
-    // cosign 2 compares the entry's envelopeHash with the layer (@sigstore/verify checks only the payload hash).
-    const body = JSON.parse(Buffer.from(rekor.body, 'base64').toString('utf8'));
-    if (body.spec?.envelopeHash?.value !== (0,legacy/* sha256Hex */.fg)(blob))
-        return failed(base, 'log-proof', "the log entry's envelope hash is not the layer's digest");
-    // What the layer carries, as a v0.1 bundle: leaf certificate, the log's promise, the envelope.
-    const bundle = {
-        mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
-        verificationMaterial: {
-            x509CertificateChain: { certificates: [{ rawBytes: pemToDerB64(a[legacy/* ANNOTATION_CERTIFICATE */.MF] ?? '') }] },
-            tlogEntries: [tlogEntryJson({ ...rekor, inclusionProof: undefined }, false)],
-        },
-        dsseEnvelope: envelope,
-    };
-    const verdict = verifyBundle(bundle, undefined, trust, { exact: cert.identity, issuer: cert.issuer }, base);
-    return statementFailure(verdict, envelope, record);
+    // The same judgement verify mode makes (cosign 2's checks: log entry = this envelope, chain, SET, DSSE, statement).
+    return verifyAttestationLayer(layer, blob, record.digest, trust, { exact: cert.identity, issuer: cert.issuer }, record.reference, record.predicateType);
 }
 async function checkBundle(reader, record, subject, trust, cert) {
     const base = { format: 'bundle', reference: record.reference };
@@ -41748,7 +41779,9 @@ async function checkBundle(reader, record, subject, trust, cert) {
         return failed(base, 'digest-claim', `the referrer's subject is ${manifest?.subject?.digest ?? 'missing'}`);
     const json = JSON.parse((await reader.getBlob(subject.repo, layers[0].digest, MAX_STORED_BYTES)).toString('utf8'));
     const verdict = verifyBundle(json, undefined, trust, { exact: cert.identity, issuer: cert.issuer }, base);
-    return statementFailure(verdict, json.dsseEnvelope ?? {}, record);
+    if (!verdict.ok)
+        return verdict;
+    return attestation_check_statementVerdict(verdict, json.dsseEnvelope ?? {}, record.digest, record.predicateType);
 }
 async function selfCheckAttestations(reader, records, subjects, trust, cert) {
     const out = new Map();
@@ -43747,6 +43780,115 @@ function findExisting(subject, format, ctx) {
     return format === 'legacy' ? existingLegacy(subject, ctx) : existingBundle(subject, ctx);
 }
 
+;// CONCATENATED MODULE: ./src/transparency/rekor-v2.ts
+/**
+ * A Rekor v2 (rekor-tiles) client, for custom instances that run only v2 and
+ * for public-good's Rekor v2 opt-in: `POST /api/v2/log/entries`, answered with
+ * the TransparencyLogEntry that goes into the bundle as it is. A DSSE envelope
+ * is logged as rekor-tiles takes it since v2.3.0 (which dropped DSSE entries),
+ * and as cosign ≥ 3.1 / sigstore-go ≥ 1.2 send it: a `hashedRekordRequestV002`
+ * over the SHA-256 of the envelope's pre-authentication encoding (PAE), with
+ * the signature and certificate (rekor-tiles CLIENTS.md, "DSSE / signed
+ * attestations"). @sigstore/verify checks such an entry against the bundle's
+ * envelope. v2 gives an inclusion proof but no signed entry timestamp and no
+ * integrated time, so a bundle logged here needs an RFC 3161 timestamp for its
+ * signing time, and legacy `.sig` signatures (whose annotation is the SET)
+ * cannot use it.
+ */
+
+
+
+
+
+const isString = (v) => typeof v === 'string' && v !== '';
+/** The answer's entry, or a description of what it lacks (zero values are absent in protobuf JSON). */
+function parseV2Entry(body) {
+    const e = body;
+    if (!e || !isString(e.logId?.keyId) || !isString(e.canonicalizedBody) || !isString(e.kindVersion?.kind)) {
+        throw new Error('the answer is not a transparency-log entry (logId, kindVersion, canonicalizedBody)');
+    }
+    if (!isString(e.inclusionProof?.checkpoint?.envelope))
+        throw new Error('the entry has no inclusion proof with a checkpoint');
+    const logIndex = Number(e.logIndex ?? '0');
+    if (!Number.isSafeInteger(logIndex) || logIndex < 0)
+        throw new Error(`the entry's logIndex ${String(e.logIndex)} is not an index`);
+    // Written out in the bundle: readers that do Number(logIndex) should not meet an absent zero.
+    const json = { ...e, logIndex: String(logIndex) };
+    return { json, logIndex, logId: Buffer.from(e.logId.keyId, 'base64').toString('hex'), kind: e.kindVersion.kind };
+}
+/** The request for a DSSE envelope: a hashedrekord v0.0.2 over SHA-256(PAE), signed by the certificate's key. */
+function hashedRekordRequestForDsse(envelope, certificatePem) {
+    const pae = preAuthEncoding(envelope.payloadType, Buffer.from(envelope.payload, 'base64'));
+    return {
+        hashedRekordRequestV002: {
+            digest: external_node_crypto_default().createHash('sha256').update(pae).digest('base64'),
+            signature: {
+                content: envelope.signatures[0].sig,
+                verifier: {
+                    x509Certificate: { rawBytes: Buffer.from(dist.X509Certificate.parse(certificatePem).root.toDER()).toString('base64') },
+                    keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+                },
+            },
+        },
+    };
+}
+class RekorV2Client {
+    baseUrl;
+    requests = 0;
+    constructor(baseUrl) {
+        this.baseUrl = baseUrl;
+    }
+    async createDsseEntry(envelope, certificatePem, image) {
+        this.requests++;
+        const res = await request({
+            method: 'POST',
+            url: `${this.baseUrl}/api/v2/log/entries`,
+            headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+            body: JSON.stringify(hashedRekordRequestForDsse(envelope, certificatePem)),
+            // rekor-tiles answers once the entry is integrated (seconds): allow for it.
+            timeoutMs: 60_000,
+        });
+        if (res.status !== 200 && res.status !== 201)
+            throw this.failure(res, image);
+        try {
+            return parseV2Entry(jsonBody(res));
+        }
+        catch (err) {
+            throw new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) sent an unusable answer: ${err.message}`, {
+                image,
+                fix: 'check that `rekor-url` points at a Rekor v2 (rekor-tiles) API',
+                cause: err,
+            });
+        }
+    }
+    failure(res, image) {
+        const detail = res.body.toString('utf8').slice(0, 300).trim();
+        return new errors/* ActionError */.lZ(`Rekor v2 (${this.baseUrl}) refused the log entry: HTTP ${res.status} ${detail}`, {
+            image,
+            fix: res.status >= 500 || res.status === 429
+                ? 'the transparency log is unavailable; re-run the job later — nothing was attached for this image'
+                : 'check `rekor-url` (a Rekor v2 API)',
+        });
+    }
+}
+/**
+ * Which Rekor API `rekorUrl` serves: 1 when `GET /api/v1/log` answers, else 2
+ * when `GET /api/v2/checkpoint` does (rekor-tiles has no v1 routes).
+ */
+async function rekorApiVersion(rekorUrl) {
+    const probe = (path) => request({ url: `${rekorUrl}${path}`, timeoutMs: 15_000 }).then((r) => r.status === 200, (err) => {
+        throw new errors/* ActionError */.lZ(`could not reach Rekor: ${err.message}`, { input: 'rekor-url', fix: 'check `rekor-url`', cause: err });
+    });
+    if (await probe('/api/v1/log'))
+        return 1;
+    if (await probe('/api/v2/checkpoint'))
+        return 2;
+    throw new errors/* ActionError */.lZ(`${rekorUrl} answers neither the Rekor v1 API (/api/v1/log) nor Rekor v2 (/api/v2/checkpoint)`, {
+        input: 'rekor-url',
+        fix: 'set `rekor-url` to the base URL of the Rekor instance (without /api/...)',
+    });
+}
+
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
 var lib_io = __nccwpck_require__(8701);
 // EXTERNAL MODULE: external "crypto"
@@ -45574,227 +45716,6 @@ async function reportVerifyMode(results, given) {
     setVerifyOutputs({ results, identity: identity ?? '', issuer: policy.issuer, verifyCommands: commands, policies, predicateType: predicateType?.uri });
     if (config.summary)
         await writeSummary(verifyModeMarkdown({ results, policy, audit: config.audit, commands, policies, predicateType }));
-}
-
-;// CONCATENATED MODULE: ./src/verify/attestation-check.ts
-/**
- * What both attestation layouts check once the signature itself verified
- * (./check.ts verifyBundle): the DSSE payload is an in-toto statement, one of
- * its subjects is the image's digest (cosign's IntotoSubjectClaimVerifier,
- * pkg/cosign/verifiers.go: `"sha256:" + hex` compared as a string), and its
- * predicateType is the one asked for (pkg/policy/attestation.go compares it
- * verbatim, after crypto). The subject's `name` is not checked, as by cosign,
- * gh and Kyverno: the digest is what binds an attestation to an image.
- */
-
-
-/** The predicateType a DSSE payload declares, read before anything is verified (to report what was found). */
-function declaredPredicateType(envelope) {
-    if (typeof envelope?.payload !== 'string')
-        return undefined;
-    return statementClaims(Buffer.from(envelope.payload, 'base64'))?.predicateType;
-}
-/**
- * After the signature verified: the statement's claims. `predicateType`
- * undefined accepts any type (a self-check of an attestation just written
- * knows its own).
- */
-function attestation_check_statementVerdict(verified, envelope, digest, predicateType) {
-    const claims = typeof envelope.payload === 'string' ? statementClaims(Buffer.from(envelope.payload, 'base64')) : undefined;
-    const found = claims?.predicateType;
-    const withType = { ...verified, ...(found !== undefined ? { predicateType: found } : {}) };
-    if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
-        return failed(withType, 'digest-claim', `the signed payload is not an in-toto statement (payload type ${String(envelope.payloadType ?? 'none')})`);
-    }
-    if (!claims.subjectDigests.includes(digest)) {
-        return failed(withType, 'digest-claim', `the attestation is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest} (copied from another image?)`);
-    }
-    if (predicateType !== undefined && found !== predicateType) {
-        return failed(withType, 'predicate-type', `an attestation of another type: ${found ?? '(none)'}, not ${predicateType}`);
-    }
-    return withType;
-}
-
-;// CONCATENATED MODULE: ./src/verify/attestation-intoto.ts
-/**
- * `.att` layers logged as Rekor `intoto` 0.0.1, which cosign wrote for every
- * attestation before 2.2 and writes with `--rekor-entry-type intoto`
- * (attestations.md §1.6). @sigstore/verify cannot match that kind to an
- * envelope ("unsupported intoto version"), but refuses it only after checking
- * everything else (dist/verifier.js: timestamps, the certificate with its
- * SCT at the log's time, then per entry the signed entry timestamp, then the
- * body, then the signature). So we accept that one refusal and check the body
- * and signature ourselves, as Rekor's intoto v0.0.1 type defines the entry
- * (pkg/types/intoto/v0.0.1): the payload's hash, the signer (the certificate),
- * and the DSSE signature over the pre-authentication encoding. The envelope's
- * hash is checked by the caller, for every kind.
- */
-
-
-
-
-
-
-
-const UNSUPPORTED = /unsupported intoto version: 0\.0\.1/;
-/** `bundle`: a v0.1 bundle of the DSSE envelope and its intoto 0.0.1 entry (with its promise). */
-function verifyIntotoV001(bundle, trust, policy, base) {
-    let entity;
-    try {
-        entity = (0,verify_dist/* toSignedEntity */.DC)((0,bundle_dist/* bundleFromJSON */.vw)(bundle));
-    }
-    catch (err) {
-        return failed(base, 'malformed', `cannot verify: ${err.message}`);
-    }
-    try {
-        new verify_dist/* Verifier */.BL(trust.material, { tlogThreshold: 1, ctlogThreshold: 1 }).verify(entity);
-    }
-    catch (err) {
-        const e = err;
-        // Any other failure came before the body: judged and worded as for every signature.
-        if (!(e?.code === 'TLOG_BODY_ERROR' && UNSUPPORTED.test(e.message ?? '')))
-            return verifyBundle(bundle, undefined, trust, policy, base);
-    }
-    const raw = bundle.verificationMaterial.x509CertificateChain?.certificates?.[0]?.rawBytes;
-    const entry = bundle.verificationMaterial?.tlogEntries?.[0];
-    if (!raw || !entry)
-        return failed(base, 'malformed', 'the attestation carries no certificate or log entry');
-    const leaf = dist.X509Certificate.parse(Buffer.from(raw, 'base64'));
-    const cert = describeCertificate(leaf);
-    const described = { ...base, identity: cert.identity, issuer: cert.issuer };
-    const body = JSON.parse(Buffer.from(entry.canonicalizedBody, 'base64').toString('utf8'));
-    const payload = Buffer.from(bundle.dsseEnvelope?.payload ?? '', 'base64');
-    if (body.spec?.content?.payloadHash?.value !== external_node_crypto_default().createHash('sha256').update(payload).digest('hex')) {
-        return failed(described, 'log-proof', 'the transparency-log entry is for another statement (its payload hash differs)');
-    }
-    const mismatch = logSignerMismatch(entry.canonicalizedBody, leaf);
-    if (mismatch)
-        return failed(described, 'log-proof', mismatch);
-    const key = external_node_crypto_default().createPublicKey({ key: Buffer.from(leaf.publicKey), format: 'der', type: 'spki' });
-    if (!entity.signature.verifySignature(key))
-        return failed(described, 'signature', 'signature does not match the signed statement');
-    return identityVerdict(described, cert, policy);
-}
-
-;// CONCATENATED MODULE: ./src/verify/attestation-legacy.ts
-
-
-
-
-
-
-
-
-/**
- * An SBOM attestation can be large: actions/attest caps predicates at 16 MiB,
- * base64 makes that about 21.4 MiB. cosign reads up to 128 MiB; we stop well
- * before, at a size no real attestation reaches.
- */
-const MAX_ATTESTATION_BYTES = 32 * 1024 * 1024;
-/** The envelope digest a log entry records: cosign's bundleHash (dsse `envelopeHash`, intoto `content.hash`). */
-function loggedEnvelopeHash(entry) {
-    try {
-        const body = JSON.parse(Buffer.from(entry.body, 'base64').toString('utf8'));
-        const value = body.spec?.envelopeHash?.value ?? body.spec?.content?.hash?.value;
-        return typeof value === 'string' ? value : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** Log entry kinds matched to a DSSE envelope: by @sigstore/verify, and intoto 0.0.1 by ./attestation-intoto.ts. */
-const SUPPORTED_KINDS = new Set(['dsse/0.0.1', 'intoto/0.0.1', 'intoto/0.0.2']);
-function parseEnvelope(blob) {
-    try {
-        const e = JSON.parse(blob.toString('utf8'));
-        return typeof e === 'object' && e !== null && typeof e.payload === 'string' && Array.isArray(e.signatures) ? e : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-const attestation_legacy_NO_CHAIN = 'no certificate chain annotation (dev.sigstore.cosign/chain): Kyverno `type: Cosign` cannot verify it';
-/** Judges one `.att` layer whose blob was read. `predicateType` undefined accepts any type. */
-function verifyAttestationLayer(layer, blob, digest, trust, policy, reference, predicateType) {
-    const a = layer.annotations ?? {};
-    const envelope = parseEnvelope(blob);
-    const declared = declaredPredicateType(envelope);
-    const base = { format: 'legacy', reference, ...(declared !== undefined ? { predicateType: declared } : {}) };
-    if (!envelope)
-        return failed(base, 'malformed', `layer ${layer.digest} is not a DSSE envelope`);
-    if (!a[legacy/* ANNOTATION_CERTIFICATE */.MF])
-        return failed(base, 'malformed', `layer ${layer.digest} has no certificate annotation (a key-based attestation?)`);
-    if (!a[legacy/* ANNOTATION_BUNDLE */.DZ])
-        return failed(base, 'log-proof', 'missing transparency-log proof (no dev.sigstore.cosign/bundle annotation)');
-    let rekor;
-    try {
-        rekor = entryFromAnnotation(a[legacy/* ANNOTATION_BUNDLE */.DZ]);
-    }
-    catch {
-        return failed(base, 'log-proof', 'the dev.sigstore.cosign/bundle annotation is not readable');
-    }
-    const withLog = { ...base, logIndex: rekor.logIndex, logId: rekor.logId, integratedTime: rekor.integratedTime };
-    const kind = `${rekor.kind}/${rekor.apiVersion}`;
-    if (!SUPPORTED_KINDS.has(kind)) {
-        return failed(withLog, 'log-proof', `its log entry is of kind ${kind}, which no verifier matches to an envelope (dsse 0.0.1 and intoto 0.0.1/0.0.2 are read)`);
-    }
-    const logged = loggedEnvelopeHash(rekor);
-    if (logged !== (0,legacy/* sha256Hex */.fg)(blob)) {
-        return failed(withLog, 'log-proof', `the transparency-log entry is for another envelope (it records sha256 ${logged ?? 'nothing'}, the layer is ${(0,legacy/* sha256Hex */.fg)(blob)})`);
-    }
-    let bundle;
-    try {
-        bundle = {
-            mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
-            verificationMaterial: {
-                x509CertificateChain: { certificates: [{ rawBytes: pemToDerB64(a[legacy/* ANNOTATION_CERTIFICATE */.MF]) }] },
-                tlogEntries: [tlogEntryJson({ ...rekor, inclusionProof: undefined }, false)],
-            },
-            dsseEnvelope: envelope,
-        };
-    }
-    catch (err) {
-        return failed(withLog, 'malformed', `the certificate annotation cannot be read: ${err.message}`);
-    }
-    // cosign ignores the RFC 3161 annotation unless --use-signed-timestamps: the log's time is the signing time here too.
-    const verified = kind === 'intoto/0.0.1' ? verifyIntotoV001(bundle, trust, policy, withLog) : verifyBundle(bundle, undefined, trust, policy, withLog);
-    if (!verified.ok)
-        return verified;
-    const judged = attestation_check_statementVerdict(verified, envelope, digest, predicateType);
-    if (!judged.ok)
-        return judged;
-    const notes = a[legacy/* ANNOTATION_CHAIN */.M6] ? [] : [attestation_legacy_NO_CHAIN];
-    const cosignRejects = legacyIssuerMismatch(a[legacy/* ANNOTATION_CERTIFICATE */.MF], judged.issuer ?? '');
-    if (cosignRejects)
-        notes.push(cosignRejects);
-    return { ...judged, ...(notes.length ? { note: notes.join('; ') } : {}), ...(cosignRejects ? { cosignRejects } : {}) };
-}
-/** Every attestation in the `.att` tag of `digest` (at most 1000 layers, as cosign), judged. */
-async function verifyLegacyAttestations(reader, repo, digest, trust, policy, predicateType) {
-    const reference = `${repo.registry}/${repo.repository}:${(0,attestation_constants/* attestationTag */.BJ)(digest)}`;
-    const manifest = await reader.getManifest(repo, (0,attestation_constants/* attestationTag */.BJ)(digest));
-    if (!manifest)
-        return [];
-    const all = manifest.json.layers ?? [];
-    if (all.length > MAX_SIGNATURE_LAYERS) {
-        const why = `cosign rejects this .att: it has ${all.length} layers, more than the ${MAX_SIGNATURE_LAYERS} cosign reads, so no attestation in it counts`;
-        return [failed({ format: 'legacy', reference }, 'malformed', why)];
-    }
-    const verdicts = [];
-    for (const layer of all.filter((l) => l.mediaType === attestation_constants/* DSSE_ENVELOPE_MEDIA_TYPE */.Nr)) {
-        let blob;
-        try {
-            blob = await reader.getBlob(repo, layer.digest, MAX_ATTESTATION_BYTES);
-        }
-        catch (err) {
-            // One unreadable layer must not hide the others.
-            const hinted = layer.annotations?.[attestation_constants/* ANNOTATION_PREDICATE_TYPE_LEGACY */.p$];
-            verdicts.push(failed({ format: 'legacy', reference, ...(hinted ? { predicateType: hinted } : {}) }, 'malformed', `the envelope ${layer.digest} cannot be read: ${err.message}`));
-            continue;
-        }
-        verdicts.push(verifyAttestationLayer(layer, blob, digest, trust, policy, reference, predicateType));
-    }
-    return verdicts;
 }
 
 ;// CONCATENATED MODULE: ./src/verify/attestation-bundle.ts

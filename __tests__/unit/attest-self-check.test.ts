@@ -71,7 +71,7 @@ describe('attestation self-check', () => {
       j.layers[0].digest = digestOf(spaced);
     });
     w2.records[0] = { ...w2.records[0], storedDigest: digestOf(spaced) };
-    expect((await check(w2))[0]).toMatchObject({ ok: false, failure: 'log-proof', reason: expect.stringMatching(/envelope hash/) });
+    expect((await check(w2))[0]).toMatchObject({ ok: false, failure: 'log-proof', reason: expect.stringMatching(/log entry is for another envelope/) });
   });
 
   it('fails a .att layer without the chain (Kyverno type: Cosign needs it)', async () => {

@@ -8,30 +8,20 @@
  * digest). Attestations are large (SBOMs): only our own element is fetched.
  */
 import type { SerializedBundle } from '@sigstore/bundle';
-import { ANNOTATION_BUNDLE_PREDICATE_TYPE, attestationTag, INTOTO_PAYLOAD_TYPE, MAX_PREDICATE_BYTES, ANNOTATION_PREDICATE_TYPE_LEGACY } from '../formats/attestation-constants.js';
-import { BUNDLE_MEDIA_TYPE, statementClaims, type Descriptor } from '../formats/bundle.js';
-import { ANNOTATION_BUNDLE, ANNOTATION_CERTIFICATE, ANNOTATION_CHAIN, sha256Hex, type LayerDescriptor } from '../formats/legacy.js';
-import { pemToDerB64, tlogEntryJson } from '../formats/message-bundle.js';
+import { ANNOTATION_BUNDLE_PREDICATE_TYPE, attestationTag, MAX_PREDICATE_BYTES, ANNOTATION_PREDICATE_TYPE_LEGACY } from '../formats/attestation-constants.js';
+import { BUNDLE_MEDIA_TYPE, type Descriptor } from '../formats/bundle.js';
+import { ANNOTATION_CHAIN, type LayerDescriptor } from '../formats/legacy.js';
 import type { SigningCertificate } from '../identity/certificate.js';
 import type { Subject } from '../subjects/resolve.js';
 import { listReferrers, type BundleReader } from '../verify/bundle.js';
 import { failed, verifyBundle, type SignatureVerdict } from '../verify/check.js';
-import { entryFromAnnotation } from '../verify/legacy.js';
+import { statementVerdict, type Envelope } from '../verify/attestation-check.js';
+import { verifyAttestationLayer } from '../verify/attestation-legacy.js';
 import type { Trust } from '../verify/trust.js';
 import type { AttestationRecord } from './types.js';
 
 /** An envelope or bundle is at most the 16 MiB predicate, base64'd, plus its wrapping. */
 const MAX_STORED_BYTES = Math.ceil((MAX_PREDICATE_BYTES * 4) / 3) + 1024 * 1024;
-
-/** What verifiers check after the signature: an in-toto statement about this digest, of this predicate type. */
-function statementFailure(verified: SignatureVerdict, envelope: { payload?: string; payloadType?: string }, record: AttestationRecord): SignatureVerdict {
-  if (!verified.ok) return verified;
-  const claims = envelope.payload ? statementClaims(Buffer.from(envelope.payload, 'base64')) : undefined;
-  if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE || !claims) return failed(verified, 'digest-claim', 'the signed payload is not an in-toto statement');
-  if (!claims.subjectDigests.includes(record.digest)) return failed(verified, 'digest-claim', `the statement is about ${claims.subjectDigests.join(', ')}, not ${record.digest}`);
-  if (claims.predicateType !== record.predicateType) return failed(verified, 'malformed', `the statement's predicate type is ${claims.predicateType ?? 'missing'}, not ${record.predicateType}`);
-  return verified;
-}
 
 async function checkLegacy(reader: BundleReader, record: AttestationRecord, subject: Subject, trust: Trust, cert: SigningCertificate): Promise<SignatureVerdict> {
   const base = { format: 'legacy' as const, reference: record.reference };
@@ -39,25 +29,12 @@ async function checkLegacy(reader: BundleReader, record: AttestationRecord, subj
   const layer = ((manifest?.json as { layers?: LayerDescriptor[] } | undefined)?.layers ?? []).find((l) => l.digest === record.storedDigest);
   if (!layer) return failed(base, 'none-found', `the layer ${record.storedDigest} is not in ${record.reference}`);
   const a = layer.annotations ?? {};
+  // Stricter than verify mode, which only notes these: what we write must serve every reader.
   if (!a[ANNOTATION_CHAIN]) return failed(base, 'chain', 'no certificate chain annotation: Kyverno `type: Cosign` cannot verify it');
   if (a[ANNOTATION_PREDICATE_TYPE_LEGACY] !== record.predicateType) return failed(base, 'malformed', 'the layer has no or another predicateType annotation');
   const blob = await reader.getBlob(subject.repo, layer.digest, MAX_STORED_BYTES);
-  const envelope = JSON.parse(blob.toString('utf8')) as { payload?: string; payloadType?: string };
-  const rekor = entryFromAnnotation(a[ANNOTATION_BUNDLE] ?? '');
-  // cosign 2 compares the entry's envelopeHash with the layer (@sigstore/verify checks only the payload hash).
-  const body = JSON.parse(Buffer.from(rekor.body, 'base64').toString('utf8')) as { spec?: { envelopeHash?: { value?: string } } };
-  if (body.spec?.envelopeHash?.value !== sha256Hex(blob)) return failed(base, 'log-proof', "the log entry's envelope hash is not the layer's digest");
-  // What the layer carries, as a v0.1 bundle: leaf certificate, the log's promise, the envelope.
-  const bundle = {
-    mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
-    verificationMaterial: {
-      x509CertificateChain: { certificates: [{ rawBytes: pemToDerB64(a[ANNOTATION_CERTIFICATE] ?? '') }] },
-      tlogEntries: [tlogEntryJson({ ...rekor, inclusionProof: undefined }, false)],
-    },
-    dsseEnvelope: envelope,
-  } as unknown as SerializedBundle;
-  const verdict = verifyBundle(bundle, undefined, trust, { exact: cert.identity, issuer: cert.issuer }, base);
-  return statementFailure(verdict, envelope, record);
+  // The same judgement verify mode makes (cosign 2's checks: log entry = this envelope, chain, SET, DSSE, statement).
+  return verifyAttestationLayer(layer, blob, record.digest, trust, { exact: cert.identity, issuer: cert.issuer }, record.reference, record.predicateType);
 }
 
 async function checkBundle(reader: BundleReader, record: AttestationRecord, subject: Subject, trust: Trust, cert: SigningCertificate): Promise<SignatureVerdict> {
@@ -74,7 +51,8 @@ async function checkBundle(reader: BundleReader, record: AttestationRecord, subj
   if (manifest?.subject?.digest !== record.digest) return failed(base, 'digest-claim', `the referrer's subject is ${manifest?.subject?.digest ?? 'missing'}`);
   const json = JSON.parse((await reader.getBlob(subject.repo, layers[0].digest, MAX_STORED_BYTES)).toString('utf8')) as SerializedBundle;
   const verdict = verifyBundle(json, undefined, trust, { exact: cert.identity, issuer: cert.issuer }, base);
-  return statementFailure(verdict, (json as { dsseEnvelope?: { payload?: string; payloadType?: string } }).dsseEnvelope ?? {}, record);
+  if (!verdict.ok) return verdict;
+  return statementVerdict(verdict, (json as { dsseEnvelope?: Envelope }).dsseEnvelope ?? {}, record.digest, record.predicateType);
 }
 
 export async function selfCheckAttestations(

@@ -35,7 +35,6 @@ import { bundleFileName } from '../sign/legacy.js';
 import type { LogEntryRef } from '../sign/types.js';
 import type { Subject } from '../subjects/resolve.js';
 import { entryUrl, type RekorEntry } from '../transparency/rekor.js';
-import { createHashedRekordEntryV2 } from '../transparency/rekor-v2-hashed.js';
 import type { AttestationRecord, AttestationSpec } from './types.js';
 
 export type Layout = 'legacy' | 'bundle';
@@ -69,8 +68,6 @@ function sizeRefusal(err: unknown, envelopeBytes: number, image: string, rekorUr
 
 async function logOnce(
   envelopeJson: ReturnType<typeof dsseEnvelope>,
-  pae: Buffer,
-  signature: Buffer,
   ctx: BundleSigningContext,
   image: string,
   tsaTimestamps: { response: Buffer; genTime: Date }[],
@@ -86,7 +83,8 @@ async function logOnce(
         fix: 'set `tsa-url` to the timestamp authority of the custom Sigstore instance',
       });
     }
-    const entry = await createHashedRekordEntryV2(ctx.rekorV2, pae, signature, cert.leafPem, image);
+    // The same hashedrekord-over-PAE entry a bundle signature gets (transparency/rekor-v2.ts).
+    const entry = await ctx.rekorV2.createDsseEntry(envelopeJson, cert.leafPem, image);
     const bundle = dsseBundle({ envelope: envelopeJson, certificatePem: cert.leafPem, rekor: { v2: entry.json }, rfc3161Timestamps });
     // v2 has no integrated time: the timestamp authority's time stands in for it (as for signatures).
     const integratedTime = Math.floor(tsaTimestamps[0].genTime.getTime() / 1000);
@@ -130,7 +128,7 @@ export async function attestSubject(subject: Subject, spec: AttestationSpec, lay
     return t;
   };
   const signatureStamp = layouts.includes('bundle') || ctx.rekorV2 ? await stamp(signature) : undefined;
-  const logged = await logOnce(envelopeJson, pae, signature, ctx, image, signatureStamp ? [signatureStamp] : [], spec.source);
+  const logged = await logOnce(envelopeJson, ctx, image, signatureStamp ? [signatureStamp] : [], spec.source);
 
   const bundlePath = path.join(ctx.bundleDir, bundleFileName(subject, `att-${predicateSlug(spec.predicateType)}`));
   await fs.writeFile(bundlePath, `${JSON.stringify(logged.bundle, null, 2)}\n`);
