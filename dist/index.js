@@ -41145,6 +41145,45 @@ function identityVerdict(described, cert, policy) {
     return { ...described, ok: true };
 }
 
+;// CONCATENATED MODULE: ./src/verify/attestation-check.ts
+/**
+ * What both attestation layouts check once the signature itself verified
+ * (./check.ts verifyBundle): the DSSE payload is an in-toto statement, one of
+ * its subjects is the image's digest (cosign's IntotoSubjectClaimVerifier,
+ * pkg/cosign/verifiers.go: `"sha256:" + hex` compared as a string), and its
+ * predicateType is the one asked for (pkg/policy/attestation.go compares it
+ * verbatim, after crypto). The subject's `name` is not checked, as by cosign,
+ * gh and Kyverno: the digest is what binds an attestation to an image.
+ */
+
+
+/** The predicateType a DSSE payload declares, read before anything is verified (to report what was found). */
+function declaredPredicateType(envelope) {
+    if (typeof envelope?.payload !== 'string')
+        return undefined;
+    return statementClaims(Buffer.from(envelope.payload, 'base64'))?.predicateType;
+}
+/**
+ * After the signature verified: the statement's claims. `predicateType`
+ * undefined accepts any type (a self-check of an attestation just written
+ * knows its own).
+ */
+function statementVerdict(verified, envelope, digest, predicateType) {
+    const claims = typeof envelope.payload === 'string' ? statementClaims(Buffer.from(envelope.payload, 'base64')) : undefined;
+    const found = claims?.predicateType;
+    const withType = { ...verified, ...(found !== undefined ? { predicateType: found } : {}) };
+    if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
+        return failed(withType, 'digest-claim', `the signed payload is not an in-toto statement (payload type ${String(envelope.payloadType ?? 'none')})`);
+    }
+    if (!claims.subjectDigests.includes(digest)) {
+        return failed(withType, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest} (copied from another image?)`);
+    }
+    if (predicateType !== undefined && found !== predicateType) {
+        return failed(withType, 'predicate-type', `an attestation of another type: ${found ?? '(none)'}, not ${predicateType}`);
+    }
+    return withType;
+}
+
 ;// CONCATENATED MODULE: ./src/verify/discovery.ts
 /**
  * Which referrers cosign 3 counts as Sigstore bundles. Whether it finds any
@@ -41220,6 +41259,7 @@ async function discoverBundle(reader, repo, referrerDigest, maxBytes = MAX_BUNDL
 
 
 
+
 /** Bound on referrers read per digest (bounded time and memory on hostile registries). */
 const MAX_BUNDLE_REFERRERS = 1000;
 const INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
@@ -41252,16 +41292,6 @@ function subjectFailure(manifest, digest, base) {
         return undefined;
     return failed(base, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
 }
-/** After the bundle verifies, what cosign 3 checks: an in-toto statement naming this digest, compared as a string. */
-function statementVerdict(verified, payloadType, claims, digest) {
-    if (payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
-        return failed(verified, 'digest-claim', `the signed payload is not an in-toto statement (${payloadType ?? 'no payload type'})`);
-    }
-    if (!claims.subjectDigests.includes(digest)) {
-        return failed(verified, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest}`);
-    }
-    return verified;
-}
 /** Both verdicts on one referrer, and the bundle it holds when it holds one (`if-signed: skip` reports it). */
 async function judgeReferrer(reader, repo, digest, referrer, trust, policy) {
     const base = { format: 'bundle', reference: `${repo.registry}/${repo.repository}@${referrer.digest}` };
@@ -41285,7 +41315,8 @@ async function judgeReferrer(reader, repo, digest, referrer, trust, policy) {
     }
     const claims = statementClaims(Buffer.from(envelope.payload, 'base64'));
     const verified = verifyBundle(found.bundle, undefined, trust, policy, base);
-    const judged = verified.ok ? statementVerdict(verified, envelope.payloadType, claims, digest) : verified;
+    // What cosign 3 checks after the signature: an in-toto statement naming this digest, any predicate type.
+    const judged = verified.ok ? statementVerdict(verified, envelope, digest, undefined) : verified;
     const cosign3 = { ...judged, ...(claims?.predicateType ? { predicateType: claims.predicateType } : {}) };
     const attestation = envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims !== undefined && claims.predicateType !== SIGN_PREDICATE_TYPE;
     if (!isSignature || attestation)
@@ -41336,45 +41367,6 @@ async function selfCheckBundle(reader, record, repo, trust, cert, retryDelaysMs 
     const policy = { exact: cert.identity, issuer: cert.issuer };
     const { ours } = await judgeReferrer(reader, repo, record.digest, listed, trust, policy);
     return ours ?? failed(base, 'malformed', 'the referrer holds a bundle of another predicate type');
-}
-
-;// CONCATENATED MODULE: ./src/verify/attestation-check.ts
-/**
- * What both attestation layouts check once the signature itself verified
- * (./check.ts verifyBundle): the DSSE payload is an in-toto statement, one of
- * its subjects is the image's digest (cosign's IntotoSubjectClaimVerifier,
- * pkg/cosign/verifiers.go: `"sha256:" + hex` compared as a string), and its
- * predicateType is the one asked for (pkg/policy/attestation.go compares it
- * verbatim, after crypto). The subject's `name` is not checked, as by cosign,
- * gh and Kyverno: the digest is what binds an attestation to an image.
- */
-
-
-/** The predicateType a DSSE payload declares, read before anything is verified (to report what was found). */
-function declaredPredicateType(envelope) {
-    if (typeof envelope?.payload !== 'string')
-        return undefined;
-    return statementClaims(Buffer.from(envelope.payload, 'base64'))?.predicateType;
-}
-/**
- * After the signature verified: the statement's claims. `predicateType`
- * undefined accepts any type (a self-check of an attestation just written
- * knows its own).
- */
-function attestation_check_statementVerdict(verified, envelope, digest, predicateType) {
-    const claims = typeof envelope.payload === 'string' ? statementClaims(Buffer.from(envelope.payload, 'base64')) : undefined;
-    const found = claims?.predicateType;
-    const withType = { ...verified, ...(found !== undefined ? { predicateType: found } : {}) };
-    if (envelope.payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
-        return failed(withType, 'digest-claim', `the signed payload is not an in-toto statement (payload type ${String(envelope.payloadType ?? 'none')})`);
-    }
-    if (!claims.subjectDigests.includes(digest)) {
-        return failed(withType, 'digest-claim', `the attestation is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest} (copied from another image?)`);
-    }
-    if (predicateType !== undefined && found !== predicateType) {
-        return failed(withType, 'predicate-type', `an attestation of another type: ${found ?? '(none)'}, not ${predicateType}`);
-    }
-    return withType;
 }
 
 ;// CONCATENATED MODULE: ./src/verify/attestation-intoto.ts
@@ -41698,7 +41690,7 @@ function verifyAttestationLayer(layer, blob, digest, trust, policy, reference, p
     const verified = kind === 'intoto/0.0.1' ? verifyIntotoV001(bundle, trust, policy, withLog) : verifyBundle(bundle, undefined, trust, policy, withLog);
     if (!verified.ok)
         return verified;
-    const judged = attestation_check_statementVerdict(verified, envelope, digest, predicateType);
+    const judged = statementVerdict(verified, envelope, digest, predicateType);
     if (!judged.ok)
         return judged;
     const notes = a[legacy/* ANNOTATION_CHAIN */.M6] ? [] : [attestation_legacy_NO_CHAIN];
@@ -41781,7 +41773,7 @@ async function checkBundle(reader, record, subject, trust, cert) {
     const verdict = verifyBundle(json, undefined, trust, { exact: cert.identity, issuer: cert.issuer }, base);
     if (!verdict.ok)
         return verdict;
-    return attestation_check_statementVerdict(verdict, json.dsseEnvelope ?? {}, record.digest, record.predicateType);
+    return statementVerdict(verdict, json.dsseEnvelope ?? {}, record.digest, record.predicateType);
 }
 async function selfCheckAttestations(reader, records, subjects, trust, cert) {
     const out = new Map();
@@ -45776,7 +45768,7 @@ async function judgeBundle(bundle, manifest, base, digest, trust, policy, predic
         return failed(typed, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
     }
     const verified = verifyBundle(bundle, undefined, trust, policy, typed);
-    return verified.ok ? attestation_check_statementVerdict(verified, envelope, digest, predicateType) : verified;
+    return verified.ok ? statementVerdict(verified, envelope, digest, predicateType) : verified;
 }
 /**
  * What gh reads where cosign 3 reads nothing: the first layer of a referrer,

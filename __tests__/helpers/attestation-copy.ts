@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { getManifest, pushBlob, putManifest, type RegistryAccess } from '../../sandbox/oci.js';
+import { signatureConfig } from '../../src/formats/legacy.js';
 
 const MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -24,16 +25,8 @@ export async function writeAtt(reg: RegistryAccess, repo: string, digest: string
     const blob = await pushBlob(reg, repo, e.envelope);
     layers.push({ mediaType: DSSE, size: blob.size, digest: blob.digest, annotations: e.annotations });
   }
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: '',
-      created: '0001-01-01T00:00:00Z',
-      history: layers.map(() => ({ created: '0001-01-01T00:00:00Z' })),
-      os: '',
-      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
-      config: {},
-    }),
-  );
+  // Write-side helpers use the real config builder (the readers under test do not look at it).
+  const config = signatureConfig(layers);
   const configBlob = await pushBlob(reg, repo, config);
   const manifest = { schemaVersion: 2, mediaType: MANIFEST, config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: configBlob.size, digest: sha256(config) }, layers };
   await putManifest(reg, repo, attTag(digest), manifest, MANIFEST);

@@ -42,7 +42,7 @@ export function statementVerdict(verified: SignatureVerdict, envelope: Envelope,
     return failed(withType, 'digest-claim', `the signed payload is not an in-toto statement (payload type ${String(envelope.payloadType ?? 'none')})`);
   }
   if (!claims.subjectDigests.includes(digest)) {
-    return failed(withType, 'digest-claim', `the attestation is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest} (copied from another image?)`);
+    return failed(withType, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest} (copied from another image?)`);
   }
   if (predicateType !== undefined && found !== predicateType) {
     return failed(withType, 'predicate-type', `an attestation of another type: ${found ?? '(none)'}, not ${predicateType}`);

@@ -18,11 +18,11 @@ import {
   SIGN_PREDICATE_TYPE,
   statementClaims,
   type Descriptor,
-  type StatementClaims,
 } from '../formats/bundle.js';
 import type { SigningCertificate } from '../identity/certificate.js';
 import type { SignatureRecord } from '../sign/types.js';
 import { failed, verifyBundle, type SignatureVerdict } from './check.js';
+import { statementVerdict } from './attestation-check.js';
 import { discoverBundle, type Discovery, type ReferrerManifest } from './discovery.js';
 import type { RepoRef, SignatureReader } from './legacy.js';
 import type { Trust } from './trust.js';
@@ -83,17 +83,6 @@ function subjectFailure(manifest: ReferrerManifest | undefined, digest: string, 
   return failed(base, 'digest-claim', `the referrer's subject is ${manifest.subject?.digest ?? 'missing'}, not ${digest}`);
 }
 
-/** After the bundle verifies, what cosign 3 checks: an in-toto statement naming this digest, compared as a string. */
-function statementVerdict(verified: SignatureVerdict, payloadType: string | undefined, claims: StatementClaims | undefined, digest: string): SignatureVerdict {
-  if (payloadType !== INTOTO_PAYLOAD_TYPE || !claims) {
-    return failed(verified, 'digest-claim', `the signed payload is not an in-toto statement (${payloadType ?? 'no payload type'})`);
-  }
-  if (!claims.subjectDigests.includes(digest)) {
-    return failed(verified, 'digest-claim', `the signed statement is about ${claims.subjectDigests.join(', ') || 'no digest'}, not ${digest}`);
-  }
-  return verified;
-}
-
 /** Both verdicts on one referrer, and the bundle it holds when it holds one (`if-signed: skip` reports it). */
 export async function judgeReferrer(
   reader: BundleReader,
@@ -122,7 +111,8 @@ export async function judgeReferrer(
   }
   const claims = statementClaims(Buffer.from(envelope.payload, 'base64'));
   const verified = verifyBundle(found.bundle, undefined, trust, policy, base);
-  const judged = verified.ok ? statementVerdict(verified, envelope.payloadType, claims, digest) : verified;
+  // What cosign 3 checks after the signature: an in-toto statement naming this digest, any predicate type.
+  const judged = verified.ok ? statementVerdict(verified, envelope, digest, undefined) : verified;
   const cosign3: Cosign3Verdict = { ...judged, ...(claims?.predicateType ? { predicateType: claims.predicateType } : {}) };
   const attestation = envelope.payloadType === INTOTO_PAYLOAD_TYPE && claims !== undefined && claims.predicateType !== SIGN_PREDICATE_TYPE;
   if (!isSignature || attestation) return { cosign3 };
